@@ -1,0 +1,42 @@
+"""buildidtool: find, read, verify, hash and rewrite Go build IDs.
+
+    >>> import buildidtool
+    >>> info = buildidtool.read("hello")
+    >>> info.build_id, info.format, info.locations
+    >>> buildidtool.verify("hello").status          # "ok", "modified", ...
+    >>> buildidtool.rewrite("hello").changed        # what `go tool buildid -w` does
+
+Every function raises buildidtool.BuildIDError (or a subclass) for a file it
+cannot handle, except verify, which reports status "error" instead.
+Names are imported on first use, so `buildid FILE` loads only what reading needs.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "read": "reading", "read_reference": "reading",
+    "hash_file": "hashfile", "HashReport": "hashfile",
+    "rewrite": "rewrite", "Rewritten": "rewrite",
+    "verify": "verify", "Verdict": "verify",
+    "BuildIDInfo": "result", "HostID": "result",
+    "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",
+    "MalformedFile": "errors", "RewriteError": "errors", "FileChanged": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'buildidtool' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

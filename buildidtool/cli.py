@@ -1,0 +1,185 @@
+"""The click command line: parse options, call the library, print, exit.
+
+Exit codes: 0 success; 1 a check failed (verify found a modified file);
+2 usage error, or a file could not be read, parsed or rewritten.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+import click
+
+from . import __version__
+from .errors import BuildIDError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _printable(text: str | None) -> str:
+    """Never let an ID put raw control bytes on a terminal."""
+    if text is None:
+        return ""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _emit_json(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _fail(e: BuildIDError) -> None:
+    click.echo(f"buildid: {_printable(str(e))}", err=True)
+
+
+def _terminate_cleanly() -> None:
+    # A SIGTERM during a rewrite unwinds like Ctrl-C, so temporary files go and
+    # nothing is left half-done.
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="buildid")
+def cli() -> None:
+    """Find, read, verify, hash and rewrite Go build IDs.
+
+    Without a command, `buildid [-w] FILE` behaves exactly as `go tool buildid`.
+    """
+
+
+def _id_line(info) -> str:
+    if info.build_id is not None:
+        return _printable(info.build_id)
+    if info.host_build_id is not None:
+        return f"(no Go build ID; {info.host_build_id.kind} build ID {info.host_build_id.hex})"
+    return "(no Go build ID)"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.argument("files", nargs=-1, required=True)
+def read(files: tuple[str, ...], as_json: bool) -> None:
+    """Print the Go build ID of each FILE."""
+    from .reading import read as read_file
+    from .result import BuildIDInfo
+
+    status = EXIT_OK
+    for path in files:
+        try:
+            info = read_file(path)
+        except BuildIDError as e:
+            status = EXIT_ERROR
+            if as_json:
+                info = BuildIDInfo(path)
+                info.error = e.message
+                _emit_json(info.to_json())
+            _fail(e)
+            continue
+        if as_json:
+            _emit_json(info.to_json())
+        elif info.slices:
+            for s in info.slices:
+                click.echo(f"{_printable(path)} [{s.arch}]: {_id_line(s)}")
+        elif len(files) > 1:
+            click.echo(f"{_printable(path)}: {_id_line(info)}")
+        else:
+            click.echo(_id_line(info))
+    sys.exit(status)
+
+
+@cli.command("hash")
+@click.option("--id", "placeholder", help="Placeholder to zero out instead of the file's own build ID.")
+@click.option("--json", "as_json", is_flag=True, help="Add match offsets and excluded ranges (JSON lines).")
+@click.argument("file")
+def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
+    """Content ID and SHA-256 of FILE with its build ID (or --id) zeroed."""
+    from .hashfile import hash_file
+
+    try:
+        reports = hash_file(file, placeholder)
+    except BuildIDError as e:
+        _fail(e)
+        sys.exit(EXIT_ERROR)
+    for r in reports:
+        if as_json:
+            _emit_json(r.to_json())
+        else:
+            prefix = f"[{r.arch}] " if len(reports) > 1 else ""
+            click.echo(f"{prefix}{r.content_id} {r.sha256}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--atomic", is_flag=True,
+              help="Write a patched copy and rename it over the file (refused for hard-linked files).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@click.argument("files", nargs=-1, required=True)
+def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) -> None:
+    """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
+    from .rewrite import rewrite as rewrite_file
+
+    _terminate_cleanly()
+    status = EXIT_OK
+    for path in files:
+        try:
+            r = rewrite_file(path, dry_run=dry_run, atomic=atomic)
+        except BuildIDError as e:
+            status = EXIT_ERROR
+            if as_json:
+                _emit_json({"file": path, "changed": False, "error": e.message})
+            _fail(e)
+            continue
+        if as_json:
+            _emit_json({"file": path, "changed": r.changed, "dry_run": dry_run, "units": [
+                {"arch": u.arch, "old_id": _printable(u.old_id.decode("utf-8", "replace")),
+                 "new_id": _printable(u.new_id.decode("utf-8", "replace")), "matches": u.hashed.matches,
+                 "signature_updated": bool(u.signature is not None and u.new_signature != u.old_signature)}
+                for u in r.units], "error": None})
+            continue
+        for u in r.units:
+            label = f"{_printable(path)}" + (f" [{u.arch}]" if len(r.units) > 1 else "")
+            old, new = (_printable(x.decode("utf-8", "replace")) for x in (u.old_id, u.new_id))
+            if old == new and not u.changes:
+                click.echo(f"{label}: unchanged")
+            else:
+                verb = "would rewrite" if dry_run else "rewrote"
+                click.echo(f"{label}: {verb} {old} -> {new}")
+    sys.exit(status)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.option("--strict", is_flag=True, help="A host build ID not derived from the build ID is a failure.")
+@click.argument("files", nargs=-1, required=True)
+def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """Check that each FILE still matches the content ID stamped into it.
+
+    Exit 0 when every file is ok, 1 when any is modified, 2 when any other
+    file could not be checked (no build ID, legacy ID, unreadable).
+    """
+    from .verify import MODIFIED, OK
+    from .verify import verify as verify_file
+
+    any_modified = any_unchecked = False
+    for path in files:
+        v = verify_file(path, strict=strict)
+        any_modified |= v.status == MODIFIED
+        any_unchecked |= v.status not in (OK, MODIFIED)
+        if as_json:
+            _emit_json(v.to_json())
+        else:
+            rows = [(f"{_printable(path)} [{s.arch}]", s) for s in v.slices] or [(_printable(path), v)]
+            for label, s in rows:
+                reason = f" ({_printable(s.reason)})" if s.reason else ""
+                host = s.host_build_id
+                note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
+                click.echo(f"{label}: {s.status}{reason}{note}")
+        if v.status == "error" and not as_json:
+            click.echo(f"buildid: {_printable(path)}: {_printable(v.reason)}", err=True)
+    sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
+
+
+def main() -> None:
+    cli.main(prog_name="buildid")

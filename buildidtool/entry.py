@@ -1,0 +1,17 @@
+"""The `buildid` console script: subcommands go to the click CLI; anything else
+is the Go-compatible form, which never imports click."""
+from __future__ import annotations
+
+import sys
+
+SUBCOMMANDS = {"read", "hash", "rewrite", "verify", "info", "scan", "--help", "--version"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in SUBCOMMANDS:
+        from .cli import cli
+        cli.main(args=args, prog_name="buildid")
+    else:
+        from .gocompat import main as gomain
+        sys.exit(gomain(args))

@@ -1,0 +1,82 @@
+"""`buildid [-w] FILE`: the command line of `go tool buildid`, with its output
+and exit status. Kept free of click and of everything -w does not need, because
+build systems run it once per link."""
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """usage: buildid [-w] file          (as go tool buildid)
+       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan; see buildid --help)
+"""
+_TRUE = {"1", "t", "T", "true", "TRUE", "True"}
+_FALSE = {"0", "f", "F", "false", "FALSE", "False"}
+
+
+def _usage(problem: str | None = None) -> int:
+    if problem:
+        sys.stderr.write(problem + "\n")
+    sys.stderr.write(USAGE)
+    return 2
+
+
+def parse(argv: list[str]) -> tuple[bool, list[str]] | str:
+    """Go's flag rules for the single boolean -w; a string is a usage error."""
+    write = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            i += 1
+            break
+        if len(a) < 2 or a[0] != "-":
+            break
+        name = a[2:] if a.startswith("--") else a[1:]
+        if not name or name[0] in "-=":
+            return f"bad flag syntax: {a}"
+        name, eq, value = name.partition("=")
+        if name != "w":
+            return f"flag provided but not defined: -{name}"
+        if eq:
+            if value in _TRUE:
+                write = True
+            elif value in _FALSE:
+                write = False
+            else:
+                return f'invalid boolean value "{value}" for -w: parse error'
+        else:
+            write = True
+        i += 1
+    return write, argv[i:]
+
+
+def main(argv: list[str]) -> int:
+    parsed = parse(argv)
+    if isinstance(parsed, str):
+        return _usage(parsed)
+    write, args = parsed
+    if len(args) != 1:
+        return _usage()
+    path = args[0]
+    from .errors import BuildIDError
+    try:
+        if write:
+            from .rewrite import rewrite
+            rewrite(path, go_compatible=True)
+        else:
+            from .reading import read_reference
+            out = read_reference(path)
+            sys.stdout.buffer.write(out + b"\n")
+            sys.stdout.flush()
+        return 0
+    except BuildIDError as e:
+        sys.stderr.write(f"buildid: {e}\n")
+        return 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # never a traceback: name the file and the surprise
+        sys.stderr.write(f"buildid: {path}: internal error: {type(e).__name__}: {e}\n")
+        return 1

@@ -1,0 +1,110 @@
+"""What a rewrite would write: for each unit (the file, or each slice of a
+universal Mach-O) the old ID, its occurrences, the new ID and, for a Go-made
+ad hoc signature, the new signature. hash, verify and rewrite all start here."""
+from __future__ import annotations
+
+import os
+
+from .formats import Found, Span
+
+from . import codesign
+from .errors import RewriteError
+from .hashing import Hashed, find_and_hash
+from .idstring import hash_to_string
+
+
+class Unit:
+    """One independently stamped byte range: a whole file or one slice."""
+
+    __slots__ = ("span", "arch", "old_id", "hashed", "new_id", "signature", "old_signature",
+                 "new_signature", "exclude")
+
+    def __init__(self, span: Span, arch: str | None, old_id: bytes, exclude: list[Span]):
+        self.span = span
+        self.arch = arch
+        self.old_id = old_id
+        self.exclude = exclude
+        self.hashed: Hashed | None = None
+        self.new_id: bytes | None = None
+        self.signature: Span | None = None  # a Go-made signature, which a rewrite regenerates
+        self.old_signature: bytes | None = None
+        self.new_signature: bytes | None = None
+
+    @property
+    def content_id(self) -> str:
+        assert self.hashed is not None
+        return hash_to_string(self.hashed.digest)
+
+    @property
+    def patches(self) -> list[tuple[int, bytes, bytes]]:
+        """(offset, old bytes, new bytes) for every write the rewrite makes."""
+        out = [(m, self.old_id, self.new_id) for m in self.hashed.matches] if self.hashed.matches else []
+        if out and self.signature is not None:
+            out.append((self.signature.offset, self.old_signature, self.new_signature))
+        return out
+
+    @property
+    def changes(self) -> list[tuple[int, bytes, bytes]]:
+        return [p for p in self.patches if p[1] != p[2]]
+
+
+def units(found: Found, size: int, reference_id: bytes | None = None) -> list[tuple[Found, Span, bytes | None]]:
+    if found.slices:
+        return [(s, s.span, s.build_id) for s in found.slices]
+    rid = reference_id if reference_id is not None else found.build_id
+    return [(found, Span(0, size), rid)]
+
+
+def hash_unit(fd: int, found: Found, span: Span, placeholder: bytes) -> Unit:
+    unit = Unit(span, found.arch, placeholder, found.exclude)
+    unit.hashed = find_and_hash(fd, placeholder, found.exclude, span.offset, span.size)
+    return unit
+
+
+def plan_unit(path: str, fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
+    """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
+    if not old_id:
+        raise RewriteError(path, "no build ID to rewrite")
+    unit = hash_unit(fd, found, span, old_id)
+    if b"/" not in old_id:
+        raise RewriteError(path, "build ID is a legacy format (no content ID part); not rewritten")
+    new_id = old_id[:old_id.rindex(b"/")] + b"/" + unit.content_id.encode("ascii")
+    if len(new_id) != len(old_id):
+        raise RewriteError(path, f"build ID length mismatch {_q(old_id)} vs {_q(new_id)}")
+    unit.new_id = new_id
+    if unit.hashed.matches:
+        _plan_signature(fd, found, span, unit)
+    return unit
+
+
+def _plan_signature(fd: int, found: Found, span: Span, unit: Unit) -> None:
+    sig, signing = found.code_signature, found.signing
+    if sig is None or signing is None:
+        return
+    code_size = sig.offset - span.offset
+    # Only a signature of exactly the size Go's linker gives it is Go's to redo;
+    # anything else was signed by someone else and is left alone.
+    if code_size < 0 or codesign.size(code_size) != sig.size or sig.end > span.end:
+        return
+    patches = [(m, unit.new_id) for m in unit.hashed.matches]
+    unit.signature = sig
+    unit.old_signature = os.pread(fd, sig.size, sig.offset)
+    unit.new_signature = codesign.sign(patched_reader(fd, span.offset, patches), code_size,
+                                       signing.text_offset, signing.text_size, signing.is_exec)
+
+
+def patched_reader(fd: int, base: int, patches: list[tuple[int, bytes]]):
+    """read(off, n) over the unit at `base`, as it will be once `patches` are written."""
+    def read(off: int, n: int) -> bytes:
+        start = base + off
+        data = os.pread(fd, n, start)
+        for at, new in patches:
+            lo, hi = max(at, start), min(at + len(new), start + len(data))
+            if lo < hi:
+                data = data[:lo - start] + new[lo - at:hi - at] + data[hi - start:]
+        return data
+    return read
+
+
+def _q(b: bytes) -> str:
+    return '"' + b.decode("utf-8", "backslashreplace").replace('"', '\\"') + '"'

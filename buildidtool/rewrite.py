@@ -1,0 +1,169 @@
+"""Rewriting build IDs in place (as `go tool buildid -w` does) or atomically,
+without ever leaving a half-written file behind."""
+from __future__ import annotations
+
+import fcntl
+import os
+
+from .formats import Source, reference_id
+from .formats.errors import FormatError
+
+from .errors import BuildIDError, FileChanged, MalformedFile, RewriteError, os_message
+from .fileio import open_regular
+from .plan import Unit, plan_unit, units
+from .reading import locate_fd
+
+
+class Rewritten:
+    """The outcome for one file. `changed` is False when every byte was already right."""
+
+    __slots__ = ("file", "units", "changed", "dry_run")
+
+    def __init__(self, file: str, units: list[Unit], changed: bool, dry_run: bool):
+        self.file = file
+        self.units = units
+        self.changed = changed
+        self.dry_run = dry_run
+
+
+def plan_file(path: str, fd: int, go_compatible: bool = False) -> list[Unit]:
+    """Locate and hash every unit of the open file. With go_compatible, a thin
+    file's placeholder is what `go tool buildid` reads, even when that is not a
+    Go build ID (the reference then fails the same way)."""
+    found = locate_fd(path, fd)
+    size = os.fstat(fd).st_size
+    rid = None
+    if go_compatible and not found.slices:
+        try:
+            rid = reference_id(Source.of_file(fd))
+        except FormatError as e:
+            raise MalformedFile(path, str(e)) from None
+    try:
+        return [plan_unit(path, fd, f, span, old) for f, span, old in units(found, size, rid)]
+    except OSError as e:
+        raise MalformedFile(path, f"read error: {os_message(e)}") from None
+
+
+def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
+            go_compatible: bool = False) -> Rewritten:
+    """Stamp `path` with the content ID of its own bytes. Raises BuildIDError;
+    on any error the file is unchanged and the message says so."""
+    fd = open_regular(path, write=not dry_run)
+    try:
+        if not dry_run:
+            _lock(path, fd)
+        before = os.fstat(fd)
+        plan = plan_file(path, fd, go_compatible)
+        changes = [c for u in plan for c in u.changes]
+        if dry_run or not changes:
+            return Rewritten(path, plan, bool(changes), dry_run)
+        _check_unchanged(path, fd, before, changes)
+        if atomic:
+            _replace(path, fd, before, changes)
+        else:
+            _write_in_place(path, fd, changes)
+        return Rewritten(path, plan, True, False)
+    finally:
+        os.close(fd)
+
+
+def _lock(path: str, fd: int) -> None:
+    # Held from hashing to writing, so two rewrites of one file take turns.
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as e:
+        raise RewriteError(path, f"cannot lock file: {os_message(e)}; file unchanged") from None
+
+
+def _check_unchanged(path: str, fd: int, before: os.stat_result, changes) -> None:
+    now = os.fstat(fd)
+    if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise FileChanged(path, "file changed while it was being hashed; nothing written")
+    for off, old, _ in changes:
+        if os.pread(fd, len(old), off) != old:
+            raise FileChanged(path, f"bytes at offset {off:#x} changed while the file was being hashed; "
+                                    "nothing written")
+
+
+def _write_in_place(path: str, fd: int, changes) -> None:
+    done = []
+    try:
+        for off, old, new in changes:
+            if os.pwrite(fd, new, off) != len(new):
+                raise OSError(0, "short write")
+            done.append((off, old))
+        os.fsync(fd)
+    except OSError as e:
+        raise RewriteError(path, f"write failed ({os_message(e)}); {_roll_back(fd, done)}") from None
+    for off, _, new in changes:
+        if os.pread(fd, len(new), off) != new:
+            raise RewriteError(path, f"read-back after writing differs at offset {off:#x}; "
+                                     f"{_roll_back(fd, [(o, old) for o, old, _ in changes])}")
+
+
+def _roll_back(fd: int, done: list[tuple[int, bytes]]) -> str:
+    try:
+        for off, old in reversed(done):
+            if os.pwrite(fd, old, off) != len(old):
+                raise OSError(0, "short write")
+        os.fsync(fd)
+    except OSError as e:
+        return f"restoring the original bytes also failed ({os_message(e)}): file may be damaged"
+    return "file unchanged"
+
+
+def _replace(path: str, fd: int, before: os.stat_result, changes) -> None:
+    if before.st_nlink > 1:
+        raise RewriteError(path, f"has {before.st_nlink} hard links, which --atomic would separate; "
+                                 "rewrite in place instead; file unchanged")
+    import tempfile  # only --atomic needs it
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        tmp_fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".buildid", dir=directory)
+    except OSError as e:
+        raise RewriteError(path, f"cannot create a temporary file: {os_message(e)}; file unchanged") from None
+    try:
+        try:
+            _copy(fd, tmp_fd, before.st_size)
+            for off, _, new in changes:
+                if os.pwrite(tmp_fd, new, off) != len(new):
+                    raise OSError(0, "short write")
+            os.fchmod(tmp_fd, before.st_mode & 0o7777)
+            try:
+                os.fchown(tmp_fd, before.st_uid, before.st_gid)
+            except PermissionError:
+                pass
+            os.fsync(tmp_fd)
+            _check_unchanged(path, fd, before, changes)
+            os.replace(tmp, path)
+            tmp = None
+            dfd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError as e:
+            raise RewriteError(path, f"atomic rewrite failed ({os_message(e)}); file unchanged") from None
+    finally:
+        os.close(tmp_fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _copy(src: int, dst: int, size: int) -> None:
+    off = 0
+    while off < size:
+        n = os.copy_file_range(src, dst, size - off, off, off) if hasattr(os, "copy_file_range") else 0
+        if n <= 0:
+            data = os.pread(src, min(1 << 20, size - off), off)
+            if not data:
+                raise OSError(0, "file shrank while copying")
+            n = os.pwrite(dst, data, off)
+        off += n
+
+
+__all__ = ["rewrite", "plan_file", "Rewritten", "BuildIDError"]

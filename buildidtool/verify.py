@@ -1,0 +1,106 @@
+"""Verification: does a file still match the content ID stamped into it, does a
+Go-made Mach-O signature still match its bytes, and was the host build ID
+derived from the build ID?"""
+from __future__ import annotations
+
+import os
+
+from .formats import Found
+
+from . import hostid
+from .errors import BuildIDError, RewriteError, os_message
+from .fileio import opened
+from .idstring import PART_LENGTH, display
+from .plan import hash_unit, plan_unit, units
+from .reading import locate_fd, to_info
+from .result import BuildIDInfo
+
+OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
+# The worst slice decides a universal file's status.
+SEVERITY = {OK: 0, NO_BUILD_ID: 1, LEGACY: 2, ERROR: 3, MODIFIED: 4}
+
+
+class Verdict:
+    __slots__ = ("file", "arch", "status", "reason", "stored_content_id", "computed_content_id",
+                 "host_build_id", "info", "slices")
+
+    def __init__(self, file: str, info: BuildIDInfo | None = None):
+        self.file = file
+        self.info = info
+        self.arch = info.arch if info else None
+        self.status = ERROR
+        self.reason: str | None = None
+        self.stored_content_id: str | None = None
+        self.computed_content_id: str | None = None
+        self.host_build_id: dict | None = None
+        self.slices: list[Verdict] = []
+
+    def to_json(self) -> dict:
+        out = self.info.to_json() if self.info else {"file": self.file, "error": self.reason}
+        out.update(status=self.status, reason=self.reason, stored_content_id=self.stored_content_id,
+                   computed_content_id=self.computed_content_id, host_build_id=self.host_build_id)
+        if self.slices:
+            out["slices"] = [s.to_json() for s in self.slices]
+        return out
+
+
+def verify(path: str, strict: bool = False) -> Verdict:
+    """Never raises for a file problem: an unreadable or broken file is status 'error'."""
+    try:
+        with opened(path) as fd:
+            found = locate_fd(path, fd)
+            info = to_info(path, found)
+            todo = units(found, os.fstat(fd).st_size)
+            if not found.slices:
+                return _judge(path, fd, found, todo[0], info, strict)
+            top = Verdict(path, info)
+            top.slices = [_judge(path, fd, f, (f, span, old), si, strict)
+                          for (f, span, old), si in zip(todo, info.slices)]
+            worst = max(top.slices, key=lambda v: SEVERITY[v.status])
+            top.status, top.reason = worst.status, worst.reason
+            return top
+    except BuildIDError as e:
+        v = Verdict(path)
+        v.reason = e.message
+        return v
+
+
+def _judge(path: str, fd: int, found: Found, unit_spec, info: BuildIDInfo, strict: bool) -> Verdict:
+    _, span, old = unit_spec
+    v = Verdict(path, info)
+    if not old:
+        v.status, v.reason = NO_BUILD_ID, "the file has no Go build ID"
+        return v
+    if b"/" in old:
+        v.stored_content_id = display(old[old.rindex(b"/") + 1:])
+    if found.host_build_id is not None:
+        h = found.host_build_id
+        v.host_build_id = {"status": hostid.status(old, h.kind, h.value), "kind": h.kind, "hex": h.value.hex()}
+    else:
+        v.host_build_id = {"status": "absent", "kind": None, "hex": None}
+    try:
+        if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH:
+            v.computed_content_id = hash_unit(fd, found, span, old).content_id
+            v.status, v.reason = LEGACY, "the build ID has no 20-character content ID part to check"
+            return v
+        unit = plan_unit(path, fd, found, span, old)
+    except RewriteError as e:
+        v.reason = e.message
+        return v
+    except OSError as e:
+        v.reason = f"read error: {os_message(e)}"
+        return v
+    v.computed_content_id = unit.content_id
+    problems = []
+    if unit.new_id != old:
+        problems.append(f"content ID {v.stored_content_id} does not match the file's content "
+                        f"({v.computed_content_id})")
+    if unit.signature is not None and unit.new_signature != unit.old_signature:
+        problems.append("the ad hoc code signature does not match the file's pages")
+    if strict and v.host_build_id["status"] == "not-derived":
+        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID")
+    if problems:
+        v.status, v.reason = MODIFIED, "; ".join(problems)
+    else:
+        v.status = OK
+    return v

@@ -1,0 +1,80 @@
+"""Unix ar archives: Go package archives (build ID in the __.PKGDEF header) and
+gccgo archives (build ID in the member _buildid.o, an ELF object)."""
+from __future__ import annotations
+
+from . import elf
+from .errors import FormatError
+from .goint import parse_int
+from .goquote import QuoteError, unquote
+from .model import Found
+from .source import Source
+
+# --- structures (ar(5)) ---
+MAGIC = b"!<arch>\n"
+HEADER_SIZE = 60          # name[16] date[12] uid[6] gid[6] mode[8] size[10] fmag[2]
+NAME = slice(0, 16)
+SIZE = slice(48, 58)
+PKGDEF = b"__.PKGDEF"
+GO_OBJECT = b"go object "
+BUILD_ID = b"build id "
+GCCGO_MEMBER = "_buildid.o/"
+# The Go header lines come first; this much always holds them.
+GO_HEADER_READ = 1024
+
+
+def read(src: Source) -> Found:
+    data = src.prefix(GO_HEADER_READ)
+    lines = data.split(b"\n", 4)
+    # A Go archive: "!<arch>", "__.PKGDEF ...", "go object ...", then the build id line.
+    if (len(lines) == 5 and lines[0] == MAGIC[:-1] and lines[1].startswith(PKGDEF)
+            and lines[2].startswith(GO_OBJECT)):
+        line = lines[3]
+        found = Found("go-archive", _goarch(lines[2]))
+        if not line.startswith(BUILD_ID):
+            found.build_id = b""  # a Go archive without a build id line
+            return found
+        try:
+            found.build_id = unquote(line[len(BUILD_ID):])
+        except QuoteError:
+            return read_gccgo(src)
+        found.locations = [src.absolute(sum(len(x) + 1 for x in lines[:3]) + len(BUILD_ID) + 1)]
+        return found
+    return read_gccgo(src)
+
+
+def _goarch(line: bytes) -> str | None:
+    # "go object GOOS GOARCH VERSION ..."
+    words = line.split()
+    return words[3].decode("ascii", "replace") if len(words) > 3 else None
+
+
+def members(src: Source):
+    """Yield (name, data offset, size) for each member, in order."""
+    off = len(MAGIC)
+    while True:
+        if off >= src.size:
+            return
+        hdr = src.read_at(off, HEADER_SIZE, "archive member header")
+        try:
+            size = parse_int(hdr[SIZE].decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            raise FormatError(f"archive member at offset {off:#x} has a bad size field {hdr[SIZE]!r}") from None
+        if size < 0:
+            raise FormatError(f"archive member at offset {off:#x} has a negative size {size}")
+        name = hdr[NAME].decode("latin-1").strip()
+        yield name, off + HEADER_SIZE, size
+        off += HEADER_SIZE + size
+        off += off & 1
+
+
+def read_gccgo(src: Source) -> Found:
+    found = Found("gccgo-archive")
+    for name, off, size in members(src):
+        if name == GCCGO_MEMBER:
+            obj = elf.read_gccgo_object(src.view(off, size, "_buildid.o member"))
+            found.arch = obj.arch
+            found.build_id = obj.build_id
+            found.locations = obj.locations
+            return found
+    found.format = "unknown"  # an ar archive with no Go build ID member
+    return found

@@ -1,0 +1,257 @@
+"""ELF: the Go build ID is a PT_NOTE note named "Go" of type 4; gccgo binaries
+carry it as the GNU build-id note (type 3); gccgo's _buildid.o objects carry it
+in a section named .go.buildid."""
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from .errors import FormatError
+from .model import Found, HostBuildID, Span
+from .source import Source
+
+# --- structures (System V ABI, ELF header / program header / section header) ---
+
+MAGIC = b"\x7fELF"
+ELFCLASS32, ELFCLASS64 = 1, 2
+ELFDATA2LSB, ELFDATA2MSB = 1, 2
+EV_CURRENT = 1
+ET_REL = 1
+PT_NOTE = 4
+SHT_NOTE = 7
+SHT_NOBITS = 8
+NT_GNU_BUILD_ID = 3
+NT_GO_BUILD_ID = 4
+GO_NOTE_NAME = b"Go\x00\x00"
+GNU_NOTE_NAME = b"GNU\x00"
+
+EHDR = {ELFCLASS32: "HHIIIIIHHHHHH", ELFCLASS64: "HHIQQQIHHHHHH"}
+PHDR = {ELFCLASS32: "IIIIIIII", ELFCLASS64: "IIQQQQQQ"}
+SHDR = {ELFCLASS32: "IIIIIIIIII", ELFCLASS64: "IIQQQQIIQQ"}
+
+
+class Ehdr(NamedTuple):
+    e_type: int
+    e_machine: int
+    e_version: int
+    e_entry: int
+    e_phoff: int
+    e_shoff: int
+    e_flags: int
+    e_ehsize: int
+    e_phentsize: int
+    e_phnum: int
+    e_shentsize: int
+    e_shnum: int
+    e_shstrndx: int
+
+
+class Phdr(NamedTuple):
+    p_type: int
+    p_offset: int
+    p_filesz: int
+    p_align: int
+
+
+class Shdr(NamedTuple):
+    sh_name: int
+    sh_type: int
+    sh_offset: int
+    sh_size: int
+
+
+# e_machine -> GOARCH, refined by class and byte order where Go names differ.
+MACHINES = {3: "386", 62: "amd64", 40: "arm", 183: "arm64", 20: "ppc", 22: "s390x",
+            43: "sparc64", 258: "loong64"}
+
+
+def arch_name(machine: int, cls: int, little: bool) -> str | None:
+    if machine == 8:  # EM_MIPS
+        base = "mips64" if cls == ELFCLASS64 else "mips"
+        return base + ("le" if little else "")
+    if machine == 21:  # EM_PPC64
+        return "ppc64le" if little else "ppc64"
+    if machine == 243:  # EM_RISCV
+        return "riscv64" if cls == ELFCLASS64 else "riscv"
+    return MACHINES.get(machine)
+
+
+# --- reader ---
+
+class Elf:
+    """Just enough of an ELF file: header, program headers, section headers on demand."""
+
+    def __init__(self, src: Source):
+        ident = src.read_at(0, 16, "ELF identification")
+        if ident[:4] != MAGIC:
+            raise FormatError("not an ELF file")
+        self.cls, data, version = ident[4], ident[5], ident[6]
+        if self.cls not in EHDR:
+            raise FormatError(f"unknown ELF class {self.cls}")
+        if data not in (ELFDATA2LSB, ELFDATA2MSB):
+            raise FormatError(f"unknown ELF data encoding {data}")
+        if version != EV_CURRENT:
+            raise FormatError(f"unknown ELF version {version}")
+        self.src = src
+        self.bo = "<" if data == ELFDATA2LSB else ">"
+        fmt = self.bo + EHDR[self.cls]
+        self.hdr = Ehdr._make(struct.unpack(fmt, src.read_at(16, struct.calcsize(fmt), "ELF header")))
+        if self.hdr.e_version != EV_CURRENT:
+            raise FormatError(f"mismatched ELF version {self.hdr.e_version}")
+        self.arch = arch_name(self.hdr.e_machine, self.cls, data == ELFDATA2LSB)
+
+    def u32(self, b: bytes, off: int = 0) -> int:
+        return struct.unpack_from(self.bo + "I", b, off)[0]
+
+    def program_headers(self) -> list[Phdr]:
+        h = self.hdr
+        if h.e_phnum == 0:
+            return []
+        fmt = self.bo + PHDR[self.cls]
+        want = struct.calcsize(fmt)
+        if h.e_phentsize < want:
+            raise FormatError(f"invalid ELF phentsize {h.e_phentsize}")
+        table = self.src.read_at(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
+        out = []
+        for i in range(h.e_phnum):
+            f = struct.unpack_from(fmt, table, i * h.e_phentsize)
+            if self.cls == ELFCLASS32:  # type, offset, vaddr, paddr, filesz, memsz, flags, align
+                out.append(Phdr(f[0], f[1], f[4], f[7]))
+            else:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+                out.append(Phdr(f[0], f[2], f[5], f[7]))
+        return out
+
+    def sections(self) -> dict[bytes, Shdr]:
+        """Section headers by name; first of each name wins, as Go's File.Section."""
+        h = self.hdr
+        if h.e_shoff == 0 or h.e_shnum == 0:
+            return {}
+        fmt = self.bo + SHDR[self.cls]
+        want = struct.calcsize(fmt)
+        if h.e_shentsize < want:
+            raise FormatError(f"invalid ELF shentsize {h.e_shentsize}")
+        if h.e_shstrndx >= h.e_shnum:
+            raise FormatError(f"invalid ELF shstrndx {h.e_shstrndx}")
+        table = self.src.read_at(h.e_shoff, h.e_shnum * h.e_shentsize, "section header table")
+        raw = []
+        for i in range(h.e_shnum):
+            f = struct.unpack_from(fmt, table, i * h.e_shentsize)
+            raw.append(Shdr(f[0], f[1], f[4], f[5]))
+        strtab = raw[h.e_shstrndx]
+        if strtab.sh_type == SHT_NOBITS:
+            raise FormatError("section name table has no bytes in the file")
+        names = self.src.read_at(strtab.sh_offset, strtab.sh_size, "section name table")
+        out: dict[bytes, Shdr] = {}
+        for s in raw:
+            if s.sh_name >= len(names) and s.sh_name != 0:
+                raise FormatError(f"section name offset {s.sh_name:#x} past the name table")
+            end = names.find(b"\0", s.sh_name)
+            name = names[s.sh_name:end if end >= 0 else len(names)]
+            out.setdefault(name, s)
+        return out
+
+
+def walk_notes(elf: Elf, data: bytes, base: int, align: int):
+    """Yield (name, type, desc, desc_offset) for each note in a PT_NOTE segment.
+
+    The stepping (name and descriptor rounded to 4, then the segment's own
+    alignment when it is not 0) follows the Go reader, so both see the same notes.
+    """
+    pos = 0
+    while len(data) - pos >= 16:
+        namesz = elf.u32(data, pos)
+        descsz = elf.u32(data, pos + 4)
+        ntype = elf.u32(data, pos + 8)
+        name = data[pos + 12:pos + 16]
+        if namesz == 4 and pos + 16 + descsz <= len(data):
+            yield name, ntype, data[pos + 16:pos + 16 + descsz], base + pos + 16
+        step = 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
+        if len(data) - pos <= step:
+            return
+        nxt = pos + step
+        if align:
+            nxt = ((base + nxt + align - 1) & ~(align - 1)) - base
+        if nxt <= pos or nxt > len(data):
+            return
+        pos = nxt
+
+
+# A note segment is a few hundred bytes; a larger claim is capped, never allocated.
+MAX_NOTE_SEGMENT = 1 << 20
+
+
+def gnu_build_id_section(elf: Elf) -> HostBuildID | None:
+    """The .note.gnu.build-id section past its 16-byte note header: the span the
+    Go linker may derive from the Go build ID, and so the span hashing skips."""
+    try:
+        s = elf.sections().get(b".note.gnu.build-id")
+    except FormatError:
+        return None
+    if s is None or s.sh_size < 16 or not elf.src.fits(s.sh_offset, s.sh_size):
+        return None
+    value = elf.src.read_at(s.sh_offset + 16, s.sh_size - 16)
+    return HostBuildID("gnu", Span(elf.src.absolute(s.sh_offset + 16), s.sh_size - 16), value)
+
+
+def read(src: Source) -> Found:
+    elf = Elf(src)
+    found = Found("elf", elf.arch)
+    go_note = gnu_note = None
+    for p in elf.program_headers():
+        if p.p_type != PT_NOTE or p.p_filesz < 16:
+            continue
+        data = src.read_at(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
+        for name, ntype, desc, off in walk_notes(elf, data, p.p_offset, p.p_align):
+            if ntype == NT_GO_BUILD_ID and name == GO_NOTE_NAME:
+                go_note = (desc, off)
+                break
+            if ntype == NT_GNU_BUILD_ID and name == GNU_NOTE_NAME:
+                gnu_note = (desc, off)
+        if go_note:
+            break
+
+    host = section_host = gnu_build_id_section(elf)
+    if section_host is not None and section_host.span.size:
+        found.exclude.append(section_host.span)
+    if host is None and gnu_note is not None:
+        host = HostBuildID("gnu", Span(src.absolute(gnu_note[1]), len(gnu_note[0])), gnu_note[0])
+    found.host_build_id = host
+
+    if go_note is not None:
+        found.build_id = go_note[0]
+        found.locations = [src.absolute(go_note[1])]
+    elif gnu_note is not None:
+        # gccgo stores the Go build ID as the GNU build ID; the Go tool prints any
+        # GNU build ID it finds, text or not, but only text is a Go build ID.
+        found.reference_id = gnu_note[0]
+        if looks_like_text(gnu_note[0]):
+            found.build_id = gnu_note[0]
+            found.locations = [src.absolute(gnu_note[1])]
+    if found.build_id is None and elf.hdr.e_type == ET_REL:
+        # A gccgo _buildid.o on its own: the Go tool reads only notes and says
+        # nothing, but the section is the package's build ID.
+        try:
+            s = elf.sections().get(b".go.buildid")
+        except FormatError:
+            s = None
+        if s is not None and src.fits(s.sh_offset, s.sh_size):
+            found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
+            found.locations = [src.absolute(s.sh_offset)]
+            found.reference_id = b""
+    return found
+
+
+def read_gccgo_object(src: Source) -> Found:
+    """An ELF object (gccgo's _buildid.o) whose .go.buildid section is the ID."""
+    elf = Elf(src)
+    s = elf.sections().get(b".go.buildid")
+    if s is None:
+        raise FormatError("_buildid.o has no .go.buildid section")
+    found = Found("elf", elf.arch)
+    found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
+    found.locations = [src.absolute(s.sh_offset)]
+    return found
+
+
+def looks_like_text(b: bytes) -> bool:
+    return bool(b) and all(0x20 <= c < 0x7F for c in b)

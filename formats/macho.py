@@ -1,0 +1,198 @@
+"""Mach-O, thin and universal. The Go build ID is the raw marker at the start of
+__text; LC_UUID holds the host build ID and LC_CODE_SIGNATURE the ad hoc signature."""
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from . import raw
+from .errors import FormatError
+from .model import Found, HostBuildID, MachoSigning, Span
+from .source import PREFIX_SIZE, Source
+
+# --- structures (<mach-o/loader.h>, <mach-o/fat.h>) ---
+
+MH_MAGIC, MH_MAGIC_64 = 0xFEEDFACE, 0xFEEDFACF
+FAT_MAGIC, FAT_MAGIC_64 = 0xCAFEBABE, 0xCAFEBABF
+MAGICS = {  # first four bytes -> (byte order, 64-bit)
+    b"\xfe\xed\xfa\xce": (">", False), b"\xfe\xed\xfa\xcf": (">", True),
+    b"\xce\xfa\xed\xfe": ("<", False), b"\xcf\xfa\xed\xfe": ("<", True),
+}
+MH_EXECUTE = 2
+LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
+LC_UUID = 0x1B
+LC_CODE_SIGNATURE = 0x1D
+
+MACH_HEADER = "IiiIIII"       # magic cputype cpusubtype filetype ncmds sizeofcmds flags
+LOAD_COMMAND = "II"           # cmd cmdsize
+SEGMENT = "16sIIIIiiII"       # segname vmaddr vmsize fileoff filesize maxprot initprot nsects flags
+SEGMENT_64 = "16sQQQQiiII"
+SECTION = "16s16sIIIIIIIII"   # sectname segname addr size offset align reloff nreloc flags r1 r2
+SECTION_64 = "16s16sQQIIIIIIII"
+FAT_HEADER = ">II"            # magic nfat_arch
+FAT_ARCH = ">iiIII"           # cputype cpusubtype offset size align
+FAT_ARCH_64 = ">iiQQII"       # cputype cpusubtype offset size align reserved
+
+CPU_ARCH_ABI64 = 0x01000000
+CPUS = {7: "386", 7 | CPU_ARCH_ABI64: "amd64", 12: "arm", 12 | CPU_ARCH_ABI64: "arm64",
+        18: "ppc", 18 | CPU_ARCH_ABI64: "ppc64"}
+
+# A universal header with more slices than this is not one (Java class files
+# share the magic and put their version where the slice count goes).
+MAX_FAT_ARCHS = 32
+
+
+class Section(NamedTuple):
+    sectname: bytes
+    segname: bytes
+    size: int
+    offset: int
+
+
+class Segment(NamedTuple):
+    segname: bytes
+    fileoff: int
+    filesize: int
+
+
+class LoadCommand(NamedTuple):
+    cmd: int
+    offset: int  # of the command, within the window
+    data: bytes
+
+
+def _name(b: bytes) -> bytes:
+    return b.split(b"\0", 1)[0]
+
+
+# --- reader ---
+
+class Macho:
+    def __init__(self, src: Source):
+        head = src.read_at(0, 4, "Mach-O magic")
+        if head not in MAGICS:
+            raise FormatError("not a Mach-O file")
+        self.src = src
+        self.bo, self.is64 = MAGICS[head]
+        (_, self.cputype, _, self.filetype, ncmds, sizeofcmds, _) = struct.unpack(
+            self.bo + MACH_HEADER, src.read_at(0, 28, "Mach-O header"))
+        self.arch = CPUS.get(self.cputype)
+        hdrsize = 32 if self.is64 else 28
+        if not src.fits(hdrsize, sizeofcmds):
+            raise FormatError(f"Mach-O load commands (size {sizeofcmds:#x}) extend past the end of the file")
+        if ncmds > sizeofcmds // 8:
+            raise FormatError(f"Mach-O command count {ncmds} does not fit in {sizeofcmds} bytes")
+        table = src.read_at(hdrsize, sizeofcmds, "Mach-O load commands")
+        self.commands: list[LoadCommand] = []
+        pos = 0
+        for i in range(ncmds):
+            if pos + 8 > len(table):
+                raise FormatError(f"Mach-O load command {i} extends past sizeofcmds")
+            cmd, cmdsize = struct.unpack_from(self.bo + LOAD_COMMAND, table, pos)
+            if cmdsize < 8 or pos + cmdsize > len(table):
+                raise FormatError(f"Mach-O load command {i} has invalid size {cmdsize}")
+            self.commands.append(LoadCommand(cmd, hdrsize + pos, table[pos:pos + cmdsize]))
+            pos += cmdsize
+
+    def segments(self) -> tuple[list[Segment], list[Section]]:
+        segs, sects = [], []
+        seg_fmt, sect_fmt, want = (
+            (SEGMENT_64, SECTION_64, LC_SEGMENT_64) if self.is64 else (SEGMENT, SECTION, LC_SEGMENT))
+        seg_size = struct.calcsize(seg_fmt)
+        sect_size = struct.calcsize(sect_fmt)
+        for c in self.commands:
+            if c.cmd != want:
+                continue
+            if len(c.data) < 8 + seg_size:
+                raise FormatError("Mach-O segment command too short")
+            segname, _, _, fileoff, filesize, _, _, nsects, _ = struct.unpack_from(self.bo + seg_fmt, c.data, 8)
+            if 8 + seg_size + nsects * sect_size > len(c.data):
+                raise FormatError(f"Mach-O segment {_name(segname).decode(errors='replace')} "
+                                  f"claims {nsects} sections that do not fit its command")
+            segs.append(Segment(_name(segname), fileoff, filesize))
+            for k in range(nsects):
+                f = struct.unpack_from(self.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
+                sects.append(Section(_name(f[0]), _name(f[1]), f[3], f[4]))
+        return segs, sects
+
+    def command(self, cmd: int) -> LoadCommand | None:
+        return next((c for c in self.commands if c.cmd == cmd), None)
+
+
+def read(src: Source) -> Found:
+    """A thin Mach-O (the whole file or one slice of a universal file)."""
+    prefix = src.prefix(PREFIX_SIZE)
+    try:
+        quick = raw.find_marker(prefix)
+    except FormatError:
+        quick = None
+    m = Macho(src)
+    found = Found("macho", m.arch)
+    segs, sects = m.segments()
+    if quick is not None and quick[0]:
+        found.build_id, at = quick
+        found.locations = [src.absolute(at)]
+    else:
+        text = next((s for s in sects if s.sectname == b"__text"), None)
+        if text is None:
+            raise FormatError("cannot find __text section")
+        n = min(text.size, PREFIX_SIZE)
+        hit = raw.find_marker(src.read_at(text.offset, n, "__text section"))
+        if hit is not None:
+            found.build_id, at = hit
+            found.locations = [src.absolute(text.offset + at)]
+
+    uuid = m.command(LC_UUID)
+    if uuid is not None:
+        span = Span(src.absolute(uuid.offset + 8), len(uuid.data) - 8)
+        found.host_build_id = HostBuildID("macho-uuid", span, uuid.data[8:])
+    sig = m.command(LC_CODE_SIGNATURE)
+    if sig is not None and len(sig.data) >= 16:
+        dataoff, datasize = struct.unpack_from(m.bo + "II", sig.data, 8)
+        found.code_signature = Span(src.absolute(dataoff), datasize)
+        text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
+        if text_seg is not None:
+            found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
+        found.exclude.append(found.code_signature)
+    if found.host_build_id is not None:
+        found.exclude.append(found.host_build_id.span)
+    return found
+
+
+def fat_slices(src: Source) -> list[tuple[int, int, int]] | None:
+    """(cputype, offset, size) per slice, or None when the header is not a
+    plausible universal header (too many slices: likely a Java class file)."""
+    magic, narch = struct.unpack(FAT_HEADER, src.read_at(0, 8, "universal header"))
+    if narch == 0 or narch > MAX_FAT_ARCHS:
+        return None
+    fmt = FAT_ARCH_64 if magic == FAT_MAGIC_64 else FAT_ARCH
+    size = struct.calcsize(fmt)
+    table = src.read_at(8, narch * size, "universal slice table")
+    out = []
+    for i in range(narch):
+        f = struct.unpack_from(fmt, table, i * size)
+        out.append((f[0], f[2], f[3]))
+    return out
+
+
+def read_fat(src: Source) -> Found | None:
+    slices = fat_slices(src)
+    if slices is None:
+        return None
+    found = Found("macho-fat")
+    header_end = 8 + len(slices) * struct.calcsize(FAT_ARCH_64 if src.prefix(4) == b"\xca\xfe\xba\xbf" else FAT_ARCH)
+    spans: list[tuple[int, int]] = []
+    for cputype, off, size in slices:
+        if off < header_end:
+            raise FormatError(f"universal slice at offset {off:#x} overlaps the header")
+        sub = src.view(off, size, "universal slice")
+        for o, s in spans:
+            if off < o + s and o < off + size:
+                raise FormatError(f"universal slices at {o:#x} and {off:#x} overlap")
+        spans.append((off, size))
+        one = read(sub)
+        if one.arch is None:
+            one.arch = CPUS.get(cputype)
+        one.span = Span(src.absolute(off), size)
+        found.slices.append(one)
+    return found

@@ -1,0 +1,56 @@
+"""A bounded window on an open file.
+
+Every read a parser makes goes through Source.read_at, which checks the offset
+and length against the window before touching the file, so no length field read
+from the file can make us seek past the end or allocate more than the file holds.
+"""
+from __future__ import annotations
+
+import os
+
+from .errors import FormatError
+
+PREFIX_SIZE = 32 * 1024
+
+
+class Source:
+    __slots__ = ("fd", "base", "size", "_prefix")
+
+    def __init__(self, fd: int, base: int, size: int, prefix: bytes | None = None):
+        self.fd = fd
+        self.base = base  # absolute file offset of this window
+        self.size = size
+        self._prefix = prefix
+
+    @classmethod
+    def of_file(cls, fd: int) -> "Source":
+        return cls(fd, 0, os.fstat(fd).st_size)
+
+    def prefix(self, n: int = PREFIX_SIZE) -> bytes:
+        """The first n bytes (fewer if the window is shorter); cached."""
+        p = self._prefix
+        if p is None or (len(p) < n and len(p) < self.size):
+            p = self._prefix = os.pread(self.fd, min(n, self.size), self.base)
+        return p[:n]
+
+    def fits(self, off: int, n: int) -> bool:
+        return 0 <= off and 0 <= n and off + n <= self.size
+
+    def read_at(self, off: int, n: int, what: str = "data") -> bytes:
+        if not self.fits(off, n):
+            raise FormatError(f"{what} at offset {self.base + off:#x} (size {n:#x}) lies past the end of the file")
+        p = self._prefix
+        if p is not None and off + n <= len(p):
+            return p[off:off + n]
+        data = os.pread(self.fd, n, self.base + off)
+        if len(data) != n:
+            raise FormatError(f"{what} at offset {self.base + off:#x}: file shrank while reading")
+        return data
+
+    def view(self, off: int, n: int, what: str = "member") -> "Source":
+        if not self.fits(off, n):
+            raise FormatError(f"{what} at offset {self.base + off:#x} (size {n:#x}) lies past the end of the file")
+        return Source(self.fd, self.base + off, n)
+
+    def absolute(self, off: int) -> int:
+        return self.base + off

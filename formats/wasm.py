@@ -1,0 +1,59 @@
+"""WebAssembly: the Go linker puts the raw marker in a custom section named
+go:buildid, the first section of the module."""
+from __future__ import annotations
+
+from . import raw
+from .errors import FormatError
+from .model import Found
+from .source import PREFIX_SIZE, Source
+
+# --- structures (WebAssembly core spec, binary format) ---
+MAGIC = b"\0asm"
+CUSTOM_SECTION = 0
+BUILDID_SECTION = b"go:buildid"
+# Go's module starts with its build ID; this many sections is plenty to look through.
+MAX_SECTIONS_SCANNED = 64
+
+
+def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data) or shift > 35:
+            raise FormatError("bad LEB128 number in wasm module")
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return result, pos
+
+
+def read(src: Source) -> Found:
+    found = Found("wasm", "wasm")
+    pos = 8
+    for _ in range(MAX_SECTIONS_SCANNED):
+        if pos >= src.size:
+            break
+        head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
+        sid = head[0]
+        size, n = _uleb(head, 1)
+        body = pos + n
+        if not src.fits(body, size):
+            raise FormatError(f"wasm section at offset {pos:#x} extends past the end of the file")
+        if sid == CUSTOM_SECTION:
+            name_head = src.read_at(body, min(size, 16), "wasm custom section name")
+            nlen, k = _uleb(name_head, 0)
+            if k + nlen > size:
+                raise FormatError(f"wasm custom section name at offset {body:#x} is longer than its section")
+            name = src.read_at(body + k, nlen, "wasm section name")
+            if name == BUILDID_SECTION:
+                start = body + k + nlen
+                data = src.read_at(start, min(size - k - nlen, PREFIX_SIZE), "go:buildid section")
+                hit = raw.find_marker(data)
+                if hit is None:
+                    raise FormatError("go:buildid section holds no Go build ID marker")
+                found.build_id = hit[0]
+                found.locations = [src.absolute(start + hit[1])]
+                return found
+        pos = body + size
+    return found

@@ -1,0 +1,98 @@
+"""XCOFF (AIX): executables carry the raw marker at the start of text; gccgo's
+_buildid.o carries the ID in a csect named .go.buildid."""
+from __future__ import annotations
+
+import struct
+
+from . import raw
+from .errors import FormatError
+from .model import Found
+from .source import PREFIX_SIZE, Source
+
+# --- structures (AIX XCOFF object file format) ---
+U802TOCMAGIC, U64_TOCMAGIC = 0o737, 0o767
+FILEHDR = {U802TOCMAGIC: ">HHIIIHH", U64_TOCMAGIC: ">HHIQHHI"}
+SCNHDR = {U802TOCMAGIC: ">8sIIIIIIHHI", U64_TOCMAGIC: ">8sQQQQQQIIII"}
+SYMESZ = 18
+C_EXT, C_HIDEXT, C_WEAKEXT = 2, 107, 111
+XTY_SD = 1
+ARCHES = {U802TOCMAGIC: "ppc", U64_TOCMAGIC: "ppc64"}
+
+
+def magic_of(prefix: bytes) -> int | None:
+    if len(prefix) < 2:
+        return None
+    m = struct.unpack_from(">H", prefix)[0]
+    return m if m in FILEHDR else None
+
+
+def read(src: Source) -> Found:
+    prefix = src.prefix(PREFIX_SIZE)
+    found = Found("xcoff", ARCHES.get(magic_of(prefix) or 0))
+    hit = raw.find_marker(prefix)
+    if hit is not None:
+        found.build_id = hit[0]
+        found.locations = [src.absolute(hit[1])]
+    return found
+
+
+def csect(src: Source, want: bytes) -> tuple[int, int]:
+    """(offset, length) within src of the defined csect named `want`."""
+    magic = magic_of(src.read_at(0, 2, "XCOFF magic"))
+    if magic is None:
+        raise FormatError("not an XCOFF object")
+    hfmt = FILEHDR[magic]
+    hdr = struct.unpack(hfmt, src.read_at(0, struct.calcsize(hfmt), "XCOFF header"))
+    if magic == U802TOCMAGIC:
+        _, nscns, _, symptr, nsyms, opthdr, _ = hdr
+    else:
+        _, nscns, _, symptr, opthdr, _, nsyms = hdr
+    if symptr == 0 or nsyms == 0:
+        raise FormatError("XCOFF object has no symbol table")
+    symtab = src.read_at(symptr, nsyms * SYMESZ, "XCOFF symbol table")
+    strtab = b""
+    str_off = symptr + nsyms * SYMESZ
+    if src.fits(str_off, 4):
+        n = struct.unpack(">I", src.read_at(str_off, 4))[0]
+        if n > 4:
+            strtab = src.read_at(str_off, n, "XCOFF string table")
+    sfmt = SCNHDR[magic]
+    ssize = struct.calcsize(sfmt)
+    table = src.read_at(struct.calcsize(hfmt) + opthdr, nscns * ssize, "XCOFF section headers")
+    sections = []  # (vaddr, size, scnptr)
+    for i in range(nscns):
+        f = struct.unpack_from(sfmt, table, i * ssize)
+        sections.append((f[2], f[3], f[4]))
+
+    def name_at(off: int) -> bytes | None:
+        if off < 4 or off >= len(strtab):
+            return None
+        end = strtab.find(b"\0", off)
+        return strtab[off:end if end >= 0 else len(strtab)]
+
+    i = 0
+    while i < nsyms:
+        e = symtab[i * SYMESZ:(i + 1) * SYMESZ]
+        if magic == U802TOCMAGIC:
+            nname, value, scnum, _, sclass, numaux = struct.unpack(">8sIhHBB", e)
+            name = name_at(struct.unpack_from(">I", nname, 4)[0]) if nname[:4] == b"\0\0\0\0" \
+                else nname.split(b"\0", 1)[0]
+        else:
+            value, noff, scnum, _, sclass, numaux = struct.unpack(">QIhHBB", e)
+            name = name_at(noff)
+        if (name == want and sclass in (C_EXT, C_WEAKEXT, C_HIDEXT)
+                and numaux >= 1 and i + numaux < nsyms):
+            aux = symtab[(i + numaux) * SYMESZ:(i + numaux + 1) * SYMESZ]
+            if magic == U802TOCMAGIC:
+                length, _, _, smtyp, _ = struct.unpack_from(">IIHBB", aux)
+            else:
+                lo, _, _, smtyp, _, hi = struct.unpack_from(">IIHBBI", aux)
+                length = hi << 32 | lo
+            if smtyp & 7 == XTY_SD and 1 <= scnum <= len(sections):
+                vaddr, size, scnptr = sections[scnum - 1]
+                rel = value - vaddr
+                if 0 <= rel and rel + length <= size and src.fits(scnptr + rel, length):
+                    return scnptr + rel, length
+            break
+        i += 1 + numaux
+    raise FormatError(f"XCOFF object has no {want.decode()} csect")
