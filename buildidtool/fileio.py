@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from contextlib import contextmanager
 
 from .errors import NotRegularFile, UnreadableFile, os_message
 
@@ -45,10 +44,14 @@ def open_regular(path: str, write: bool = False) -> int:
     return fd
 
 
-@contextmanager
-def opened(path: str, write: bool = False):
-    fd = open_regular(path, write)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
+class opened:
+    """`with opened(path) as fd:` (a class, not contextlib, to keep imports light)."""
+
+    def __init__(self, path: str, write: bool = False):
+        self.fd = open_regular(path, write)
+
+    def __enter__(self) -> int:
+        return self.fd
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)

@@ -4,7 +4,7 @@ in a section named .go.buildid."""
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from collections import namedtuple
 
 from .errors import FormatError
 from .model import Found, HostBuildID, Span
@@ -30,34 +30,13 @@ PHDR = {ELFCLASS32: "IIIIIIII", ELFCLASS64: "IIQQQQQQ"}
 SHDR = {ELFCLASS32: "IIIIIIIIII", ELFCLASS64: "IIQQQQIIQQ"}
 
 
-class Ehdr(NamedTuple):
-    e_type: int
-    e_machine: int
-    e_version: int
-    e_entry: int
-    e_phoff: int
-    e_shoff: int
-    e_flags: int
-    e_ehsize: int
-    e_phentsize: int
-    e_phnum: int
-    e_shentsize: int
-    e_shnum: int
-    e_shstrndx: int
+Ehdr = namedtuple("Ehdr", "e_type e_machine e_version e_entry e_phoff e_shoff e_flags e_ehsize e_phentsize e_phnum e_shentsize e_shnum e_shstrndx")
 
 
-class Phdr(NamedTuple):
-    p_type: int
-    p_offset: int
-    p_filesz: int
-    p_align: int
+Phdr = namedtuple("Phdr", "p_type p_offset p_filesz p_align")
 
 
-class Shdr(NamedTuple):
-    sh_name: int
-    sh_type: int
-    sh_offset: int
-    sh_size: int
+Shdr = namedtuple("Shdr", "sh_name sh_type sh_offset sh_size")
 
 
 # e_machine -> GOARCH, refined by class and byte order where Go names differ.

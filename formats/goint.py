@@ -1,22 +1,22 @@
 """Go's strconv.ParseInt, for the numeric text fields of archive headers."""
 from __future__ import annotations
 
-import re
-
 # base 0: an optional sign, then 0x / 0o / 0b / leading-0 prefixes, with
 # underscores allowed only between digits after a prefix.
-_BASE0 = re.compile(r"^([+-]?)(0[xX][_0-9a-fA-F]+|0[oO][_0-7]+|0[bB][_01]+|0[_0-7]*|[1-9][0-9]*)$")
-_BASE10 = re.compile(r"^[+-]?[0-9]+$")
+_BASE0 = r"^([+-]?)(0[xX][_0-9a-fA-F]+|0[oO][_0-7]+|0[bB][_01]+|0[_0-7]*|[1-9][0-9]*)$"
+_BASE10 = r"^[+-]?[0-9]+$"
 
 
 def parse_int(text: str, base: int = 0, bits: int = 64) -> int:
     """Parse like Go; ValueError on anything Go would refuse, including overflow."""
+    import re  # only archives need it; keep it off the path of reading executables
+
     if base == 10:
-        if not _BASE10.match(text):
+        if not re.match(_BASE10, text):
             raise ValueError(f"invalid number {text!r}")
         v = int(text, 10)
     else:
-        m = _BASE0.match(text)
+        m = re.match(_BASE0, text)
         if not m:
             raise ValueError(f"invalid number {text!r}")
         sign, body = m.groups()

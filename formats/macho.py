@@ -3,7 +3,7 @@ __text; LC_UUID holds the host build ID and LC_CODE_SIGNATURE the ad hoc signatu
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from collections import namedtuple
 
 from . import raw
 from .errors import FormatError
@@ -20,6 +20,8 @@ MAGICS = {  # first four bytes -> (byte order, 64-bit)
 }
 MH_EXECUTE = 2
 LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
+LC_SYMTAB, LC_DYSYMTAB = 0x2, 0xB
+LC_LOAD_DYLIB, LC_RPATH = 0xC, 0x8000001C
 LC_UUID = 0x1B
 LC_CODE_SIGNATURE = 0x1D
 
@@ -42,23 +44,13 @@ CPUS = {7: "386", 7 | CPU_ARCH_ABI64: "amd64", 12: "arm", 12 | CPU_ARCH_ABI64: "
 MAX_FAT_ARCHS = 32
 
 
-class Section(NamedTuple):
-    sectname: bytes
-    segname: bytes
-    size: int
-    offset: int
+Section = namedtuple("Section", "sectname segname size offset")
 
 
-class Segment(NamedTuple):
-    segname: bytes
-    fileoff: int
-    filesize: int
+Segment = namedtuple("Segment", "segname fileoff filesize")
 
 
-class LoadCommand(NamedTuple):
-    cmd: int
-    offset: int  # of the command, within the window
-    data: bytes
+LoadCommand = namedtuple("LoadCommand", "cmd offset data")
 
 
 def _name(b: bytes) -> bytes:
@@ -118,6 +110,48 @@ class Macho:
     def command(self, cmd: int) -> LoadCommand | None:
         return next((c for c in self.commands if c.cmd == cmd), None)
 
+    def go_would_parse(self) -> bool:
+        """Whether Go's debug/macho accepts the file. The Go tool skips the code
+        signature and the UUID while hashing only when it does, so we must too."""
+        src, u32 = self.src, self.bo + "I"
+        nsyms = None
+        for c in self.commands:
+            d = c.data
+            if c.cmd in (LC_RPATH, LC_LOAD_DYLIB):
+                if len(d) < 12 or struct.unpack_from(u32, d, 8)[0] >= len(d):
+                    return False
+            elif c.cmd == LC_SYMTAB:
+                if len(d) < 24:
+                    return False
+                symoff, n, stroff, strsize = struct.unpack_from(self.bo + "IIII", d, 8)
+                entry = 16 if self.is64 else 12
+                if not (src.fits(stroff, strsize) and src.fits(symoff, n * entry)):
+                    return False
+                if n and max(x[0] for x in struct.iter_unpack(self.bo + "I" + "x" * (entry - 4),
+                                                              src.read_at(symoff, n * entry))) >= strsize:
+                    return False
+                nsyms = n
+            elif c.cmd == LC_DYSYMTAB:
+                if len(d) < 80 or nsyms is None:
+                    return False
+                f = struct.unpack_from(self.bo + "18I", d, 8)
+                iundef, nundef, indoff, nind = f[4], f[5], f[12], f[13]
+                if iundef > nsyms or iundef + nundef > nsyms or not src.fits(indoff, nind * 4):
+                    return False
+        seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if self.is64
+                                   else (SEGMENT, SECTION, LC_SEGMENT))
+        seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
+        for c in self.commands:
+            if c.cmd != want:
+                continue
+            nsects = struct.unpack_from(self.bo + seg_fmt, c.data, 8)[7]
+            for k in range(nsects):
+                f = struct.unpack_from(self.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
+                reloff, nreloc = f[6], f[7]
+                if nreloc and not src.fits(reloff, nreloc * 8):
+                    return False
+        return True
+
 
 def read(src: Source) -> Found:
     """A thin Mach-O (the whole file or one slice of a universal file)."""
@@ -150,12 +184,14 @@ def read(src: Source) -> Found:
     if sig is not None and len(sig.data) >= 16:
         dataoff, datasize = struct.unpack_from(m.bo + "II", sig.data, 8)
         found.code_signature = Span(src.absolute(dataoff), datasize)
-        text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
-        if text_seg is not None:
-            found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
-        found.exclude.append(found.code_signature)
-    if found.host_build_id is not None:
-        found.exclude.append(found.host_build_id.span)
+    if m.go_would_parse():
+        if found.code_signature is not None:
+            found.exclude.append(found.code_signature)
+            text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
+            if text_seg is not None:
+                found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
+        if found.host_build_id is not None:
+            found.exclude.append(found.host_build_id.span)
     return found
 
 
