@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "read": "reading", "read_reference": "reading",
     "hash_file": "hashfile", "HashReport": "hashfile",
-    "rewrite": "rewrite", "Rewritten": "rewrite",
-    "verify": "verify", "Verdict": "verify",
+    "rewrite": "rewriting", "Rewritten": "rewriting",
+    "verify": "verifying", "Verdict": "verifying",
     "BuildIDInfo": "result", "HostID": "result",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",
     "MalformedFile": "errors", "RewriteError": "errors", "FileChanged": "errors",

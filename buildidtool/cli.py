@@ -118,7 +118,7 @@ def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
-    from .rewrite import rewrite as rewrite_file
+    from .rewriting import rewrite as rewrite_file
 
     _terminate_cleanly()
     status = EXIT_OK
@@ -159,8 +159,8 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     Exit 0 when every file is ok, 1 when any is modified, 2 when any other
     file could not be checked (no build ID, legacy ID, unreadable).
     """
-    from .verify import MODIFIED, OK
-    from .verify import verify as verify_file
+    from .verifying import MODIFIED, OK
+    from .verifying import verify as verify_file
 
     any_modified = any_unchecked = False
     for path in files:

@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     from .errors import BuildIDError
     try:
         if write:
-            from .rewrite import rewrite
+            from .rewriting import rewrite
             rewrite(path, go_compatible=True)
         else:
             from .reading import read_reference

@@ -206,6 +206,8 @@ def read(src: Source) -> Found:
         if looks_like_text(gnu_note[0]):
             found.build_id = gnu_note[0]
             found.locations = [src.absolute(gnu_note[1])]
+            found.unverifiable = ("gccgo executable: the build ID is the GNU build-id note, "
+                                  "which the content hash skips")
     if found.build_id is None and elf.hdr.e_type == ET_REL:
         # A gccgo _buildid.o on its own: the Go tool reads only notes and says
         # nothing, but the section is the package's build ID.
@@ -217,6 +219,7 @@ def read(src: Source) -> Found:
             found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
             found.locations = [src.absolute(s.sh_offset)]
             found.reference_id = b""
+            found.unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
     return found
 
 

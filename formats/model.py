@@ -48,7 +48,8 @@ class Found:
     per architecture and `span` of each slice is its byte range in the file."""
 
     __slots__ = ("format", "arch", "build_id", "locations", "host_build_id",
-                 "code_signature", "signing", "slices", "span", "exclude", "reference_id")
+                 "code_signature", "signing", "slices", "span", "exclude", "reference_id",
+                 "unverifiable")
 
     def __init__(self, format: str, arch: str | None = None, build_id: bytes | None = None,
                  locations: list[int] | None = None):
@@ -66,3 +67,5 @@ class Found:
         # What `go tool buildid` prints for this file when that differs from
         # build_id (a non-Go GNU build ID, the first slice of a universal file).
         self.reference_id: bytes | None = None
+        # Why this file's bytes cannot be checked against its content ID, if so.
+        self.unverifiable: str | None = None

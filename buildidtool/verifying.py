@@ -75,13 +75,16 @@ def _judge(path: str, fd: int, found: Found, unit_spec, info: BuildIDInfo, stric
         v.stored_content_id = display(old[old.rindex(b"/") + 1:])
     if found.host_build_id is not None:
         h = found.host_build_id
-        v.host_build_id = {"status": hostid.status(old, h.kind, h.value), "kind": h.kind, "hex": h.value.hex()}
+        # gccgo's GNU build ID is the Go build ID itself: derived, trivially.
+        state = "derived" if h.value == old else hostid.status(old, h.kind, h.value)
+        v.host_build_id = {"status": state, "kind": h.kind, "hex": h.value.hex()}
     else:
         v.host_build_id = {"status": "absent", "kind": None, "hex": None}
     try:
-        if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH:
+        if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
             v.computed_content_id = hash_unit(fd, found, span, old).content_id
-            v.status, v.reason = LEGACY, "the build ID has no 20-character content ID part to check"
+            v.status = LEGACY
+            v.reason = found.unverifiable or "the build ID has no 20-character content ID part to check"
             return v
         unit = plan_unit(path, fd, found, span, old)
     except RewriteError as e:

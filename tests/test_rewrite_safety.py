@@ -1,0 +1,198 @@
+"""Rewrite safety: changes under our feet, failing writes, hard links, --atomic,
+interruptions, concurrent rewrites, and files that are not regular."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import buildidtool
+from buildidtool import plan as plan_module
+from buildidtool import rewriting as rewrite_module
+from helpers import BUILDID, flip_byte, run
+
+
+@pytest.fixture
+def tampered(tmp_copy, samples, tmp_path):
+    """A tampered linux/amd64 sample and the bytes the reference leaves after -w."""
+    f = tmp_copy("hello-linux-amd64")
+    flip_byte(f)
+    expected = tmp_path / "expected"
+    shutil.copyfile(f, expected)
+    assert samples.run_reference("-w", expected).returncode == 0
+    return f, expected.read_bytes()
+
+
+def test_file_changing_between_hashing_and_writing_aborts(tampered, monkeypatch):
+    f, _ = tampered
+    real = plan_module.find_and_hash
+
+    def hash_then_meddle(fd, placeholder, *args, **kw):
+        result = real(fd, placeholder, *args, **kw)
+        data = bytearray(f.read_bytes())
+        at = result.matches[0]
+        data[at] ^= 1  # someone else edits the ID we are about to overwrite
+        f.write_bytes(bytes(data))
+        return result
+
+    monkeypatch.setattr(plan_module, "find_and_hash", hash_then_meddle)
+    before = None
+    with pytest.raises(buildidtool.FileChanged) as e:
+        before = f.read_bytes()
+        buildidtool.rewrite(str(f))
+    assert "nothing written" in str(e.value) and str(f) in str(e.value)
+
+
+def test_file_growing_between_hashing_and_writing_aborts(tampered, monkeypatch):
+    f, _ = tampered
+    real = plan_module.find_and_hash
+
+    def hash_then_append(*args, **kw):
+        result = real(*args, **kw)
+        with open(f, "ab") as g:
+            g.write(b"more")
+        return result
+
+    monkeypatch.setattr(plan_module, "find_and_hash", hash_then_append)
+    grown = None
+    with pytest.raises(buildidtool.FileChanged):
+        buildidtool.rewrite(str(f))
+    grown = f.read_bytes()
+    assert grown.endswith(b"more")
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+@pytest.mark.parametrize("name,fail_at", [
+    ("hello-linux-amd64", 1),   # one occurrence: the first write fails
+    ("lib", 2),                 # two occurrences: the second fails, the first is rolled back
+    ("hello-darwin-arm64", 2),  # the ID is written, then the signature write fails
+])
+def test_write_error_leaves_file_unchanged(tmp_copy, monkeypatch, code, name, fail_at):
+    f = tmp_copy(name)
+    flip_byte(f, f.stat().st_size - 100 if name == "lib" else None)
+    before = f.read_bytes()
+    real = os.pwrite
+    calls = []
+
+    def failing_pwrite(fd, data, off):
+        calls.append(off)
+        if len(calls) == fail_at:
+            raise OSError(code, os.strerror(code))
+        return real(fd, data, off)
+
+    monkeypatch.setattr(rewrite_module.os, "pwrite", failing_pwrite)
+    with pytest.raises(buildidtool.RewriteError) as e:
+        buildidtool.rewrite(str(f))
+    assert "file unchanged" in str(e.value) and os.strerror(code) in str(e.value)
+    monkeypatch.undo()
+    assert len(calls) == fail_at + (fail_at - 1)  # the failed write, then the roll-back
+    assert f.read_bytes() == before
+
+
+def test_in_place_keeps_inode_and_hard_links(tampered):
+    f, expected = tampered
+    link = f.with_name("link")
+    os.link(f, link)
+    ino = f.stat().st_ino
+    assert buildidtool.rewrite(str(f)).changed
+    assert f.stat().st_ino == ino
+    assert f.read_bytes() == link.read_bytes() == expected
+
+
+def test_atomic_refuses_to_split_hard_links(tampered):
+    f, _ = tampered
+    os.link(f, f.with_name("link"))
+    before = f.read_bytes()
+    r = run("rewrite", "--atomic", f)
+    assert r.returncode == 2 and b"hard links" in r.stderr and b"file unchanged" in r.stderr
+    assert f.read_bytes() == before
+
+
+def test_atomic_replaces_with_same_bytes_and_mode(tampered):
+    f, expected = tampered
+    f.chmod(0o751)
+    ino = f.stat().st_ino
+    r = run("rewrite", "--atomic", f)
+    assert r.returncode == 0, r.stderr
+    assert f.read_bytes() == expected
+    assert f.stat().st_mode & 0o7777 == 0o751
+    assert f.stat().st_ino != ino
+    assert sorted(p.name for p in f.parent.iterdir()) == sorted(["expected", f.name])
+
+
+def test_atomic_interrupted_leaves_original_and_no_temp(tampered, monkeypatch):
+    f, _ = tampered
+    before = f.read_bytes()
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rewrite_module, "_copy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        buildidtool.rewrite(str(f), atomic=True)
+    assert f.read_bytes() == before
+    assert sorted(p.name for p in f.parent.iterdir()) == sorted(["expected", f.name])
+
+
+def test_dry_run_writes_nothing(tampered):
+    f, expected = tampered
+    before = f.read_bytes()
+    r = run("rewrite", "--dry-run", f)
+    assert r.returncode == 0 and b"would rewrite" in r.stdout
+    assert f.read_bytes() == before
+    new_id = buildidtool.rewrite(str(f), dry_run=True).units[0].new_id
+    assert new_id in expected
+
+
+def test_unchanged_file_is_not_written(samples, tmp_copy):
+    f = tmp_copy("hello-linux-amd64")
+    os.utime(f, ns=(1, 1))
+    r = run("rewrite", f)
+    assert r.returncode == 0 and r.stdout.endswith(b": unchanged\n")
+    assert f.stat().st_mtime_ns == 1
+
+
+def test_concurrent_rewrites_equal_one_clean_rewrite(tampered):
+    f, expected = tampered
+    procs = [subprocess.Popen([*BUILDID, "-w", str(f)], stderr=subprocess.PIPE) for _ in range(6)]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert f.read_bytes() == expected
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "missing"])
+def test_not_regular_files_are_refused(tmp_path, kind):
+    target = tmp_path / kind
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    for args, code in ((["-w", target], 1), (["rewrite", target], 2), ([target], 1), (["read", target], 2)):
+        r = run(*args, timeout=20)
+        assert r.returncode == code, (args, r.stderr)
+        assert r.stderr.count(b"\n") == 1 and str(target).encode() in r.stderr
+        assert b"Traceback" not in r.stderr
+
+
+def test_read_only_file_is_refused_unchanged(tampered):
+    if os.geteuid() == 0:
+        pytest.skip("root can write to any file")
+    f, _ = tampered
+    before = f.read_bytes()
+    f.chmod(0o444)
+    r = run("-w", f)
+    assert r.returncode == 1 and b"Permission denied" in r.stderr
+    assert f.read_bytes() == before
+
+
+def test_sigterm_handler_unwinds(tmp_path):
+    """SIGTERM in the rewrite command becomes SystemExit, so finally blocks run."""
+    code = ("import signal, os; from buildidtool import cli; cli._terminate_cleanly();\n"
+            "try:\n os.kill(os.getpid(), signal.SIGTERM)\nfinally:\n print('cleaned')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20)
+    assert r.stdout == b"cleaned\n" and r.returncode == 128 + 15
