@@ -1,0 +1,10 @@
+package main
+
+import "C"
+
+//export Answer
+func Answer() C.int {
+	return 42
+}
+
+func main() {}

