@@ -1,0 +1,164 @@
+"""`read`, `hash`, `rewrite` on the command line: output shapes, JSON fields,
+exit codes, and what the Go-compatible path imports."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import buildidtool
+from helpers import fat_slices, flip_byte, run
+
+HEAVY = ("lief", "elftools", "click", "construct", "json", "tempfile")
+
+
+def test_read_json_on_every_sample(samples):
+    files = [samples.path(e["name"]) for e in samples.entries]
+    r = run("read", "--json", *files)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(rows) == len(files)
+    for e, row in zip(samples.entries, rows):
+        assert row["file"] == str(samples.path(e["name"]))
+        assert row["format"] == e["format"], e["name"]
+        assert row["error"] is None
+        ref = samples.run_reference(row["file"]).stdout.rstrip(b"\n").decode()
+        if e["format"] == "macho-fat":
+            assert row["build_id"] is None and len(row["slices"]) == 2
+            assert row["slices"][0]["build_id"] == ref  # Go sees the first slice
+            continue
+        if e["name"] != "gccgo-buildid":  # Go does not look inside a lone _buildid.o
+            assert (row["build_id"] or "") == ref, e["name"]
+        data = row["file"]
+        if row["build_id"]:
+            with open(data, "rb") as f:
+                for off in row["locations"]:
+                    f.seek(off)
+                    assert f.read(len(row["build_id"])) == row["build_id"].encode()
+        n = len(row["build_id"].split("/")) if row["build_id"] else 0
+        assert (row["parts"] is not None) == (n in (2, 4))
+        if e["kind"] == "exe" and e["format"] in ("elf", "macho", "pe") and row["build_id"] \
+                and "gccgo" not in e["name"] and "custom" not in e["name"]:
+            assert n == 4 and set(row["parts"]) == {"action", "main_action", "main_content", "content"}
+        if e["format"] == "go-archive":
+            assert set(row["parts"]) == {"action", "content"}
+        if e["goarch"] and e["format"] not in ("gccgo-archive",) and e["name"] != "gccgo-buildid":
+            assert row["arch"] == e["goarch"], e["name"]
+
+
+def test_host_build_ids_in_json(samples):
+    elf = json.loads(run("read", "--json", samples.path("hello-linux-amd64")).stdout)
+    assert elf["host_build_id"]["kind"] == "gnu" and len(elf["host_build_id"]["hex"]) == 40
+    mac = json.loads(run("read", "--json", samples.path("hello-darwin-arm64")).stdout)
+    assert mac["host_build_id"]["kind"] == "macho-uuid" and len(mac["host_build_id"]["hex"]) == 32
+    assert mac["code_signature"]["size"] > 0
+
+
+def test_read_text_forms(samples):
+    one = samples.path("hello-linux-amd64")
+    ref = samples.run_reference(one).stdout
+    assert run("read", one).stdout == ref
+    two = run("read", one, samples.path("lib"))
+    lines = two.stdout.decode().splitlines()
+    assert lines[0] == f"{one}: {ref.decode().strip()}" and lines[1].startswith(f"{samples.path('lib')}: ")
+    none = run("read", samples.path("hello-linux-amd64-nobuildid"))
+    assert none.returncode == 0 and none.stdout.startswith(b"(no Go build ID")
+
+
+def test_non_go_elf_prints_hex_not_bytes(tmp_path):
+    if not __import__("os").path.exists("/bin/ls"):
+        pytest.skip("no /bin/ls")
+    info = buildidtool.read("/bin/ls")
+    if info.host_build_id is None:
+        pytest.skip("/bin/ls has no GNU build ID")
+    r = run("read", "/bin/ls")
+    assert r.stdout.decode("ascii").strip().endswith(info.host_build_id.hex + ")")
+    raw = run("/bin/ls").stdout
+    assert raw == bytes.fromhex(info.host_build_id.hex) + b"\n"  # the Go tool prints raw bytes
+
+
+def test_read_continues_after_a_bad_file(samples, tmp_path):
+    r = run("read", "--json", tmp_path / "missing", samples.path("lib"))
+    assert r.returncode == 2
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    assert rows[0]["error"] and rows[1]["build_id"]
+    assert r.stderr.count(b"\n") == 1
+
+
+def test_hash_matches_rewrite_and_reports_spans(samples):
+    f = samples.path("hello-darwin-arm64")
+    r = run("hash", "--json", f)
+    row = json.loads(r.stdout)
+    info = buildidtool.read(str(f))
+    assert row["content_id"] == info.parts["content"]  # pristine: the stored ID is the hash
+    assert row["matches"] == info.locations
+    off, size = info.code_signature
+    assert {"offset": off, "size": size} in row["excluded"]
+    assert {"offset": info.host_build_id.offset, "size": 16} in row["excluded"]
+    plain = run("hash", f).stdout.decode().split()
+    assert plain == [row["content_id"], row["sha256"]]
+
+
+def test_hash_with_explicit_id_and_universal(samples):
+    f = samples.path("hello-linux-amd64")
+    own = run("hash", f).stdout.split()[0]
+    other = run("hash", "--id", "nothing-like-this-occurs", f).stdout.split()[0]
+    assert own != other
+    fat = run("hash", samples.path("hello-darwin-universal")).stdout.decode().splitlines()
+    assert [l.split()[0] for l in fat] == ["[amd64]", "[arm64]"]
+    assert run("hash", samples.path("hello-linux-amd64-nobuildid")).returncode == 2
+
+
+def test_rewrite_command_reports(tmp_copy):
+    f = tmp_copy("hello-linux-arm")
+    flip_byte(f)
+    r = run("rewrite", "--json", f)
+    row = json.loads(r.stdout)
+    assert r.returncode == 0 and row["changed"] and row["units"][0]["old_id"] != row["units"][0]["new_id"]
+    again = run("rewrite", f)
+    assert again.stdout.decode().strip() == f"{f}: unchanged"
+
+
+def test_rewrite_refusals_exit_2_and_leave_file(tmp_copy):
+    for name in ("hello-linux-amd64-custombuildid", "hello-linux-amd64-nobuildid"):
+        f = tmp_copy(name)
+        before = f.read_bytes()
+        r = run("rewrite", f)
+        assert r.returncode == 2 and r.stderr.count(b"\n") == 1 and str(f).encode() in r.stderr
+        assert f.read_bytes() == before
+
+
+def test_usage_errors(samples):
+    f = samples.path("hello-linux-amd64")
+    assert run().returncode == 2
+    assert run(f, f).returncode == 2
+    assert run("-x", f).returncode == 2
+    assert run("read").returncode == 2
+    assert run("verify", "--bogus", f).returncode == 2
+    assert run("-w=false", f).stdout == samples.run_reference(f).stdout
+
+
+def test_module_entry_point_and_version():
+    r = subprocess.run([sys.executable, "-m", "buildidtool", "--version"], capture_output=True)
+    assert r.returncode == 0 and buildidtool.__version__.encode() in r.stdout
+
+
+@pytest.mark.parametrize("args", [["FILE"], ["-w", "FILE"]])
+def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args):
+    f = tmp_copy("hello-linux-amd64")
+    code = ("import sys; from buildidtool.entry import main\n"
+            f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
+            "try:\n main()\nexcept SystemExit:\n pass\n"
+            f"print([m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert r.stderr.strip().splitlines()[-1] == b"[]", r.stderr
+
+
+def test_verify_and_hash_do_not_import_lief(samples):
+    f = samples.path("hello-darwin-arm64")
+    code = ("import sys, buildidtool\n"
+            f"buildidtool.verify({str(f)!r}); buildidtool.hash_file({str(f)!r})\n"
+            "print('lief' in sys.modules or 'elftools' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout == b"False\n"
