@@ -8,36 +8,50 @@ from .errors import FormatError
 from .model import Found, HostBuildID, MachoSigning, Span
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
+__all__ = ["locate", "sniff", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
            "Span", "Source"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
 MIN_SIZE = 8
 
 
+def sniff(head: bytes) -> str:
+    """The container format named by the first bytes (at most 32 KiB) of a file."""
+    if head.startswith(ar.MAGIC):
+        return "ar"
+    if head.startswith(bigaf.MAGIC):
+        return "aix-big-archive"
+    if head.startswith(elf.MAGIC):
+        return "elf"
+    if head[:4] in macho.MAGICS:
+        return "macho"
+    if head[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and len(head) >= 8:
+        return "macho-fat"
+    if head.startswith(wasm.MAGIC):
+        return "wasm"
+    if pe.is_pe(head):
+        return "pe"
+    if xcoff.magic_of(head) is not None and len(head) >= 20:
+        return "xcoff"
+    if plan9.arch_of(head) is not None:
+        return "plan9"
+    return "unknown"
+
+
+_READERS = {"ar": ar.read, "aix-big-archive": bigaf.read, "elf": elf.read, "macho": macho.read,
+            "wasm": wasm.read, "pe": pe.read, "xcoff": xcoff.read, "plan9": plan9.read}
+
+
 def locate(src: Source) -> Found:
     head = src.prefix(PREFIX_SIZE)
-    if head.startswith(ar.MAGIC):
-        return ar.read(src)
-    if head.startswith(bigaf.MAGIC):
-        return bigaf.read(src)
-    if head.startswith(elf.MAGIC):
-        return elf.read(src)
-    if head[:4] in macho.MAGICS:
-        return macho.read(src)
-    if head[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and len(head) >= 8:
+    kind = sniff(head)
+    if kind == "macho-fat":
+        # Java class files share the magic; a header that is not plausibly
+        # universal makes the file unknown rather than broken.
         fat = macho.read_fat(src)
-        if fat is not None:
-            return fat
-    elif head.startswith(wasm.MAGIC):
-        return wasm.read(src)
-    elif pe.is_pe(head):
-        return pe.read(src)
-    elif xcoff.magic_of(head) is not None and len(head) >= 20:
-        return xcoff.read(src)
-    elif plan9.arch_of(head) is not None:
-        return plan9.read(src)
-    return _unknown(head, src)
+        return fat if fat is not None else _unknown(head, src)
+    reader = _READERS.get(kind)
+    return reader(src) if reader else _unknown(head, src)
 
 
 def _unknown(head: bytes, src: Source) -> Found:

