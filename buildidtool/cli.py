@@ -183,3 +183,97 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
 
 def main() -> None:
     cli.main(prog_name="buildid")
+
+
+CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
+
+
+class _Progress:
+    """A one-line counter on stderr, only on a terminal and only after a second."""
+
+    def __init__(self) -> None:
+        import time
+        self.clock = time.monotonic
+        self.start = self.clock()
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+        self.last = 0.0
+
+    def tick(self, n: int) -> None:
+        if not self.enabled:
+            return
+        now = self.clock()
+        if now - self.start > 1 and now - self.last > 0.1:
+            sys.stderr.write(f"\rscanned {n} files")
+            sys.stderr.flush()
+            self.shown, self.last = True, now
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links inside the trees.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
+              help="Worker processes (default: one per core).")
+@click.argument("paths", nargs=-1, required=True)
+def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, follow_symlinks: bool,
+         jobs: int | None) -> None:
+    """Scan files and directory trees: one record per regular file.
+
+    Exit 0, or 1 with --verify when any file is modified; 2 for usage errors
+    or a PATH that cannot be read.
+    """
+    import os
+
+    from .scanning import ScanStats, scan as scan_items, walk
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    for p in paths:
+        try:
+            os.stat(p)
+        except OSError as e:
+            click.echo(f"buildid: {_printable(p)}: {e.strerror or e}", err=True)
+            sys.exit(EXIT_ERROR)
+    jobs = jobs or os.cpu_count() or 1
+    stats = ScanStats()
+    writer = None
+    if as_csv:
+        import csv
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+    progress = _Progress()
+    counts = {"files": 0, "go": 0, "modified": 0, "errors": 0}
+    versions: dict[str, int] = {}
+    for rec in scan_items(walk(paths, follow_symlinks, stats), jobs, do_verify):
+        counts["files"] += 1
+        progress.tick(counts["files"])
+        ids = [rec["build_id"]] + [s["build_id"] for s in rec["slices"]]
+        if any(ids) or rec["go_version"]:
+            counts["go"] += 1
+            versions[rec["go_version"] or "unknown"] = versions.get(rec["go_version"] or "unknown", 0) + 1
+        counts["errors"] += bool(rec["error"])
+        counts["modified"] += rec.get("status") == "modified"
+        if as_json:
+            _emit_json(rec)
+        elif writer is not None:
+            writer.writerow([rec.get(c) if rec.get(c) is not None else "" for c in CSV_COLUMNS])
+        else:
+            shown = rec["build_id"] or ",".join(filter(None, ids)) or "-"
+            status = f" {rec['status']}" if "status" in rec else ""
+            err = f" error: {rec['error']}" if rec["error"] else ""
+            click.echo(f"{_printable(rec['file'])}\t{rec['format']}\t{rec['arch'] or '-'}\t"
+                       f"{rec['go_version'] or '-'}\t{_printable(shown)}{status}{err}")
+    progress.done()
+    per_version = ", ".join(f"{v}: {n}" for v, n in sorted(versions.items()))
+    click.echo(f"scanned {counts['files']} files: {counts['go']} Go files"
+               + (f" ({per_version})" if per_version else "")
+               + (f", {counts['modified']} modified" if do_verify else "")
+               + f", {counts['errors']} errors, {stats.skipped} skipped (not regular files or links)",
+               err=True)
+    sys.exit(EXIT_CHECK_FAILED if counts["modified"] else EXIT_OK)

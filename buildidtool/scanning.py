@@ -1,0 +1,158 @@
+"""`scan`: walk trees, one record per regular file, in parallel.
+
+Walking happens in the parent (cheap: directory entries only); reading, and
+hashing for --verify, happen in worker processes, in order."""
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+
+from .errors import BuildIDError
+from .formats import FormatError, Source, locate, sniff
+from .formats.source import PREFIX_SIZE
+from .reading import to_info
+
+
+class Walked:
+    """A file to scan, or a problem met while walking (error set, path kept)."""
+
+    __slots__ = ("path", "error")
+
+    def __init__(self, path: str, error: str | None = None):
+        self.path = path
+        self.error = error
+
+
+class ScanStats:
+    __slots__ = ("skipped",)
+
+    def __init__(self) -> None:
+        self.skipped = 0  # FIFOs, devices, sockets, symlinks not followed
+
+
+def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats) -> Iterator[Walked]:
+    """Regular files under each root, in sorted path order. Symlinks are followed
+    only when asked, and then each directory is entered once (by device and
+    inode), so a looping link cannot recurse for ever."""
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        st = os.stat(root)  # roots named on the command line are followed, as find -H does
+        if stat.S_ISREG(st.st_mode):
+            yield Walked(root)
+        elif stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(root, follow_symlinks, stats, seen)
+        else:
+            stats.skipped += 1
+
+
+def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set) -> Iterator[Walked]:
+    stack: list[Iterator[os.DirEntry]] = []  # sorted entries of each open directory
+    err = _enter(root, seen, stack)
+    if err:
+        yield Walked(root, err)
+    while stack:
+        e = next(stack[-1], None)
+        if e is None:
+            stack.pop()
+            continue
+        try:
+            if e.is_symlink():
+                if not follow:
+                    stats.skipped += 1
+                    continue
+                os.stat(e.path)  # a dangling or looping link fails here
+            if e.is_dir(follow_symlinks=follow):
+                err = _enter(e.path, seen, stack)
+                if err:
+                    yield Walked(e.path, err)
+            elif e.is_file(follow_symlinks=follow):
+                yield Walked(e.path)
+            else:
+                stats.skipped += 1
+        except OSError as x:
+            yield Walked(e.path, x.strerror or str(x))
+
+
+def _enter(d: str, seen: set, stack: list) -> str | None:
+    """Push d's sorted entries, unless d was entered before; an error message if unreadable."""
+    try:
+        st = os.stat(d)
+        if (st.st_dev, st.st_ino) in seen:
+            return None
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(d) as it:
+            stack.append(iter(sorted(it, key=lambda e: e.name)))
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+def _go_summary(fd: int, found) -> tuple[str | None, str | None]:
+    try:
+        from .buildinfo import summary
+    except ImportError:
+        return None, None
+    try:
+        return summary(fd, found)
+    except (BuildIDError, FormatError, OSError, ValueError):
+        return None, None
+
+
+def scan_one(item: Walked, verify: bool = False) -> dict:
+    """The record for one walked path: `read --json` fields plus go_version,
+    main_path and, with verify, status and reason."""
+    path = item.path
+    record = {"file": path, "format": "unknown", "arch": None, "build_id": None, "parts": None,
+              "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
+              "error": item.error, "go_version": None, "main_path": None}
+    if item.error:
+        return record
+    try:
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except OSError as e:
+        record["error"] = e.strerror or str(e)
+        return record
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
+            record["error"] = "not a regular file"
+            return record
+        src = Source.of_file(fd)
+        try:
+            found = locate(src)
+        except FormatError as e:
+            record["format"] = sniff(src.prefix(PREFIX_SIZE))
+            record["error"] = str(e)
+            return record
+        except OSError as e:
+            record["error"] = f"read error: {e.strerror or e}"
+            return record
+        record.update(to_info(path, found).to_json())
+        if found.format not in ("unknown",):
+            record["go_version"], record["main_path"] = _go_summary(fd, found)
+    finally:
+        os.close(fd)
+    if verify:
+        from .verifying import verify as verify_file
+        v = verify_file(path)
+        record["status"], record["reason"] = v.status, v.reason
+    return record
+
+
+def _scan_verify(item: Walked) -> dict:
+    return scan_one(item, True)
+
+
+def scan(items: Iterable[Walked], jobs: int, verify: bool) -> Iterator[dict]:
+    """Records in walk order; `jobs` worker processes (1: in this process)."""
+    fn = _scan_verify if verify else scan_one
+    if jobs <= 1:
+        yield from map(fn, items)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    with ctx.Pool(jobs) as pool:
+        # Verifying reads whole files: small chunks keep both cores busy.
+        yield from pool.imap(fn, items, chunksize=2 if verify else 32)

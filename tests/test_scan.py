@@ -1,0 +1,117 @@
+"""scan: walking (nested directories, symlinks, loops, FIFOs, unreadable entries,
+non-binaries), records, output forms, exit codes, parallelism."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import pytest
+
+from helpers import flip_byte, run
+
+
+@pytest.fixture
+def tree(samples, tmp_path):
+    root = tmp_path / "tree"
+    (root / "a" / "b" / "c").mkdir(parents=True)
+    (root / "empty").mkdir()
+    os.link(samples.path("hello-linux-amd64"), root / "a" / "hello")
+    os.link(samples.path("hello-darwin-universal"), root / "a" / "b" / "universal")
+    os.link(samples.path("lib"), root / "a" / "b" / "c" / "lib.a")
+    (root / "a" / "notes.txt").write_text("not a binary\n")
+    (root / "zero").write_bytes(b"")
+    os.mkfifo(root / "a" / "fifo")
+    os.symlink("..", root / "a" / "b" / "loop")          # a directory loop
+    os.symlink(root / "a" / "hello", root / "link-to-hello")
+    os.symlink(root / "nowhere", root / "dangling")
+    return root
+
+
+def records(result):
+    return [json.loads(l) for l in result.stdout.splitlines()]
+
+
+def test_scan_tree_records(tree):
+    r = run("scan", "--json", tree, timeout=60)
+    assert r.returncode == 0, r.stderr
+    recs = records(r)
+    names = [os.path.relpath(x["file"], tree) for x in recs]
+    assert names == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+    by = {os.path.relpath(x["file"], tree): x for x in recs}
+    assert by["a/hello"]["format"] == "elf" and by["a/hello"]["build_id"]
+    assert by["a/b/universal"]["format"] == "macho-fat" and len(by["a/b/universal"]["slices"]) == 2
+    assert by["a/notes.txt"]["format"] == "unknown" and by["a/notes.txt"]["error"] is None
+    assert by["zero"]["format"] == "unknown"
+    for rec in recs:
+        assert {"go_version", "main_path"} <= set(rec)
+    summary = r.stderr.decode().strip().splitlines()[-1]
+    assert summary.startswith("scanned 5 files: 3 Go files")
+    assert "4 skipped" in summary  # fifo, loop, link-to-hello, dangling
+
+
+def test_follow_symlinks_visits_links_once(tree):
+    r = run("scan", "--json", "--follow-symlinks", tree, timeout=60)
+    assert r.returncode == 0
+    names = sorted(os.path.relpath(x["file"], tree) for x in records(r))
+    assert "link-to-hello" in names
+    errs = {os.path.relpath(x["file"], tree): x["error"] for x in records(r) if x["error"]}
+    assert list(errs) == ["dangling"]
+    assert len(names) == len(set(names))  # the loop did not recurse
+
+
+def test_verify_marks_modified_and_sets_exit_code(tree, samples, tmp_path):
+    bad = tree / "a" / "b" / "c" / "tampered"
+    bad.write_bytes(samples.path("hello-linux-arm64").read_bytes())
+    flip_byte(bad)
+    r = run("scan", "--json", "--verify", tree, timeout=120)
+    assert r.returncode == 1
+    by = {os.path.relpath(x["file"], tree): x for x in records(r)}
+    assert by["a/b/c/tampered"]["status"] == "modified"
+    assert by["a/hello"]["status"] == "ok"
+    assert "1 modified" in r.stderr.decode()
+
+
+def test_csv_and_text_forms(tree):
+    r = run("scan", "--csv", tree)
+    rows = list(csv.reader(io.StringIO(r.stdout.decode())))
+    assert rows[0][:4] == ["file", "format", "arch", "build_id"] and len(rows) == 6
+    t = run("scan", tree)
+    assert len(t.stdout.splitlines()) == 5
+    assert run("scan", "--csv", "--json", tree).returncode == 2
+
+
+def test_unreadable_root_and_usage(tmp_path):
+    r = run("scan", tmp_path / "missing")
+    assert r.returncode == 2 and r.stderr.count(b"\n") == 1 and b"missing" in r.stderr
+    assert run("scan").returncode == 2
+    assert run("scan", "-j", "0", tmp_path).returncode == 2
+
+
+def test_unreadable_file_is_a_record(tree):
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    secret = tree / "secret"
+    secret.write_bytes(b"x" * 100)
+    secret.chmod(0)
+    recs = records(run("scan", "--json", tree))
+    assert [x["error"] for x in recs if x["file"].endswith("secret")] == ["Permission denied"]
+
+
+def test_a_thousand_files_one_record_each(samples, tmp_path):
+    root = tmp_path / "big"
+    files = [samples.path(e["name"]) for e in samples.entries if e["kind"] == "exe"]
+    for i in range(1100):
+        d = root / f"d{i % 37}"
+        d.mkdir(parents=True, exist_ok=True)
+        os.link(files[i % len(files)], d / f"f{i}")
+    for jobs in ("1", "2"):
+        r = run("scan", "--json", "-j", jobs, root, timeout=300)
+        recs = records(r)
+        assert r.returncode == 0 and len(recs) == 1100
+        assert len({x["file"] for x in recs}) == 1100
+        with_id = sum(1 for x in recs if x["build_id"] or x["slices"])
+        names = [files[i % len(files)].name for i in range(1100)]
+        assert with_id == sum(1 for n in names if "nobuildid" not in n)
+        assert sum(1 for x in recs if x["error"]) == 0
