@@ -1,0 +1,163 @@
+"""Fuzzing, seeded from every sample: byte flips, header fields forced to 0,
+0x7fffffff and 0xffffffff, truncations at structure boundaries and headers
+spliced from other formats. Every entry point is driven in-process: the API
+(read, hash, verify, scan, rewrite on copies) and both command-line forms.
+
+Properties: only BuildIDError escapes the library; the CLI exits 0, 1 or 2 with
+at most one line on stderr; no example takes long; memory stays bounded; a
+refused or failed rewrite leaves the file byte for byte unchanged."""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+import time
+import tracemalloc
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import buildidtool
+from buildidtool import gocompat
+from buildidtool.cli import cli
+from buildidtool.scanning import Walked, scan_one
+
+EXAMPLES = int(os.environ.get("BUILDIDTOOL_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
+SLOW = 3.0  # seconds; real runs take milliseconds, this only catches loops and blow-ups
+MEMORY = 24 << 20  # peak Python allocations per example, far above what a 2 MB input needs
+SPECIAL = [0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 0x80000000, 0xFFFF, 0x10]
+
+_seeds: dict[str, bytes] = {}
+
+
+@pytest.fixture(scope="module")
+def seeds(samples):
+    if not _seeds:
+        for e in samples.entries:
+            data = samples.path(e["name"]).read_bytes()
+            # the headers and the first structures are where the parsers look
+            _seeds[e["name"]] = data if len(data) < (4 << 20) else data[:4 << 20]
+    return _seeds
+
+
+def boundaries(data: bytes) -> list[int]:
+    """Offsets where structures begin or end: headers, tables, notes, slices."""
+    out = {0, 4, 8, 16, 20, 32, 52, 64, 128, 1024, 4096, len(data) // 2, len(data) - 1}
+    if data[:4] == b"\x7fELF":
+        bo = "<" if data[5] == 1 else ">"
+        if data[4] == 2:
+            phoff, shoff = struct.unpack_from(bo + "QQ", data, 0x20)
+            phnum, = struct.unpack_from(bo + "H", data, 0x38)
+            out |= {phoff + 56 * i for i in range(min(phnum, 16))} | {shoff}
+    for m in range(0, min(len(data), 8192), 4):
+        if data[m:m + 8] in (b"Go\0\0\x04\0\0\0",) or data[m:m + 4] == b"\xff Go":
+            out.add(m)
+    return sorted(o for o in out if 0 <= o < len(data))
+
+
+@st.composite
+def mutants(draw, seeds_: dict[str, bytes]):
+    name = draw(st.sampled_from(sorted(seeds_)))
+    data = bytearray(seeds_[name])
+    how = draw(st.sampled_from(["field", "field", "flip", "truncate", "splice", "field-in-structure"]))
+    if how == "field":
+        off = draw(st.integers(0, min(len(data), 4096) - 4)) & ~3
+        data[off:off + 4] = struct.pack(draw(st.sampled_from(["<I", ">I"])), draw(st.sampled_from(SPECIAL)))
+    elif how == "field-in-structure":
+        base = draw(st.sampled_from(boundaries(bytes(data))))
+        off = min(base + 4 * draw(st.integers(0, 15)), len(data) - 4)
+        data[off:off + 4] = struct.pack(draw(st.sampled_from(["<I", ">I"])), draw(st.sampled_from(SPECIAL)))
+    elif how == "flip":
+        for _ in range(draw(st.integers(1, 8))):
+            off = draw(st.integers(0, min(len(data), 65536) - 1))
+            data[off] ^= 1 << draw(st.integers(0, 7))
+    elif how == "truncate":
+        cut = draw(st.sampled_from(boundaries(bytes(data)) + [draw(st.integers(0, min(len(data), 70000)))]))
+        del data[cut:]
+    else:  # splice another format's header over this one
+        other = seeds_[draw(st.sampled_from(sorted(seeds_)))]
+        n = draw(st.sampled_from([4, 8, 64, 512, 4096]))
+        data[:n] = other[:n]
+    return name, how, bytes(data)
+
+
+def _cli_go(args: list[str]) -> tuple[int, bytes]:
+    out, err = io.BytesIO(), io.StringIO()
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.TextIOWrapper(out), err
+    try:
+        code = gocompat.main(args)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
+    return code, err.getvalue().encode()
+
+
+def check_one(path: str) -> None:
+    original = open(path, "rb").read()
+    t0 = time.monotonic()
+    tracemalloc.start()
+    try:
+        for op in (buildidtool.read, buildidtool.hash_file, buildidtool.read_reference):
+            try:
+                op(path)
+            except buildidtool.BuildIDError as e:
+                assert str(e).startswith(path) and "\n" not in str(e)
+        v = buildidtool.verify(path)
+        assert v.status in ("ok", "modified", "no-build-id", "legacy", "error")
+        rec = scan_one(Walked(path), verify=False)
+        assert rec["file"] == path
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < MEMORY, f"peak allocation {peak} bytes"
+
+    runner = CliRunner()
+    for args in (["read", path], ["read", "--json", path], ["hash", path], ["verify", path],
+                 ["scan", "--json", "-j", "1", path]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code in (0, 1, 2), (args, r.exception)
+        assert r.exception is None or isinstance(r.exception, SystemExit), (args, repr(r.exception))
+        assert r.stderr.count("\n") <= (1 if args[0] != "scan" else 1), (args, r.stderr)
+    code, err = _cli_go([path])
+    assert code in (0, 1) and err.count(b"\n") <= 1 and b"internal error" not in err, err
+    assert open(path, "rb").read() == original  # nothing so far may write
+
+    # Rewrites: refused or failed means unchanged; success means a second is a no-op.
+    try:
+        result = buildidtool.rewrite(path)
+    except buildidtool.BuildIDError as e:
+        assert open(path, "rb").read() == original, str(e)
+    else:
+        if result.changed:
+            assert not buildidtool.rewrite(path).changed
+        else:
+            assert open(path, "rb").read() == original
+    code, err = _cli_go(["-w", path])
+    assert code in (0, 1) and err.count(b"\n") <= 1 and b"internal error" not in err, err
+    assert time.monotonic() - t0 < SLOW * 4
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_samples(seeds, tmp_path_factory, data):
+    name, how, blob = data.draw(mutants(seeds))
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(blob)
+    check_one(str(path))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")))
+@given(blob=st.binary(max_size=512), magic=st.sampled_from([
+    b"", b"!<arch>\n", b"<bigaf>\n", b"\x7fELF\x02\x01\x01", b"\x7fELF\x01\x02\x01", b"\xcf\xfa\xed\xfe",
+    b"\xfe\xed\xfa\xce", b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf", b"MZ", b"\0asm\x01\0\0\0", b"\x01\xf7",
+    b"\0\0\x8a\x97", b'\xff Go build ID: "']))
+def test_small_files_with_every_magic(tmp_path_factory, blob, magic):
+    path = tmp_path_factory.mktemp("small") / "f"
+    path.write_bytes(magic + blob)
+    check_one(str(path))
