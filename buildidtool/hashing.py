@@ -33,23 +33,37 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     """Leftmost non-overlapping occurrences of `placeholder` in [start, start+length)
     (after excluded spans are zeroed), and the SHA-256 with those occurrences zeroed.
 
-    Memory is bounded by `bufsize`; an occurrence split across two reads is found
-    because the last len(placeholder)-1 bytes of each read are carried over.
+    Memory is bounded by a few buffers of `bufsize`; an occurrence split across
+    two reads is found because the last len(placeholder)-1 bytes of each read
+    are carried over. Ranges longer than a few buffers are hashed in a second
+    thread (hashlib releases the GIL) while this one reads and searches.
     """
     if not placeholder:
         raise ValueError("no build ID to search for")
     if length is None:
         length = os.fstat(fd).st_size - start
-    exclude = list(exclude)
-    k = len(placeholder)
-    bufsize = max(bufsize, k)
-    zeros = bytes(k)
+    bufsize = max(bufsize, len(placeholder))
     h = hashlib.sha256()
+    if length <= PIPELINE_MIN_BUFFERS * bufsize:
+        matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, lambda b: None)
+        return Hashed(matches, h.digest())
+    return _pipelined(fd, placeholder, list(exclude), start, length, bufsize, h)
+
+
+PIPELINE_MIN_BUFFERS = 4
+RING = 3  # buffers in flight between the reader and the hasher
+
+
+def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer) -> list[int]:
+    """Read [start, start+length) buffer by buffer, passing the bytes to hash, in
+    order, to `feed` (zeros for matches). `next_buffer(old)` hands out the buffer
+    to fill next; the old one is not written again until `feed` is done with it."""
+    k = len(placeholder)
+    zeros = bytes(k)
     matches: list[int] = []
-    buf = bytearray(bufsize + k)
-    mv = memoryview(buf)
+    mv = next_buffer(None) or memoryview(bytearray(bufsize + k))
     end = start + length
-    carry = 0          # buf[:carry] is not hashed yet; it starts at file offset `pos`
+    carry = 0          # mv[:carry] is not hashed yet; it starts at file offset `pos`
     pos = readpos = start
     while True:
         want = min(bufsize, end - readpos)
@@ -58,21 +72,71 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
             _zero_excluded(mv, carry, readpos, n, exclude)
         total = carry + n
         done = 0
+        buf = mv.obj
         i = buf.find(placeholder, 0, total)
         while i >= 0:
             matches.append(pos + i)
-            h.update(mv[done:i])
-            h.update(zeros)
+            if i > done:
+                feed(mv[done:i])
+            feed(zeros)
             done = i + k
             i = buf.find(placeholder, done, total)
         readpos += n
         if n < want or readpos >= end:
-            h.update(mv[done:total])
+            if total > done:
+                feed(mv[done:total])
             break
         keep = max(done, total - (k - 1))
-        h.update(mv[done:keep])
+        if keep > done:
+            feed(mv[done:keep])
         carry = total - keep
-        buf[:carry] = buf[keep:total]
+        fresh = next_buffer(mv)
+        if fresh is not None:
+            fresh[:carry] = mv[keep:total]
+            mv = fresh
+        else:
+            mv[:carry] = bytes(mv[keep:total])
         pos += keep
-    mv.release()
+    return matches
+
+
+def _pipelined(fd, placeholder, exclude, start, length, bufsize, h) -> Hashed:
+    import queue
+    import threading
+
+    free: queue.Queue = queue.Queue()
+    for _ in range(RING):
+        free.put(memoryview(bytearray(bufsize + len(placeholder))))
+    work: queue.Queue = queue.Queue(maxsize=256)
+    RELEASE, STOP = object(), object()
+    failure: list[BaseException] = []
+
+    def hasher() -> None:
+        try:
+            while True:
+                item = work.get()
+                if item is STOP:
+                    return
+                if type(item) is tuple:  # (RELEASE, buffer): hashed all of it
+                    free.put(item[1])
+                else:
+                    h.update(item)
+        except BaseException as e:  # pragma: no cover - hashlib does not fail
+            failure.append(e)
+
+    def next_buffer(old):
+        fresh = free.get()
+        if old is not None:
+            work.put((RELEASE, old))
+        return fresh
+
+    t = threading.Thread(target=hasher, name="buildid-hasher", daemon=True)
+    t.start()
+    try:
+        matches = _scan(fd, placeholder, exclude, start, length, bufsize, work.put, next_buffer)
+    finally:
+        work.put(STOP)
+        t.join()
+    if failure:
+        raise failure[0]
     return Hashed(matches, h.digest())

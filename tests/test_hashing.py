@@ -89,6 +89,15 @@ def test_streaming_equals_naive(tmp_path_factory, data, pid, bufsize, spans):
     assert run(tmp, data, pid, ex, bufsize=bufsize) == naive(data, pid, ex)
 
 
+@pytest.mark.parametrize("bufsize", [1, 3, 64])
+def test_pipelined_path_equals_naive(tmp_path, bufsize):
+    """Ranges longer than a few buffers are hashed in a second thread."""
+    from buildidtool import hashing
+    data = (b"xxIDxxxIxD" * 200)[:1999] + b"ID"
+    assert len(data) > hashing.PIPELINE_MIN_BUFFERS * max(bufsize, 2)
+    assert run(tmp_path, data, b"ID", [Span(5, 40)], bufsize=bufsize) == naive(data, b"ID", [Span(5, 40)])
+
+
 def test_hash_to_string_is_gos_encoding():
     # 0x000000 -> AAAA, 0xffffff -> ____, and the alphabet order in between
     assert hash_to_string(bytes(32)) == "A" * 20
