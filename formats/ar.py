@@ -2,7 +2,7 @@
 gccgo archives (build ID in the member _buildid.o, an ELF object)."""
 from __future__ import annotations
 
-from . import elf
+from . import elf, magic
 from .errors import FormatError
 from .goint import parse_int
 from .goquote import QuoteError, unquote
@@ -10,7 +10,7 @@ from .model import Found
 from .source import Source
 
 # --- structures (ar(5)) ---
-MAGIC = b"!<arch>\n"
+MAGIC = magic.AR
 HEADER_SIZE = 60          # name[16] date[12] uid[6] gid[6] mode[8] size[10] fmag[2]
 NAME = slice(0, 16)
 SIZE = slice(48, 58)

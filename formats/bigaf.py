@@ -2,14 +2,14 @@
 .go.buildid is the build ID. Members form a list linked by file offsets."""
 from __future__ import annotations
 
-from . import xcoff
+from . import magic, xcoff
 from .errors import FormatError
 from .goint import parse_int
 from .model import Found
 from .source import Source
 
 # --- structures (ar_big(4)) ---
-MAGIC = b"<bigaf>\n"
+MAGIC = magic.BIGAF
 FL_HEADER_SIZE = 128
 FIRST_MEMBER = slice(68, 88)   # fl_fstmoff
 MEMBER_HEADER_SIZE = 112

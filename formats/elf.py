@@ -6,13 +6,14 @@ from __future__ import annotations
 import struct
 from collections import namedtuple
 
+from . import magic
 from .errors import FormatError
 from .model import Found, HostBuildID, Span
 from .source import Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
 
-MAGIC = b"\x7fELF"
+MAGIC = magic.ELF
 ELFCLASS32, ELFCLASS64 = 1, 2
 ELFDATA2LSB, ELFDATA2MSB = 1, 2
 EV_CURRENT = 1

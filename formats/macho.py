@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections import namedtuple
 
-from . import raw
+from . import magic, raw
 from .errors import FormatError
 from .model import Found, HostBuildID, MachoSigning, Span
 from .source import PREFIX_SIZE, Source
@@ -14,10 +14,7 @@ from .source import PREFIX_SIZE, Source
 
 MH_MAGIC, MH_MAGIC_64 = 0xFEEDFACE, 0xFEEDFACF
 FAT_MAGIC, FAT_MAGIC_64 = 0xCAFEBABE, 0xCAFEBABF
-MAGICS = {  # first four bytes -> (byte order, 64-bit)
-    b"\xfe\xed\xfa\xce": (">", False), b"\xfe\xed\xfa\xcf": (">", True),
-    b"\xce\xfa\xed\xfe": ("<", False), b"\xcf\xfa\xed\xfe": ("<", True),
-}
+MAGICS = magic.MACHO
 MH_EXECUTE = 2
 LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
 LC_SYMTAB, LC_DYSYMTAB = 0x2, 0xB

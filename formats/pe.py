@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import struct
 
-from . import raw
-from .errors import FormatError
+from . import magic, raw
 from .model import Found
 from .source import PREFIX_SIZE, Source
 
 # --- structures (PE/COFF specification) ---
-DOS_MAGIC = b"MZ"
-PE_SIGNATURE = b"PE\0\0"
-E_LFANEW = 0x3C
 COFF_HEADER = "<HHIIIHH"  # Machine NumberOfSections TimeDateStamp PointerToSymbolTable NumberOfSymbols SizeOfOptionalHeader Characteristics
 SECTION_HEADER = "<8sIIIIIIHHI"  # Name VirtualSize VirtualAddress SizeOfRawData PointerToRawData ...
 MACHINES = {0x14C: "386", 0x8664: "amd64", 0x1C4: "arm", 0xAA64: "arm64"}
 
 
-def is_pe(prefix: bytes) -> bool:
-    if prefix[:2] != DOS_MAGIC or len(prefix) < E_LFANEW + 4:
-        return False
-    lfanew = struct.unpack_from("<I", prefix, E_LFANEW)[0]
-    return prefix[lfanew:lfanew + 4] == PE_SIGNATURE
-
-
 def read(src: Source) -> Found:
     prefix = src.prefix(PREFIX_SIZE)
-    lfanew = struct.unpack_from("<I", prefix, E_LFANEW)[0]
+    lfanew = magic.pe_header_offset(prefix)
     machine, nsect, _, _, _, optsize, _ = struct.unpack(
         COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
     found = Found("pe", MACHINES.get(machine))
@@ -52,4 +41,3 @@ def read(src: Source) -> Found:
     return found
 
 
-__all__ = ["is_pe", "read", "FormatError"]

@@ -2,13 +2,13 @@
 go:buildid, the first section of the module."""
 from __future__ import annotations
 
-from . import raw
+from . import magic, raw
 from .errors import FormatError
 from .model import Found
 from .source import PREFIX_SIZE, Source
 
 # --- structures (WebAssembly core spec, binary format) ---
-MAGIC = b"\0asm"
+MAGIC = magic.WASM
 CUSTOM_SECTION = 0
 BUILDID_SECTION = b"go:buildid"
 # Go's module starts with its build ID; this many sections is plenty to look through.

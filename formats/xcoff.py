@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from . import raw
+from . import magic, raw
 from .errors import FormatError
 from .model import Found
 from .source import PREFIX_SIZE, Source
@@ -16,14 +16,11 @@ SCNHDR = {U802TOCMAGIC: ">8sIIIIIIHHI", U64_TOCMAGIC: ">8sQQQQQQIIII"}
 SYMESZ = 18
 C_EXT, C_HIDEXT, C_WEAKEXT = 2, 107, 111
 XTY_SD = 1
-ARCHES = {U802TOCMAGIC: "ppc", U64_TOCMAGIC: "ppc64"}
+ARCHES = magic.XCOFF
 
 
 def magic_of(prefix: bytes) -> int | None:
-    if len(prefix) < 2:
-        return None
-    m = struct.unpack_from(">H", prefix)[0]
-    return m if m in FILEHDR else None
+    return magic.xcoff_magic(prefix)
 
 
 def read(src: Source) -> Found:
