@@ -2,7 +2,9 @@
 __text; LC_UUID holds the host build ID and LC_CODE_SIGNATURE the ad hoc signature."""
 from __future__ import annotations
 
+import array
 import struct
+import sys
 from collections import namedtuple
 
 from . import magic, raw
@@ -48,6 +50,14 @@ Segment = namedtuple("Segment", "segname fileoff filesize")
 
 
 LoadCommand = namedtuple("LoadCommand", "cmd offset data")
+
+
+def _max_name_offset(symbols: bytes, entry: int, bo: str) -> int:
+    """The largest n_strx in an nlist table (the first 4 bytes of each entry)."""
+    words = array.array("I", symbols)
+    if (bo == "<") != (sys.byteorder == "little"):
+        words.byteswap()
+    return max(words[::entry // 4])
 
 
 def _name(b: bytes) -> bytes:
@@ -124,8 +134,7 @@ class Macho:
                 entry = 16 if self.is64 else 12
                 if not (src.fits(stroff, strsize) and src.fits(symoff, n * entry)):
                     return False
-                if n and max(x[0] for x in struct.iter_unpack(self.bo + "I" + "x" * (entry - 4),
-                                                              src.read_at(symoff, n * entry))) >= strsize:
+                if n and _max_name_offset(src.read_at(symoff, n * entry), entry, self.bo) >= strsize:
                     return False
                 nsyms = n
             elif c.cmd == LC_DYSYMTAB:
