@@ -13,15 +13,12 @@ import click
 
 from . import __version__
 from .errors import BuildIDError
+from .idstring import printable
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-def _printable(text: str | None) -> str:
-    """Never let an ID put raw control bytes on a terminal."""
-    if text is None:
-        return ""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+_printable = printable
 
 
 def _emit_json(obj: dict) -> None:
@@ -185,9 +182,6 @@ def main() -> None:
     cli.main(prog_name="buildid")
 
 
-CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
-
-
 class _Progress:
     """A one-line counter on stderr, only on a terminal and only after a second."""
 
@@ -230,7 +224,7 @@ def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, f
     """
     import os
 
-    from .scanning import ScanStats, scan as scan_items, walk
+    from .scanning import CSV_COLUMNS, ScanStats, scan as scan_items, walk
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
@@ -242,33 +236,22 @@ def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, f
             sys.exit(EXIT_ERROR)
     jobs = jobs or os.cpu_count() or 1
     stats = ScanStats()
-    writer = None
+    form = "json" if as_json else "csv" if as_csv else "text"
     if as_csv:
-        import csv
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        click.echo(",".join(CSV_COLUMNS))
     progress = _Progress()
     counts = {"files": 0, "go": 0, "modified": 0, "errors": 0}
     versions: dict[str, int] = {}
-    for rec in scan_items(walk(paths, follow_symlinks, stats), jobs, do_verify):
+    out = sys.stdout
+    for line in scan_items(walk(paths, follow_symlinks, stats), jobs, do_verify, form):
         counts["files"] += 1
         progress.tick(counts["files"])
-        ids = [rec["build_id"]] + [s["build_id"] for s in rec["slices"]]
-        if any(ids) or rec["go_version"]:
+        if line.is_go:
             counts["go"] += 1
-            versions[rec["go_version"] or "unknown"] = versions.get(rec["go_version"] or "unknown", 0) + 1
-        counts["errors"] += bool(rec["error"])
-        counts["modified"] += rec.get("status") == "modified"
-        if as_json:
-            _emit_json(rec)
-        elif writer is not None:
-            writer.writerow([rec.get(c) if rec.get(c) is not None else "" for c in CSV_COLUMNS])
-        else:
-            shown = rec["build_id"] or ",".join(filter(None, ids)) or "-"
-            status = f" {rec['status']}" if "status" in rec else ""
-            err = f" error: {rec['error']}" if rec["error"] else ""
-            click.echo(f"{_printable(rec['file'])}\t{rec['format']}\t{rec['arch'] or '-'}\t"
-                       f"{rec['go_version'] or '-'}\t{_printable(shown)}{status}{err}")
+            versions[line.go_version or "unknown"] = versions.get(line.go_version or "unknown", 0) + 1
+        counts["errors"] += line.error
+        counts["modified"] += line.modified
+        out.write(line.text + "\n")
     progress.done()
     per_version = ", ".join(f"{v}: {n}" for v, n in sorted(versions.items()))
     click.echo(f"scanned {counts['files']} files: {counts['go']} Go files"

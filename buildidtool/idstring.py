@@ -32,3 +32,10 @@ def new_id(old: bytes, digest: bytes) -> bytes:
 
 def display(raw: bytes | None) -> str | None:
     return None if not raw else raw.decode("utf-8", "replace")
+
+
+def printable(text: str | None) -> str:
+    """Escape control characters, so no ID puts raw bytes on a terminal."""
+    if text is None:
+        return ""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

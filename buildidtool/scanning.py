@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from .errors import BuildIDError
 from .formats import FormatError, Source, locate, sniff
 from .formats.source import PREFIX_SIZE
+from .idstring import printable
 from .reading import to_info
 
 
@@ -140,13 +141,60 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
     return record
 
 
-def _scan_verify(item: Walked) -> dict:
-    return scan_one(item, True)
+CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
 
 
-def scan(items: Iterable[Walked], jobs: int, verify: bool) -> Iterator[dict]:
-    """Records in walk order; `jobs` worker processes (1: in this process)."""
-    fn = _scan_verify if verify else scan_one
+def format_record(rec: dict, form: str) -> str:
+    """One output line (without newline) for a record: json, csv or text."""
+    if form == "json":
+        import json
+        return json.dumps(rec, ensure_ascii=False)
+    if form == "csv":
+        import csv
+        import io
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(
+            ["" if rec.get(c) is None else rec.get(c) for c in CSV_COLUMNS])
+        return out.getvalue()
+    ids = [rec["build_id"]] + [s["build_id"] for s in rec["slices"]]
+    shown = rec["build_id"] or ",".join(filter(None, ids)) or "-"
+    status = f" {rec['status']}" if "status" in rec else ""
+    err = f" error: {rec['error']}" if rec["error"] else ""
+    return printable(f"{rec['file']}\t{rec['format']}\t{rec['arch'] or '-'}\t"
+                      f"{rec['go_version'] or '-'}\t{shown}{status}{err}")
+
+
+class Line:
+    """What a worker sends back: the formatted line and what the summary needs,
+    so that no record dictionary crosses the process boundary."""
+
+    __slots__ = ("text", "is_go", "go_version", "modified", "error")
+
+    def __init__(self, rec: dict, form: str):
+        self.text = format_record(rec, form)
+        self.is_go = bool(rec["build_id"] or any(s["build_id"] for s in rec["slices"]) or rec["go_version"])
+        self.go_version = rec["go_version"]
+        self.modified = rec.get("status") == "modified"
+        self.error = bool(rec["error"])
+
+    def __getstate__(self):
+        return (self.text, self.is_go, self.go_version, self.modified, self.error)
+
+    def __setstate__(self, state):
+        self.text, self.is_go, self.go_version, self.modified, self.error = state
+
+
+def _line(item: Walked, verify: bool, form: str) -> Line:
+    return Line(scan_one(item, verify), form)
+
+
+def scan(items: Iterable[Walked], jobs: int, verify: bool, form: str | None = None) -> Iterator:
+    """Records (dicts) in walk order, or with `form` ("json", "csv", "text")
+    Line objects formatted in the workers; `jobs` processes (1: this one)."""
+    import functools
+
+    fn = functools.partial(_line, verify=verify, form=form) if form else \
+        functools.partial(scan_one, verify=verify)
     if jobs <= 1:
         yield from map(fn, items)
         return
@@ -155,4 +203,4 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool) -> Iterator[dict]:
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ctx.Pool(jobs) as pool:
         # Verifying reads whole files: small chunks keep both cores busy.
-        yield from pool.imap(fn, items, chunksize=2 if verify else 32)
+        yield from pool.imap(fn, items, chunksize=2 if verify else 64)
