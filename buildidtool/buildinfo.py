@@ -467,7 +467,23 @@ def read_build_info_slices(path: str | os.PathLike, *,
         return read_build_info_slices_fd(path, fd, fallback=fallback)
 
 
+NO_BUILD_INFO_FORMATS = ("ar", "go-archive", "gccgo-archive", "aix-big-archive", "unknown")
+
+
+def summary(fd: int, found=None) -> tuple[str | None, str | None]:
+    """(Go version, main package path) of an open file, for listings; (None,
+    None) when it has no build info. `found`, the file's formats.Found when the
+    caller has it, lets archives and unknown files skip the search. Raises
+    FormatError or OSError for broken files."""
+    if found is not None and getattr(found, "format", None) in NO_BUILD_INFO_FORMATS:
+        return None, None
+    bi = _from_source(Source.of_file(fd), True)
+    if bi is None:
+        return None, None
+    return bi.go_version, bi.path or None
+
+
 __all__ = ["BuildInfo", "Module", "BuildSetting", "BuildInfoParseError", "parse_build_info",
            "decode_blob", "build_info_of", "read_build_info", "read_build_info_fd",
            "read_build_info_source", "read_build_info_slices", "read_build_info_slices_fd",
-           "go_quote"]
+           "go_quote", "summary"]

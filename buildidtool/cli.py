@@ -22,7 +22,7 @@ _printable = printable
 
 
 def _emit_json(obj: dict) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
+    click.echo(json.dumps(obj))  # ASCII: a file name that is not UTF-8 stays valid JSON
 
 
 def _fail(e: BuildIDError) -> None:

@@ -148,7 +148,7 @@ def format_record(rec: dict, form: str) -> str:
     """One output line (without newline) for a record: json, csv or text."""
     if form == "json":
         import json
-        return json.dumps(rec, ensure_ascii=False)
+        return json.dumps(rec)
     if form == "csv":
         import csv
         import io

@@ -71,7 +71,9 @@ def read_gccgo(src: Source) -> Found:
     found = Found("gccgo-archive")
     for name, off, size in members(src):
         if name == GCCGO_MEMBER:
-            obj = elf.read_gccgo_object(src.view(off, size, "_buildid.o member"))
+            # Go reads the member lazily: a size running past the end is harmless
+            # as long as the object's own structures are in the file.
+            obj = elf.read_gccgo_object(src.view(off, max(0, min(size, src.size - off)), "_buildid.o member"))
             found.arch = obj.arch
             found.build_id = obj.build_id
             found.locations = obj.locations

@@ -19,6 +19,7 @@ ELFDATA2LSB, ELFDATA2MSB = 1, 2
 EV_CURRENT = 1
 ET_REL = 1
 PT_NOTE = 4
+SHT_STRTAB = 3
 SHT_NOTE = 7
 SHT_NOBITS = 8
 NT_GNU_BUILD_ID = 3
@@ -62,7 +63,7 @@ class Elf:
     """Just enough of an ELF file: header, program headers, section headers on demand."""
 
     def __init__(self, src: Source):
-        ident = src.read_at(0, 16, "ELF identification")
+        ident = src.read_padded(0, 16, "ELF identification")
         if ident[:4] != MAGIC:
             raise FormatError("not an ELF file")
         self.cls, data, version = ident[4], ident[5], ident[6]
@@ -75,7 +76,7 @@ class Elf:
         self.src = src
         self.bo = "<" if data == ELFDATA2LSB else ">"
         fmt = self.bo + EHDR[self.cls]
-        self.hdr = Ehdr._make(struct.unpack(fmt, src.read_at(16, struct.calcsize(fmt), "ELF header")))
+        self.hdr = Ehdr._make(struct.unpack(fmt, src.read_padded(16, struct.calcsize(fmt), "ELF header")))
         if self.hdr.e_version != EV_CURRENT:
             raise FormatError(f"mismatched ELF version {self.hdr.e_version}")
         self.arch = arch_name(self.hdr.e_machine, self.cls, data == ELFDATA2LSB)
@@ -91,14 +92,17 @@ class Elf:
         want = struct.calcsize(fmt)
         if h.e_phentsize < want:
             raise FormatError(f"invalid ELF phentsize {h.e_phentsize}")
-        table = self.src.read_at(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
+        table = self.src.read_padded(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
         out = []
         for i in range(h.e_phnum):
             f = struct.unpack_from(fmt, table, i * h.e_phentsize)
             if self.cls == ELFCLASS32:  # type, offset, vaddr, paddr, filesz, memsz, flags, align
-                out.append(Phdr(f[0], f[1], f[4], f[7]))
+                p = Phdr(f[0], f[1], f[4], f[7])
             else:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-                out.append(Phdr(f[0], f[2], f[5], f[7]))
+                p = Phdr(f[0], f[2], f[5], f[7])
+            if p.p_offset >= 1 << 63 or p.p_filesz >= 1 << 63:  # negative to Go, which refuses them
+                raise FormatError(f"invalid program header {i}: offset {p.p_offset:#x} size {p.p_filesz:#x}")
+            out.append(p)
         return out
 
     def sections(self) -> dict[bytes, Shdr]:
@@ -118,8 +122,8 @@ class Elf:
             f = struct.unpack_from(fmt, table, i * h.e_shentsize)
             raw.append(Shdr(f[0], f[1], f[4], f[5]))
         strtab = raw[h.e_shstrndx]
-        if strtab.sh_type == SHT_NOBITS:
-            raise FormatError("section name table has no bytes in the file")
+        if strtab.sh_type != SHT_STRTAB:
+            raise FormatError(f"section name table has type {strtab.sh_type}, not SHT_STRTAB")
         names = self.src.read_at(strtab.sh_offset, strtab.sh_size, "section name table")
         out: dict[bytes, Shdr] = {}
         for s in raw:
@@ -180,7 +184,7 @@ def read(src: Source) -> Found:
     for p in elf.program_headers():
         if p.p_type != PT_NOTE or p.p_filesz < 16:
             continue
-        data = src.read_at(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
+        data = src.read_padded(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
         for name, ntype, desc, off in walk_notes(elf, data, p.p_offset, p.p_align):
             if ntype == NT_GO_BUILD_ID and name == GO_NOTE_NAME:
                 go_note = (desc, off)

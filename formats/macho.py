@@ -166,9 +166,20 @@ def read(src: Source) -> Found:
         quick = raw.find_marker(prefix)
     except FormatError:
         quick = None
-    m = Macho(src)
+    try:
+        m = Macho(src)
+        segs, sects = m.segments()
+    except FormatError:
+        if quick is None or not quick[0]:
+            raise
+        # The Go tool takes a marker in the first 32 KiB without parsing the
+        # file, and then hashes it whole: no signature, no UUID to skip.
+        found = Found("macho", CPUS.get(struct.unpack_from(MAGICS[src.prefix(4)][0] + "i", prefix, 4)[0])
+                      if len(prefix) >= 8 else None)
+        found.build_id, at = quick
+        found.locations = [src.absolute(at)]
+        return found
     found = Found("macho", m.arch)
-    segs, sects = m.segments()
     if quick is not None and quick[0]:
         found.build_id, at = quick
         found.locations = [src.absolute(at)]

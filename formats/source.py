@@ -47,6 +47,14 @@ class Source:
             raise FormatError(f"{what} at offset {self.base + off:#x}: file shrank while reading")
         return data
 
+    def read_padded(self, off: int, n: int, what: str = "data") -> bytes:
+        """Like read_at, but within the first 32 KiB the window reads as if
+        padded with zeros to 32 KiB: that is what the Go tool parses ELF from."""
+        if 0 <= off and 0 <= n and off + n <= PREFIX_SIZE:
+            p = self.prefix(PREFIX_SIZE)
+            return (p[off:off + n] + bytes(n))[:n]
+        return self.read_at(off, n, what)
+
     def view(self, off: int, n: int, what: str = "member") -> "Source":
         if not self.fits(off, n):
             raise FormatError(f"{what} at offset {self.base + off:#x} (size {n:#x}) lies past the end of the file")
