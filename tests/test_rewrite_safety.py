@@ -196,3 +196,56 @@ def test_sigterm_handler_unwinds(tmp_path):
             "try:\n os.kill(os.getpid(), signal.SIGTERM)\nfinally:\n print('cleaned')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20)
     assert r.stdout == b"cleaned\n" and r.returncode == 128 + 15
+
+
+def test_device_is_refused():
+    for args, code in ((["-w", "/dev/null"], 1), (["read", "/dev/null"], 2), (["scan", "/dev/null"], 0)):
+        r = run(*args, timeout=20)
+        assert r.returncode == code, (args, r.stderr)
+        if code:
+            assert b"character device" in r.stderr and r.stderr.count(b"\n") == 1
+
+
+def test_permission_denied_is_one_line(samples, monkeypatch):
+    """Simulated, because root reads everything: the OS refuses the open."""
+    from click.testing import CliRunner
+    from buildidtool import fileio
+    from buildidtool.cli import cli
+
+    def refuse(path, flags, *a):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(fileio.os, "open", refuse)
+    f = str(samples.path("hello-linux-amd64"))
+    with pytest.raises(buildidtool.UnreadableFile, match="Permission denied"):
+        buildidtool.read(f)
+    r = CliRunner().invoke(cli, ["read", f])
+    assert r.exit_code == 2 and r.stderr == f"buildid: {f}: Permission denied\n"
+    assert buildidtool.verify(f).status == "error"
+
+
+def test_sigterm_during_atomic_rewrite_keeps_a_whole_file(samples, tmp_path):
+    """Whenever the signal lands, the file is the original or the finished
+    rewrite, and no temporary file is left behind."""
+    src = samples.path("hello-linux-amd64").read_bytes()
+    f = tmp_path / "big"
+    f.write_bytes(src + bytes(64 << 20))
+    data = bytearray(f.read_bytes())
+    data[len(src) // 2] ^= 0x5A
+    f.write_bytes(bytes(data))
+    original = bytes(data)
+    expected = tmp_path / "expected"
+    expected.write_bytes(original)
+    assert samples.run_reference("-w", expected).returncode == 0
+    finished = expected.read_bytes()
+    expected.unlink()
+    for delay in (0.05, 0.15, 0.3):
+        f.write_bytes(original)
+        p = subprocess.Popen([*BUILDID, "rewrite", "--atomic", str(f)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        import time
+        time.sleep(delay)
+        p.terminate()
+        p.communicate(timeout=60)
+        assert f.read_bytes() in (original, finished)
+        assert [x.name for x in tmp_path.iterdir()] == ["big"]
