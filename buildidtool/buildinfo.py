@@ -477,7 +477,21 @@ def summary(fd: int, found=None) -> tuple[str | None, str | None]:
     FormatError or OSError for broken files."""
     if found is not None and getattr(found, "format", None) in NO_BUILD_INFO_FORMATS:
         return None, None
-    bi = _from_source(Source.of_file(fd), True)
+    src = Source.of_file(fd)
+    if found is not None and found.format == "wasm":
+        from .formats.buildinfo_blob import wasm_summary
+        quick = wasm_summary(src)
+        if quick is None:
+            return None, None
+        version, text = quick
+        path = None
+        if text:
+            try:
+                path = parse_build_info(text.decode("utf-8", "surrogateescape")).path or None
+            except BuildInfoParseError:
+                path = None
+        return _text(version), path
+    bi = _from_source(src, True)
     if bi is None:
         return None, None
     return bi.go_version, bi.path or None

@@ -160,8 +160,8 @@ def format_record(rec: dict, form: str) -> str:
     shown = rec["build_id"] or ",".join(filter(None, ids)) or "-"
     status = f" {rec['status']}" if "status" in rec else ""
     err = f" error: {rec['error']}" if rec["error"] else ""
-    return printable(f"{rec['file']}\t{rec['format']}\t{rec['arch'] or '-'}\t"
-                      f"{rec['go_version'] or '-'}\t{shown}{status}{err}")
+    fields = [rec["file"], rec["format"], rec["arch"] or "-", rec["go_version"] or "-", shown + status + err]
+    return "\t".join(printable(f) for f in fields)
 
 
 class Line:

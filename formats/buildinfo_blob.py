@@ -784,6 +784,29 @@ def _wasm_blob(src: Source) -> Blob | None:
     return Blob("wasm", "wasm", header, None, None, mem, synthesized=True)
 
 
+def wasm_summary(src: Source) -> tuple[bytes, bytes | None] | None:
+    """(Go version, module text) of a Go wasm module, cheaply: the version from
+    the producers section and the module text by its sentinels in the raw data
+    section. The text holds no run of zeros, so the linker never splits it
+    across data segments. For listings; read_build_info does the full search."""
+    sections = _wasm_sections(src)
+    version = _wasm_go_version(src, sections.get(b"producers"))
+    if version is None or WASM_DATA not in sections:
+        return None
+    body, size = sections[WASM_DATA]
+    overlap = 1 << 16  # a module text longer than this is cut, not missed
+    pos, end = body, body + size
+    while pos < end:
+        n = min(SEGMENT_BUFFER + overlap, end - pos)
+        data = src.read_at(pos, n, "wasm data section")
+        i = data.find(INFO_START)
+        if i >= 0:
+            j = data.find(INFO_END, i + len(INFO_START))
+            return version, (data[i + len(INFO_START):j] if j >= 0 else None)
+        pos += SEGMENT_BUFFER
+    return version, None
+
+
 def _string_header(mem: WasmMemory, targets: list[int], check) -> int | None:
     """The lowest 8-aligned address holding a little-endian Go string header
     (ptr, len) whose ptr is one of targets and which passes check(ptr, len)."""

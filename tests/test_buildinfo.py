@@ -511,3 +511,24 @@ def test_summary_for_scan(samples):
             vers, main = summary(fd, found)
             assert summary(fd) == (vers, main)
         assert main == want and (vers is None) == (want is None)
+
+
+def test_quick_wasm_summary_equals_the_full_reader(samples):
+    """scan's cheap wasm path (producers section + module text sentinels) must
+    agree with the full search read_build_info does."""
+    import os
+
+    from buildidtool.buildinfo import read_build_info, summary
+    from buildidtool.formats import Source, locate
+
+    names = [e["name"] for e in samples.entries if e["format"] == "wasm"]
+    assert len(names) >= 3
+    for name in names:
+        path = str(samples.path(name))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            quick = summary(fd, locate(Source.of_file(fd)))
+        finally:
+            os.close(fd)
+        full = read_build_info(path)
+        assert quick == (full.go_version, full.path or None), name
