@@ -182,6 +182,31 @@ def main() -> None:
     cli.main(prog_name="buildid")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.argument("files", nargs=-1, required=True)
+def info(files: tuple[str, ...], as_json: bool) -> None:
+    """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
+    from .inspecting import human_lines, inspect, strip_private
+
+    status = EXIT_OK
+    for path in files:
+        try:
+            record = inspect(path)
+        except BuildIDError as e:
+            status = EXIT_ERROR
+            if as_json:
+                _emit_json({"file": path, "error": e.message})
+            _fail(e)
+            continue
+        if as_json:
+            _emit_json(strip_private(record))
+        else:
+            for line in human_lines(record):
+                click.echo(line)
+    sys.exit(status)
+
+
 class _Progress:
     """A one-line counter on stderr, only on a terminal and only after a second."""
 
