@@ -21,6 +21,8 @@ _EXPORTS = {
     "hash_file": "hashfile", "HashReport": "hashfile",
     "rewrite": "rewriting", "Rewritten": "rewriting",
     "verify": "verifying", "Verdict": "verifying",
+    "inspect": "inspecting",
+    "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDInfo": "result", "HostID": "result",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",
     "MalformedFile": "errors", "RewriteError": "errors", "FileChanged": "errors",

@@ -103,7 +103,8 @@ def check_one(path: str) -> None:
     t0 = time.monotonic()
     tracemalloc.start()
     try:
-        for op in (buildidtool.read, buildidtool.hash_file, buildidtool.read_reference):
+        for op in (buildidtool.read, buildidtool.hash_file, buildidtool.read_reference,
+                   buildidtool.inspect, buildidtool.read_build_info):
             try:
                 op(path)
             except buildidtool.BuildIDError as e:
@@ -119,7 +120,7 @@ def check_one(path: str) -> None:
 
     runner = CliRunner()
     for args in (["read", path], ["read", "--json", path], ["hash", path], ["verify", path],
-                 ["scan", "--json", "-j", "1", path]):
+                 ["info", path], ["info", "--json", path], ["scan", "--json", "-j", "1", path]):
         r = runner.invoke(cli, args)
         assert r.exit_code in (0, 1, 2), (args, r.exception)
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, repr(r.exception))
