@@ -187,12 +187,12 @@ def main() -> None:
 @click.argument("files", nargs=-1, required=True)
 def info(files: tuple[str, ...], as_json: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
-    from .inspecting import human_lines, inspect, strip_private
+    from .inspecting import human_lines, inspect_with_lines, strip_private
 
     status = EXIT_OK
     for path in files:
         try:
-            record = inspect(path)
+            record = inspect_with_lines(path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:

@@ -42,6 +42,11 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
 
 def inspect(path: str) -> dict:
     """The `info --json` object for one file. Raises BuildIDError."""
+    return strip_private(inspect_with_lines(path))
+
+
+def inspect_with_lines(path: str) -> dict:
+    """inspect(), keeping each unit's `go version -m` text lines under "_lines"."""
     with opened(path) as fd:
         found = locate_fd(path, fd)
         record = to_info(path, found).to_json()
