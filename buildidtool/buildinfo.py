@@ -470,14 +470,23 @@ def read_build_info_slices(path: str | os.PathLike, *,
 NO_BUILD_INFO_FORMATS = ("ar", "go-archive", "gccgo-archive", "aix-big-archive", "unknown")
 
 
-def summary(fd: int, found=None) -> tuple[str | None, str | None]:
+def _main_path(text: str) -> str | None:
+    """The `path` line of module text, as ParseBuildInfo would take it (listings
+    need nothing else, and parsing every dependency line costs more)."""
+    for line in text.split("\n")[:-1]:  # a last line without newline is ignored
+        if line.startswith("path\t"):
+            return line[5:] or None
+    return None
+
+
+def summary(fd: int, found=None, src: Source | None = None) -> tuple[str | None, str | None]:
     """(Go version, main package path) of an open file, for listings; (None,
     None) when it has no build info. `found`, the file's formats.Found when the
     caller has it, lets archives and unknown files skip the search. Raises
     FormatError or OSError for broken files."""
     if found is not None and getattr(found, "format", None) in NO_BUILD_INFO_FORMATS:
         return None, None
-    src = Source.of_file(fd)
+    src = src if src is not None else Source.of_file(fd)
     if found is not None and found.format == "wasm":
         from .formats.buildinfo_blob import wasm_summary
         quick = wasm_summary(src)
@@ -491,10 +500,11 @@ def summary(fd: int, found=None) -> tuple[str | None, str | None]:
             except BuildInfoParseError:
                 path = None
         return _text(version), path
-    bi = _from_source(src, True)
-    if bi is None:
+    blob = find_blob(src, True)
+    if blob is None:
         return None, None
-    return bi.go_version, bi.path or None
+    vers, mod = decode_blob(blob)
+    return _text(vers), _main_path(_text(mod))
 
 
 __all__ = ["BuildInfo", "Module", "BuildSetting", "BuildInfoParseError", "parse_build_info",

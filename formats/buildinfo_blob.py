@@ -212,57 +212,19 @@ def _find_in(fmt: str, arch: str | None, space: AddressSpace, start: int, size: 
 
 PT_LOAD = 1
 PF_X, PF_W = 1, 2
-SHT_STRTAB = 3
-ELFCLASS32, ELFCLASS64 = 1, 2
-PHDR = {ELFCLASS32: "IIIIIIII", ELFCLASS64: "IIQQQQQQ"}
-SHDR = {ELFCLASS32: "IIIIIIIIII", ELFCLASS64: "IIQQQQIIQQ"}
 
 
 def _elf_phdrs(e) -> list[tuple[int, int, int, int, int]]:
     """(type, flags, offset, vaddr, filesz) per program header, in table order."""
-    h = e.hdr
-    if h.e_phnum == 0 or h.e_phoff == 0:
+    if e.hdr.e_phoff == 0:
         return []
-    fmt = e.bo + PHDR[e.cls]
-    if h.e_phentsize < struct.calcsize(fmt):
-        raise FormatError(f"invalid ELF phentsize {h.e_phentsize}")
-    table = e.src.read_at(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
-    out = []
-    for i in range(h.e_phnum):
-        f = struct.unpack_from(fmt, table, i * h.e_phentsize)
-        if e.cls == ELFCLASS32:  # type offset vaddr paddr filesz memsz flags align
-            out.append((f[0], f[6], f[1], f[2], f[4]))
-        else:                    # type flags offset vaddr paddr filesz memsz align
-            out.append((f[0], f[1], f[2], f[3], f[5]))
-    return out
+    return [(p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz) for p in e.program_headers()]
 
 
 def _elf_section(e, want: bytes) -> tuple[int, int] | None:
     """(addr, size) of the first section named `want`."""
-    h = e.hdr
-    if h.e_shoff == 0 or h.e_shnum == 0:
-        return None
-    fmt = e.bo + SHDR[e.cls]
-    if h.e_shentsize < struct.calcsize(fmt):
-        raise FormatError(f"invalid ELF shentsize {h.e_shentsize}")
-    if h.e_shstrndx >= h.e_shnum:
-        raise FormatError(f"invalid ELF shstrndx {h.e_shstrndx}")
-    table = e.src.read_at(h.e_shoff, h.e_shnum * h.e_shentsize, "section header table")
-    if h.e_shstrndx == 0:  # no section names (SHN_UNDEF): nothing is named .go.buildinfo
-        return None
-    shdrs = [struct.unpack_from(fmt, table, i * h.e_shentsize) for i in range(h.e_shnum)]
-    # name type flags addr offset size ...
-    strtab = shdrs[h.e_shstrndx]
-    if strtab[1] != SHT_STRTAB:
-        raise FormatError(f"section name table has type {strtab[1]}, not SHT_STRTAB")
-    names = e.src.read_at(strtab[4], strtab[5], "section name table")
-    for s in shdrs:
-        if s[0] >= len(names):
-            continue
-        end = names.find(b"\0", s[0])
-        if names[s[0]:end if end >= 0 else len(names)] == want:
-            return s[3], s[5]
-    return None
+    s = e.sections().get(want)
+    return None if s is None else (s.sh_addr, s.sh_size)
 
 
 def _elf_blob(src: Source, fallback: bool) -> Blob | None:

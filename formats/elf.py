@@ -35,10 +35,10 @@ SHDR = {ELFCLASS32: "IIIIIIIIII", ELFCLASS64: "IIQQQQIIQQ"}
 Ehdr = namedtuple("Ehdr", "e_type e_machine e_version e_entry e_phoff e_shoff e_flags e_ehsize e_phentsize e_phnum e_shentsize e_shnum e_shstrndx")
 
 
-Phdr = namedtuple("Phdr", "p_type p_offset p_filesz p_align")
+Phdr = namedtuple("Phdr", "p_type p_flags p_offset p_vaddr p_filesz p_align")
 
 
-Shdr = namedtuple("Shdr", "sh_name sh_type sh_offset sh_size")
+Shdr = namedtuple("Shdr", "sh_name sh_type sh_addr sh_offset sh_size")
 
 
 # e_machine -> GOARCH, refined by class and byte order where Go names differ.
@@ -85,6 +85,12 @@ class Elf:
         return struct.unpack_from(self.bo + "I", b, off)[0]
 
     def program_headers(self) -> list[Phdr]:
+        cached = self.src.cache.get("elf.phdrs")
+        if cached is None:
+            cached = self.src.cache["elf.phdrs"] = self._program_headers()
+        return cached
+
+    def _program_headers(self) -> list[Phdr]:
         h = self.hdr
         if h.e_phnum == 0:
             return []
@@ -97,9 +103,9 @@ class Elf:
         for i in range(h.e_phnum):
             f = struct.unpack_from(fmt, table, i * h.e_phentsize)
             if self.cls == ELFCLASS32:  # type, offset, vaddr, paddr, filesz, memsz, flags, align
-                p = Phdr(f[0], f[1], f[4], f[7])
+                p = Phdr(f[0], f[6], f[1], f[2], f[4], f[7])
             else:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-                p = Phdr(f[0], f[2], f[5], f[7])
+                p = Phdr(f[0], f[1], f[2], f[3], f[5], f[7])
             if p.p_offset >= 1 << 63 or p.p_filesz >= 1 << 63:  # negative to Go, which refuses them
                 raise FormatError(f"invalid program header {i}: offset {p.p_offset:#x} size {p.p_filesz:#x}")
             out.append(p)
@@ -107,6 +113,12 @@ class Elf:
 
     def sections(self) -> dict[bytes, Shdr]:
         """Section headers by name; first of each name wins, as Go's File.Section."""
+        cached = self.src.cache.get("elf.sections")
+        if cached is None:
+            cached = self.src.cache["elf.sections"] = self._sections()
+        return cached
+
+    def _sections(self) -> dict[bytes, Shdr]:
         h = self.hdr
         if h.e_shoff == 0 or h.e_shnum == 0:
             return {}
@@ -117,10 +129,13 @@ class Elf:
         if h.e_shstrndx >= h.e_shnum:
             raise FormatError(f"invalid ELF shstrndx {h.e_shstrndx}")
         table = self.src.read_at(h.e_shoff, h.e_shnum * h.e_shentsize, "section header table")
-        raw = []
-        for i in range(h.e_shnum):
-            f = struct.unpack_from(fmt, table, i * h.e_shentsize)
-            raw.append(Shdr(f[0], f[1], f[4], f[5]))
+        if h.e_shentsize == want:  # the usual case: one pass in C
+            rows = struct.iter_unpack(fmt, table)
+        else:
+            rows = (struct.unpack_from(fmt, table, i * h.e_shentsize) for i in range(h.e_shnum))
+        raw = [Shdr(f[0], f[1], f[3], f[4], f[5]) for f in rows]  # name type addr offset size
+        if h.e_shstrndx == 0:  # SHN_UNDEF: the sections have no names
+            return {}
         strtab = raw[h.e_shstrndx]
         if strtab.sh_type != SHT_STRTAB:
             raise FormatError(f"section name table has type {strtab.sh_type}, not SHT_STRTAB")

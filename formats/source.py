@@ -14,13 +14,15 @@ PREFIX_SIZE = 32 * 1024
 
 
 class Source:
-    __slots__ = ("fd", "base", "size", "_prefix")
+    __slots__ = ("fd", "base", "size", "_prefix", "cache")
 
     def __init__(self, fd: int, base: int, size: int, prefix: bytes | None = None):
         self.fd = fd
         self.base = base  # absolute file offset of this window
         self.size = size
         self._prefix = prefix
+        # Parsed tables, so two readers of one file (IDs, build info) parse them once.
+        self.cache: dict = {}
 
     @classmethod
     def of_file(cls, fd: int) -> "Source":
