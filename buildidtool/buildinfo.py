@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 from dataclasses import dataclass, field
 
-from .errors import MalformedFile
+from .reading import guarded
 from .fileio import opened
 from .formats.buildinfo_blob import Blob, arch_of, find_blob, identify, universal_slices
 from .formats.errors import FormatError
@@ -405,15 +404,6 @@ def build_info_of(blob: Blob) -> BuildInfo:
 
 # --- entry points -----------------------------------------------------------
 
-def _guard(path: str, fn, *args):
-    try:
-        return fn(*args)
-    except FormatError as e:
-        raise MalformedFile(path, str(e)) from None
-    except OSError as e:
-        raise MalformedFile(path, f"read error: {e.strerror or e}") from None
-
-
 def _from_source(src: Source, fallback: bool) -> BuildInfo | None:
     blob = find_blob(src, fallback)
     return None if blob is None else build_info_of(blob)
@@ -422,11 +412,11 @@ def _from_source(src: Source, fallback: bool) -> BuildInfo | None:
 def read_build_info_source(path: str, src: Source, *, fallback: bool = True) -> BuildInfo | None:
     """Build info of the executable in src (for a universal Mach-O, of its first
     slice, as Go reads it). `path` only names the file in errors."""
-    return _guard(path, _from_source, src, fallback)
+    return guarded(path, _from_source, src, fallback)
 
 
 def read_build_info_fd(path: str, fd: int, *, fallback: bool = True) -> BuildInfo | None:
-    return _guard(path, lambda: _from_source(Source.of_file(fd), fallback))
+    return guarded(path, lambda: _from_source(Source.of_file(fd), fallback))
 
 
 def read_build_info(path: str | os.PathLike, *, fallback: bool = True) -> BuildInfo | None:
@@ -455,7 +445,7 @@ def _slices(src: Source, fallback: bool) -> list[tuple[str | None, BuildInfo | N
 
 def read_build_info_slices_fd(path: str, fd: int, *,
                               fallback: bool = True) -> list[tuple[str | None, BuildInfo | None]]:
-    return _guard(path, lambda: _slices(Source.of_file(fd), fallback))
+    return guarded(path, lambda: _slices(Source.of_file(fd), fallback))
 
 
 def read_build_info_slices(path: str | os.PathLike, *,

@@ -9,13 +9,19 @@ from .fileio import opened
 from .result import BuildIDInfo, HostID
 
 
-def locate_fd(path: str, fd: int) -> Found:
+def guarded(path: str, fn, *args):
+    """Run a parser: the one place where its FormatError, or an OSError from
+    reading, becomes a MalformedFile that names the file."""
     try:
-        return locate(Source.of_file(fd))
+        return fn(*args)
     except FormatError as e:
         raise MalformedFile(path, str(e)) from None
     except OSError as e:
         raise MalformedFile(path, f"read error: {e.strerror or e}") from None
+
+
+def locate_fd(path: str, fd: int) -> Found:
+    return guarded(path, locate, Source.of_file(fd))
 
 
 def to_info(path: str, found: Found) -> BuildIDInfo:
@@ -42,12 +48,7 @@ def read(path: str) -> BuildIDInfo:
 def read_reference(path: str) -> bytes:
     """Exactly what `go tool buildid FILE` prints, without the newline."""
     with opened(path) as fd:
-        try:
-            return reference_id(Source.of_file(fd))
-        except FormatError as e:
-            raise MalformedFile(path, str(e)) from None
-        except OSError as e:
-            raise MalformedFile(path, f"read error: {e.strerror or e}") from None
+        return guarded(path, reference_id, Source.of_file(fd))
 
 
-__all__ = ["read", "read_reference", "locate_fd", "to_info", "BuildIDError"]
+__all__ = ["read", "read_reference", "locate_fd", "guarded", "to_info", "BuildIDError"]

@@ -6,12 +6,11 @@ import fcntl
 import os
 
 from .formats import Source, reference_id
-from .formats.errors import FormatError
 
 from .errors import BuildIDError, FileChanged, MalformedFile, RewriteError, os_message
 from .fileio import open_regular
 from .plan import Unit, plan_unit, units
-from .reading import locate_fd
+from .reading import guarded, locate_fd
 
 
 class Rewritten:
@@ -34,10 +33,7 @@ def plan_file(path: str, fd: int, go_compatible: bool = False) -> list[Unit]:
     size = os.fstat(fd).st_size
     rid = None
     if go_compatible and not found.slices:
-        try:
-            rid = reference_id(Source.of_file(fd))
-        except FormatError as e:
-            raise MalformedFile(path, str(e)) from None
+        rid = guarded(path, reference_id, Source.of_file(fd))
     try:
         return [plan_unit(path, fd, f, span, old) for f, span, old in units(found, size, rid)]
     except OSError as e:

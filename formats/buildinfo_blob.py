@@ -35,7 +35,7 @@ from __future__ import annotations
 import bisect
 import struct
 
-from . import magic
+from . import leb128, magic
 from .errors import FormatError
 from .source import Source
 
@@ -423,18 +423,13 @@ class _Cursor:
         return b
 
     def uleb(self, bits: int = 32) -> int:
-        result = shift = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-            if shift >= bits:
-                raise FormatError("bad LEB128 number in wasm module")
-        if result >> bits:
-            raise FormatError("LEB128 number too large in wasm module")
-        return result
+        self._fill(min(10, self.end - self.pos))
+        try:
+            value, i = leb128.uleb(self.buf, self.pos - self.buf_at, bits)
+        except IndexError:
+            raise FormatError(f"wasm data at offset {self.src.absolute(self.pos):#x} runs past its section") from None
+        self.pos = self.buf_at + i
+        return value
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > self.end:
@@ -448,37 +443,7 @@ class _Cursor:
         return data
 
 
-def _uleb_at(buf: bytes, i: int, bits: int = 32) -> tuple[int, int]:
-    """(value, next index); IndexError when buf ends inside the number."""
-    result = shift = 0
-    while True:
-        c = buf[i]
-        i += 1
-        result |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            break
-        if shift >= bits:
-            raise FormatError("bad LEB128 number in wasm module")
-    if result >> bits:
-        raise FormatError("LEB128 number too large in wasm module")
-    return result, i
-
-
-def _sleb_at(buf: bytes, i: int, bits: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        c = buf[i]
-        i += 1
-        result |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            break
-        if shift >= bits:
-            raise FormatError("bad LEB128 number in wasm module")
-    if c & 0x40:
-        result -= 1 << shift
-    return result, i
+_uleb_at, _sleb_at = leb128.uleb, leb128.sleb
 
 
 MAX_EXPR_OPS = 64

@@ -2,7 +2,7 @@
 go:buildid, the first section of the module."""
 from __future__ import annotations
 
-from . import magic, raw
+from . import leb128, magic, raw
 from .errors import FormatError
 from .model import Found
 from .source import PREFIX_SIZE, Source
@@ -16,16 +16,10 @@ MAX_SECTIONS_SCANNED = 64
 
 
 def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift > 35:
-            raise FormatError("bad LEB128 number in wasm module")
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return result, pos
+    try:
+        return leb128.uleb(data, pos)
+    except IndexError:
+        raise FormatError("bad LEB128 number in wasm module") from None
 
 
 def read(src: Source) -> Found:
