@@ -222,6 +222,10 @@ def _forked(items: list, jobs: int, fn, chunk: int) -> Iterator:
             code = 0
             try:
                 os.close(r)
+                # Pipes of earlier workers must not stay open here, or those
+                # workers would never see the parent stop reading.
+                for _, earlier in workers:
+                    earlier.close()
                 with os.fdopen(w, "wb") as out:
                     for ci in range(k, len(chunks), jobs):
                         payload = pickle.dumps([fn(x) for x in chunks[ci]], pickle.HIGHEST_PROTOCOL)
@@ -232,6 +236,7 @@ def _forked(items: list, jobs: int, fn, chunk: int) -> Iterator:
             os._exit(code)
         os.close(w)
         workers.append((pid, os.fdopen(r, "rb")))
+    finished = False
     try:
         for ci in range(len(chunks)):
             pid, pipe = workers[ci % jobs]
@@ -240,9 +245,18 @@ def _forked(items: list, jobs: int, fn, chunk: int) -> Iterator:
                 raise RuntimeError(f"scan worker {pid} died")
             (n,) = struct.unpack("<Q", head)
             yield from pickle.loads(pipe.read(n))
+        finished = True
     finally:
+        # Stopped early (output closed, Ctrl-C, an error): end the workers
+        # rather than wait for them to finish work nobody will read.
+        import signal
         for pid, pipe in workers:
             pipe.close()
+            if not finished:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:

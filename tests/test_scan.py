@@ -115,3 +115,29 @@ def test_a_thousand_files_one_record_each(samples, tmp_path):
         names = [files[i % len(files)].name for i in range(1100)]
         assert with_id == sum(1 for n in names if "nobuildid" not in n)
         assert sum(1 for x in recs if x["error"]) == 0
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_reader_closing_early_ends_the_scan(samples, tmp_path, jobs):
+    """`buildid scan DIR | head -1`: the scan (and its workers) must stop
+    promptly, quietly, with no worker left behind."""
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "many"
+    root.mkdir()
+    src = samples.path("hello-linux-amd64")
+    for i in range(600):
+        os.link(src, root / f"f{i:04}")
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--json", "-j", jobs, str(root)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline().startswith(b'{"file"')
+    p.stdout.close()  # the reader goes away
+    start = time.monotonic()
+    _, err = p.communicate(timeout=30)
+    assert time.monotonic() - start < 20
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err
+    # no worker survives its parent
+    ps = subprocess.run(["ps", "-eo", "ppid,args"], capture_output=True, text=True).stdout
+    assert not [l for l in ps.splitlines() if str(root) in l], ps
