@@ -201,15 +201,22 @@ def read(src: Source) -> Found:
     if sig is not None and len(sig.data) >= 16:
         dataoff, datasize = struct.unpack_from(m.bo + "II", sig.data, 8)
         found.code_signature = Span(src.absolute(dataoff), datasize)
-    if m.go_would_parse():
-        if found.code_signature is not None:
-            found.exclude.append(found.code_signature)
-            text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
-            if text_seg is not None:
-                found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
-        if found.host_build_id is not None:
-            found.exclude.append(found.host_build_id.span)
+    found.defer_hashing(lambda f: _hashing(m, segs, f))
     return found
+
+
+def _hashing(m: Macho, segs: list, found: Found) -> None:
+    """Exclusions and signing, as the Go tool sees them: only when Go's parser
+    accepts the file."""
+    if not m.go_would_parse():
+        return
+    if found.code_signature is not None:
+        found.exclude.append(found.code_signature)
+        text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
+        if text_seg is not None:
+            found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
+    if found.host_build_id is not None:
+        found.exclude.append(found.host_build_id.span)
 
 
 def fat_slices(src: Source) -> list[tuple[int, int, int]] | None:

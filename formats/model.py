@@ -48,8 +48,8 @@ class Found:
     per architecture and `span` of each slice is its byte range in the file."""
 
     __slots__ = ("format", "arch", "build_id", "locations", "host_build_id",
-                 "code_signature", "signing", "slices", "span", "exclude", "reference_id",
-                 "unverifiable")
+                 "code_signature", "_signing", "slices", "span", "_exclude", "reference_id",
+                 "unverifiable", "_hashing")
 
     def __init__(self, format: str, arch: str | None = None, build_id: bytes | None = None,
                  locations: list[int] | None = None):
@@ -59,13 +59,39 @@ class Found:
         self.locations = locations or []
         self.host_build_id: HostBuildID | None = None
         self.code_signature: Span | None = None
-        self.signing: MachoSigning | None = None
+        self._signing: MachoSigning | None = None
         self.slices: list[Found] = []
         self.span: Span | None = None
         # Byte ranges hashing reads as zeros (code signature, host build ID).
-        self.exclude: list[Span] = []
+        self._exclude: list[Span] = []
+        # Work only hashing needs, done on first use: sets _exclude and _signing.
+        self._hashing = None
         # What `go tool buildid` prints for this file when that differs from
         # build_id (a non-Go GNU build ID, the first slice of a universal file).
         self.reference_id: bytes | None = None
         # Why this file's bytes cannot be checked against its content ID, if so.
         self.unverifiable: str | None = None
+
+    def defer_hashing(self, work) -> None:
+        """Run work(found) the first time exclude or signing is asked for:
+        reading an ID should not pay for what only hashing and signing need."""
+        self._hashing = work
+
+    def _settle(self) -> None:
+        work, self._hashing = self._hashing, None
+        if work is not None:
+            work(self)
+
+    @property
+    def exclude(self) -> list[Span]:
+        self._settle()
+        return self._exclude
+
+    @property
+    def signing(self) -> MachoSigning | None:
+        self._settle()
+        return self._signing
+
+    @signing.setter
+    def signing(self, value: MachoSigning | None) -> None:
+        self._signing = value
