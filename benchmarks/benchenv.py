@@ -114,7 +114,22 @@ def our_script() -> str:
     return str(script)
 
 
+def byte_compile() -> None:
+    """Compile the package as `pip install` would: with PYTHONDONTWRITEBYTECODE
+    set (some shells set it), every run would otherwise recompile our modules
+    from source and we would time the compiler, not buildid."""
+    import compileall
+    import importlib.util
+
+    for name in ("buildidtool", "buildidtool.formats"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            for where in spec.submodule_search_locations:
+                compileall.compile_dir(where, quiet=1, force=False)
+
+
 def setup() -> Tools:
+    byte_compile()
     go = find_go()
     version = go_version(go)
     gobuildid = ensure_reference(go, version)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
 from .reading import guarded
 from .fileio import opened
@@ -122,12 +121,28 @@ def _quoted_prefix(s: str) -> str | None:
 
 # --- the model (runtime/debug.BuildInfo) ------------------------------------
 
-@dataclass
-class Module:
-    path: str = ""
-    version: str = ""
-    sum: str = ""
-    replace: Module | None = None
+class _Plain:
+    """Equality and repr over __slots__ (dataclasses would cost a few ms of
+    exec per process start, which scan and info pay on every run)."""
+
+    __slots__ = ()
+    _compared: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, k) == getattr(other, k) for k in self._compared)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"{type(self).__name__}({args})"
+
+
+class Module(_Plain):
+    __slots__ = ("path", "version", "sum", "replace")
+    _compared = __slots__
+
+    def __init__(self, path: str = "", version: str = "", sum: str = "", replace: Module | None = None):
+        self.path, self.version, self.sum, self.replace = path, version, sum, replace
 
     def is_zero(self) -> bool:
         return not (self.path or self.version or self.sum or self.replace is not None)
@@ -142,10 +157,12 @@ class Module:
         return out
 
 
-@dataclass
-class BuildSetting:
-    key: str = ""
-    value: str = ""
+class BuildSetting(_Plain):
+    __slots__ = ("key", "value")
+    _compared = __slots__
+
+    def __init__(self, key: str = "", value: str = ""):
+        self.key, self.value = key, value
 
     def to_json(self) -> dict:
         out = {}
@@ -164,17 +181,19 @@ def _quote_value(value: str) -> bool:
     return any(c in value for c in " \t\r\n\"`")
 
 
-@dataclass
-class BuildInfo:
-    go_version: str = ""
-    path: str = ""
-    main: Module = field(default_factory=Module)
-    deps: list[Module] = field(default_factory=list)
-    settings: list[BuildSetting] = field(default_factory=list)
-    # Where it came from (not part of Go's BuildInfo).
-    format: str | None = field(default=None, compare=False)
-    arch: str | None = field(default=None, compare=False)
-    offset: int | None = field(default=None, compare=False)  # file offset of the blob header
+class BuildInfo(_Plain):
+    __slots__ = ("go_version", "path", "main", "deps", "settings", "format", "arch", "offset")
+    _compared = ("go_version", "path", "main", "deps", "settings")
+
+    def __init__(self, go_version: str = "", path: str = "", main: Module | None = None,
+                 deps: list[Module] | None = None, settings: list[BuildSetting] | None = None,
+                 format: str | None = None, arch: str | None = None, offset: int | None = None):
+        self.go_version, self.path = go_version, path
+        self.main = main if main is not None else Module()
+        self.deps = deps if deps is not None else []
+        self.settings = settings if settings is not None else []
+        # Where it came from (not part of Go's BuildInfo); offset: of the blob header.
+        self.format, self.arch, self.offset = format, arch, offset
 
     def setting(self, key: str) -> str | None:
         return next((s.value for s in self.settings if s.key == key), None)
