@@ -37,7 +37,6 @@ def read(src: Source) -> Found:
     if hit is not None:
         found.build_id = hit[0]
         found.locations = [src.absolute(hit[1])]
-        found.reference_id = hit[0] if hit[1] < PREFIX_SIZE else b""
     return found
 
 
