@@ -141,3 +141,51 @@ def test_reader_closing_early_ends_the_scan(samples, tmp_path, jobs):
     # no worker survives its parent
     ps = subprocess.run(["ps", "-eo", "ppid,args"], capture_output=True, text=True).stdout
     assert not [l for l in ps.splitlines() if str(root) in l], ps
+
+
+def test_unreadable_file_record_simulated(tree, monkeypatch):
+    """As root nothing is unreadable, so the operating system's refusal is simulated."""
+    from buildidtool import scanning
+
+    real_open = scanning.os.open
+
+    def refuse(path, *a, **kw):
+        if str(path).endswith("notes.txt"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr(scanning.os, "open", refuse)
+    items = list(scanning.walk([str(tree)], False, scanning.ScanStats()))
+    recs = {os.path.relpath(r["file"], tree): r for r in scanning.scan(items, 1, False)}
+    assert recs["a/notes.txt"]["error"] == "Permission denied"
+    assert recs["a/hello"]["error"] is None and recs["a/hello"]["build_id"]
+
+
+def test_progress_counter_only_on_a_terminal(samples, tmp_path):
+    """A scan longer than a second shows a counter on a terminal stderr; a pipe
+    never gets one."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "slow"
+    root.mkdir()
+    for i in range(1000):  # several seconds of hashing, well past the one-second threshold
+        os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    args = [sys.executable, "-m", "buildidtool", "scan", "--verify", "-j", "1", str(root)]
+    master, slave = os.openpty()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    assert b"\rscanned " in seen and b"scanned 1000 files" in seen
+    piped = subprocess.run(args, capture_output=True, timeout=120)
+    assert b"\r" not in piped.stderr and piped.stderr.count(b"\n") == 1
