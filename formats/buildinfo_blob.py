@@ -229,7 +229,7 @@ def _elf_section(e, want: bytes) -> tuple[int, int] | None:
 
 def _elf_blob(src: Source, fallback: bool) -> Blob | None:
     from .elf import Elf
-    e = Elf(src)
+    e = Elf.of(src)
     phdrs = _elf_phdrs(e)
     space = AddressSpace(src, [Region(vaddr, filesz, off) for _, _, off, vaddr, filesz in phdrs])
     sect = _elf_section(e, b".go.buildinfo")
@@ -280,7 +280,7 @@ def _macho_layout(m):
 
 def _macho_blob(src: Source, fallback: bool, arch: str | None = None) -> Blob | None:
     from .macho import Macho
-    m = Macho(src)
+    m = Macho.of(src)
     arch = m.arch or arch
     segs, sects = _macho_layout(m)
     space = AddressSpace(src, [Region(vmaddr, filesize, fileoff)
@@ -775,10 +775,10 @@ def arch_of(src: Source) -> str | None:
     head = src.prefix()
     if kind == "elf":
         from .elf import Elf
-        return Elf(src).arch
+        return Elf.of(src).arch
     if kind == "macho":
         from .macho import Macho
-        return Macho(src).arch
+        return Macho.of(src).arch
     if kind == "pe":
         lfanew = magic.pe_header_offset(head)
         return PE_MACHINES.get(struct.unpack("<H", src.read_at(lfanew + 4, 2, "COFF header"))[0])

@@ -81,6 +81,14 @@ class Elf:
             raise FormatError(f"mismatched ELF version {self.hdr.e_version}")
         self.arch = arch_name(self.hdr.e_machine, self.cls, data == ELFDATA2LSB)
 
+    @classmethod
+    def of(cls, src: Source) -> "Elf":
+        """The parsed header of src, shared by every reader of that window."""
+        e = src.cache.get("elf")
+        if e is None:
+            e = src.cache["elf"] = cls(src)
+        return e
+
     def u32(self, b: bytes, off: int = 0) -> int:
         return struct.unpack_from(self.bo + "I", b, off)[0]
 
@@ -193,7 +201,7 @@ def gnu_build_id_section(elf: Elf) -> HostBuildID | None:
 
 
 def read(src: Source) -> Found:
-    elf = Elf(src)
+    elf = Elf.of(src)
     found = Found("elf", elf.arch)
     go_note = gnu_note = None
     for p in elf.program_headers():

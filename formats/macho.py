@@ -93,6 +93,14 @@ class Macho:
             self.commands.append(LoadCommand(cmd, hdrsize + pos, table[pos:pos + cmdsize]))
             pos += cmdsize
 
+    @classmethod
+    def of(cls, src: Source) -> "Macho":
+        """The parsed load commands of src, shared by every reader of that window."""
+        m = src.cache.get("macho")
+        if m is None:
+            m = src.cache["macho"] = cls(src)
+        return m
+
     def segments(self) -> tuple[list[Segment], list[Section]]:
         segs, sects = [], []
         seg_fmt, sect_fmt, want = (
@@ -167,7 +175,7 @@ def read(src: Source) -> Found:
     except FormatError:
         quick = None
     try:
-        m = Macho(src)
+        m = Macho.of(src)
         segs, sects = m.segments()
     except FormatError:
         if quick is None or not quick[0]:
