@@ -12,10 +12,9 @@ import sys
 import click
 
 from . import __version__
-from .errors import BuildIDError
+from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
 from .idstring import printable
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
 
 
 _printable = printable
@@ -178,10 +177,6 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
 
-def main() -> None:
-    cli.main(prog_name="buildid")
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.argument("files", nargs=-1, required=True)
@@ -207,31 +202,6 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
     sys.exit(status)
 
 
-class _Progress:
-    """A one-line counter on stderr, only on a terminal and only after a second."""
-
-    def __init__(self) -> None:
-        import time
-        self.clock = time.monotonic
-        self.start = self.clock()
-        self.enabled = sys.stderr.isatty()
-        self.shown = False
-        self.last = 0.0
-
-    def tick(self, n: int) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if now - self.start > 1 and now - self.last > 0.1:
-            sys.stderr.write(f"\rscanned {n} files")
-            sys.stderr.flush()
-            self.shown, self.last = True, now
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
@@ -247,41 +217,9 @@ def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, f
     Exit 0, or 1 with --verify when any file is modified; 2 for usage errors
     or a PATH that cannot be read.
     """
-    import os
-
-    from .scanning import CSV_COLUMNS, ScanStats, scan as scan_items, walk
+    from .scancmd import Options, run
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
-    for p in paths:
-        try:
-            os.stat(p)
-        except OSError as e:
-            click.echo(f"buildid: {_printable(p)}: {e.strerror or e}", err=True)
-            sys.exit(EXIT_ERROR)
-    jobs = jobs or os.cpu_count() or 1
-    stats = ScanStats()
     form = "json" if as_json else "csv" if as_csv else "text"
-    if as_csv:
-        click.echo(",".join(CSV_COLUMNS))
-    progress = _Progress()
-    counts = {"files": 0, "go": 0, "modified": 0, "errors": 0}
-    versions: dict[str, int] = {}
-    out = sys.stdout
-    for line in scan_items(walk(paths, follow_symlinks, stats), jobs, do_verify, form):
-        counts["files"] += 1
-        progress.tick(counts["files"])
-        if line.is_go:
-            counts["go"] += 1
-            versions[line.go_version or "unknown"] = versions.get(line.go_version or "unknown", 0) + 1
-        counts["errors"] += line.error
-        counts["modified"] += line.modified
-        out.write(line.text + "\n")
-    progress.done()
-    per_version = ", ".join(f"{v}: {n}" for v, n in sorted(versions.items()))
-    click.echo(f"scanned {counts['files']} files: {counts['go']} Go files"
-               + (f" ({per_version})" if per_version else "")
-               + (f", {counts['modified']} modified" if do_verify else "")
-               + f", {counts['errors']} errors, {stats.skipped} skipped (not regular files or links)",
-               err=True)
-    sys.exit(EXIT_CHECK_FAILED if counts["modified"] else EXIT_OK)
+    sys.exit(run(Options(paths, form, do_verify, follow_symlinks, jobs)))

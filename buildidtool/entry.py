@@ -9,6 +9,11 @@ SUBCOMMANDS = {"read", "hash", "rewrite", "verify", "info", "scan", "--help", "-
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "scan":
+        from .scancmd import main as scan_main
+        code = scan_main(args[1:])
+        if code >= 0:
+            sys.exit(code)
     if args and args[0] in SUBCOMMANDS:
         from .cli import cli
         cli.main(args=args, prog_name="buildid")

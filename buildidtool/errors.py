@@ -3,6 +3,10 @@ one-line message the CLI prints."""
 from __future__ import annotations
 
 
+# Exit statuses of the subcommands (the Go-compatible form mirrors go tool buildid).
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
+
+
 class BuildIDError(Exception):
     """Base class: something about FILE prevented the operation."""
 

@@ -189,3 +189,30 @@ def test_progress_counter_only_on_a_terminal(samples, tmp_path):
     assert b"\rscanned " in seen and b"scanned 1000 files" in seen
     piped = subprocess.run(args, capture_output=True, timeout=120)
     assert b"\r" not in piped.stderr and piped.stderr.count(b"\n") == 1
+
+
+def test_fast_path_equals_click_path_and_skips_click(tree):
+    """Well-formed scans bypass click; the output must be what click's path gives."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from buildidtool.cli import cli
+    from buildidtool.scancmd import parse_simple
+
+    for args in (["--json", str(tree)], ["--csv", "-j", "1", str(tree)], ["-j1", "--verify", str(tree)],
+                 ["--jobs=2", "--follow-symlinks", "--", str(tree)]):
+        assert parse_simple(args) is not None, args
+        fast = run("scan", *args)
+        slow = CliRunner().invoke(cli, ["scan", *args])
+        assert (fast.returncode, fast.stdout.decode()) == (slow.exit_code, slow.stdout), args
+    for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], []):
+        assert parse_simple(args) is None, args  # click words these
+    code = ("import sys; from buildidtool.entry import main\n"
+            f"sys.argv = ['buildid', 'scan', '--json', {str(tree)!r}]\n"
+            "try:\n main()\nexcept SystemExit:\n pass\n"
+            "print('click' in sys.modules, file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert r.stderr.strip().splitlines()[-1] == b"False"
+    assert b"Usage:" in run("scan", "--bogus", tree).stderr
