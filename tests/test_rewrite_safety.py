@@ -249,3 +249,28 @@ def test_sigterm_during_atomic_rewrite_keeps_a_whole_file(samples, tmp_path):
         p.communicate(timeout=60)
         assert f.read_bytes() in (original, finished)
         assert [x.name for x in tmp_path.iterdir()] == ["big"]
+
+
+def test_read_only_file_refused_simulated(tampered, monkeypatch):
+    """Root may write anything, so the refusal of a write open is simulated."""
+    from buildidtool import fileio, gocompat
+
+    f, _ = tampered
+    before = f.read_bytes()
+    real_open = fileio.os.open
+
+    def read_only(path, flags, *a):
+        if flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *a)
+
+    monkeypatch.setattr(fileio.os, "open", read_only)
+    with pytest.raises(buildidtool.UnreadableFile, match="Permission denied"):
+        buildidtool.rewrite(str(f))
+    import io
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert gocompat.main(["-w", str(f)]) == 1
+    assert err.getvalue() == f"buildid: {f}: Permission denied\n"
+    assert f.read_bytes() == before
+    assert buildidtool.rewrite(str(f), dry_run=True).changed  # reading still works
