@@ -84,19 +84,13 @@ class Elf:
     @classmethod
     def of(cls, src: Source) -> "Elf":
         """The parsed header of src, shared by every reader of that window."""
-        e = src.cache.get("elf")
-        if e is None:
-            e = src.cache["elf"] = cls(src)
-        return e
+        return src.memo("elf", lambda: cls(src))
 
     def u32(self, b: bytes, off: int = 0) -> int:
         return struct.unpack_from(self.bo + "I", b, off)[0]
 
     def program_headers(self) -> list[Phdr]:
-        cached = self.src.cache.get("elf.phdrs")
-        if cached is None:
-            cached = self.src.cache["elf.phdrs"] = self._program_headers()
-        return cached
+        return self.src.memo("elf.phdrs", self._program_headers)
 
     def _program_headers(self) -> list[Phdr]:
         h = self.hdr
@@ -121,10 +115,7 @@ class Elf:
 
     def sections(self) -> dict[bytes, Shdr]:
         """Section headers by name; first of each name wins, as Go's File.Section."""
-        cached = self.src.cache.get("elf.sections")
-        if cached is None:
-            cached = self.src.cache["elf.sections"] = self._sections()
-        return cached
+        return self.src.memo("elf.sections", self._sections)
 
     def _sections(self) -> dict[bytes, Shdr]:
         h = self.hdr

@@ -96,10 +96,7 @@ class Macho:
     @classmethod
     def of(cls, src: Source) -> "Macho":
         """The parsed load commands of src, shared by every reader of that window."""
-        m = src.cache.get("macho")
-        if m is None:
-            m = src.cache["macho"] = cls(src)
-        return m
+        return src.memo("macho", lambda: cls(src))
 
     def segments(self) -> tuple[list[Segment], list[Section]]:
         segs, sects = [], []

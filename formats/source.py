@@ -35,6 +35,13 @@ class Source:
             p = self._prefix = os.pread(self.fd, min(n, self.size), self.base)
         return p[:n]
 
+    def memo(self, key: str, make):
+        """make() once per window: parsed tables shared by every reader of a file."""
+        value = self.cache.get(key)
+        if value is None:
+            value = self.cache[key] = make()
+        return value
+
     def fits(self, off: int, n: int) -> bool:
         return 0 <= off and 0 <= n and off + n <= self.size
 
