@@ -108,3 +108,13 @@ def tmp_copy(samples: Samples, tmp_path: Path):
         return dest
 
     return copy
+
+
+@pytest.fixture
+def reference(request):
+    """Path of the reference `go tool buildid`, or None when it cannot be built."""
+    try:
+        samples = request.getfixturevalue("samples")
+    except (pytest.skip.Exception, pytest.FixtureLookupError):
+        return None
+    return samples.reference

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import buildidtool
-from helpers import fat_slices, flip_byte, run
+from helpers import flip_byte, run
 
 HEAVY = ("lief", "elftools", "click", "construct", "json", "tempfile")
 

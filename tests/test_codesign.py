@@ -7,7 +7,7 @@ import hashlib
 import os
 
 import pytest
-from construct import Bytes, Int8ub, Int32ub, Int64ub, Struct
+from construct import Int8ub, Int32ub, Int64ub, Struct
 
 import buildidtool
 from buildidtool import codesign

@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 
-import pytest
-
 from helpers import fat_slices, flip_byte, run
 
 

@@ -25,10 +25,9 @@ import pytest
 import buildidtool
 from test_synthetic_formats import (  # builders shared with the positive tests
     BUILDID, CPU_AMD64, CPU_ARM64, GO_ID, TIMEOUT, WASM_HEADER, ar_archive, ar_member,
-    big_archive, big_member, elf_header, elf_ident, elf_note, elf_relocatable, elf_structs,
-    elf_with_notes, gnu_note, go_note, macho_fat, macho_thin, marker, pe_file, place, wasm_section,
+    big_archive, big_member, elf_ident, elf_note, elf_relocatable, elf_structs,
+    elf_with_notes, gnu_note, go_note, macho_fat, macho_thin, marker, pe_file, wasm_section,
     xcoff_object)
-from test_synthetic_formats import reference  # noqa: F401  (the fixture)
 
 # A read of a malformed file may hold the first 32 KiB and a capped note
 # segment (1 MiB); anything near a length field's claim (GiB) is a bug.

@@ -30,6 +30,7 @@ def tampered(tmp_copy, samples, tmp_path):
 def test_file_changing_between_hashing_and_writing_aborts(tampered, monkeypatch):
     f, _ = tampered
     real = plan_module.find_and_hash
+    meddled = []
 
     def hash_then_meddle(fd, placeholder, *args, **kw):
         result = real(fd, placeholder, *args, **kw)
@@ -37,14 +38,14 @@ def test_file_changing_between_hashing_and_writing_aborts(tampered, monkeypatch)
         at = result.matches[0]
         data[at] ^= 1  # someone else edits the ID we are about to overwrite
         f.write_bytes(bytes(data))
+        meddled.append(bytes(data))
         return result
 
     monkeypatch.setattr(plan_module, "find_and_hash", hash_then_meddle)
-    before = None
     with pytest.raises(buildidtool.FileChanged) as e:
-        before = f.read_bytes()
         buildidtool.rewrite(str(f))
     assert "nothing written" in str(e.value) and str(f) in str(e.value)
+    assert f.read_bytes() == meddled[0]  # the other writer's bytes, none of ours
 
 
 def test_file_growing_between_hashing_and_writing_aborts(tampered, monkeypatch):

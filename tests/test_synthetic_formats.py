@@ -29,16 +29,6 @@ def run(*args) -> subprocess.CompletedProcess:
     return subprocess.run([*BUILDID, *map(str, args)], capture_output=True, timeout=TIMEOUT)
 
 
-@pytest.fixture
-def reference(request):
-    """Path of the reference `go tool buildid`, or None when it cannot be built."""
-    try:
-        samples = request.getfixturevalue("samples")
-    except (pytest.skip.Exception, pytest.FixtureLookupError):
-        return None
-    return samples.reference
-
-
 def go_compatible(path: Path, reference, expected: bytes) -> None:
     """`buildid FILE` prints `expected` + newline, exits 0, as the reference does."""
     ours = run(path)
