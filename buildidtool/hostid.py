@@ -29,6 +29,8 @@ def linker_ids(build_id: bytes) -> list[bytes]:
 
 
 def status(build_id: bytes | None, kind: str, value: bytes) -> str:
-    if build_id and any(derive(c, kind) == value for c in linker_ids(build_id)):
+    """"derived" or "not-derived". gccgo's GNU build ID is the Go build ID
+    itself: derived, trivially."""
+    if build_id and (value == build_id or any(derive(c, kind) == value for c in linker_ids(build_id))):
         return "derived"
     return "not-derived"

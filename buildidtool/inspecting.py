@@ -16,10 +16,8 @@ from .reading import locate_fd, to_info
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
     if h is not None:
-        bid = found.build_id
-        status = "derived" if bid and (h.value == bid or hostid.status(bid, h.kind, h.value) == "derived") \
-            else "not-derived"
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status}
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(),
+                                   "status": hostid.status(found.build_id, h.kind, h.value)}
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0

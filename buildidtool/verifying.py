@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found
+from .formats import Found, Span
 
 from . import hostid
-from .errors import BuildIDError, RewriteError, os_message
+from .errors import BuildIDError
 from .fileio import opened
 from .idstring import PART_LENGTH, display
 from .plan import hash_unit, plan_unit, units
-from .reading import locate_fd, to_info
+from .reading import guarded, locate_fd, to_info
 from .result import BuildIDInfo
 
 OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
@@ -48,25 +48,30 @@ def verify(path: str, strict: bool = False) -> Verdict:
     """Never raises for a file problem: an unreadable or broken file is status 'error'."""
     try:
         with opened(path) as fd:
-            found = locate_fd(path, fd)
-            info = to_info(path, found)
-            todo = units(found, os.fstat(fd).st_size)
-            if not found.slices:
-                return _judge(path, fd, found, todo[0], info, strict)
-            top = Verdict(path, info)
-            top.slices = [_judge(path, fd, f, (f, span, old), si, strict)
-                          for (f, span, old), si in zip(todo, info.slices)]
-            worst = max(top.slices, key=lambda v: SEVERITY[v.status])
-            top.status, top.reason = worst.status, worst.reason
-            return top
+            return verify_found(path, fd, locate_fd(path, fd), strict)
     except BuildIDError as e:
         v = Verdict(path)
         v.reason = e.message
         return v
 
 
-def _judge(path: str, fd: int, found: Found, unit_spec, info: BuildIDInfo, strict: bool) -> Verdict:
-    _, span, old = unit_spec
+def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verdict:
+    """verify() for a file already open and located (scan has both at hand)."""
+    info = to_info(path, found)
+    todo = units(found, os.fstat(fd).st_size)
+    if not found.slices:
+        _, span, old = todo[0]
+        return _judge(path, fd, found, span, old, info, strict)
+    top = Verdict(path, info)
+    top.slices = [_judge(path, fd, f, span, old, si, strict)
+                  for (f, span, old), si in zip(todo, info.slices)]
+    worst = max(top.slices, key=lambda v: SEVERITY[v.status])
+    top.status, top.reason = worst.status, worst.reason
+    return top
+
+
+def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,
+           strict: bool) -> Verdict:
     v = Verdict(path, info)
     if not old:
         v.status, v.reason = NO_BUILD_ID, "the file has no Go build ID"
@@ -75,23 +80,18 @@ def _judge(path: str, fd: int, found: Found, unit_spec, info: BuildIDInfo, stric
         v.stored_content_id = display(old[old.rindex(b"/") + 1:])
     if found.host_build_id is not None:
         h = found.host_build_id
-        # gccgo's GNU build ID is the Go build ID itself: derived, trivially.
-        state = "derived" if h.value == old else hostid.status(old, h.kind, h.value)
-        v.host_build_id = {"status": state, "kind": h.kind, "hex": h.value.hex()}
+        v.host_build_id = {"status": hostid.status(old, h.kind, h.value), "kind": h.kind, "hex": h.value.hex()}
     else:
         v.host_build_id = {"status": "absent", "kind": None, "hex": None}
     try:
         if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
-            v.computed_content_id = hash_unit(fd, found, span, old).content_id
+            v.computed_content_id = guarded(path, hash_unit, fd, found, span, old).content_id
             v.status = LEGACY
             v.reason = found.unverifiable or "the build ID has no 20-character content ID part to check"
             return v
-        unit = plan_unit(path, fd, found, span, old)
-    except RewriteError as e:
+        unit = guarded(path, plan_unit, path, fd, found, span, old)
+    except BuildIDError as e:  # a refusal, or a read error in this slice
         v.reason = e.message
-        return v
-    except OSError as e:
-        v.reason = f"read error: {os_message(e)}"
         return v
     v.computed_content_id = unit.content_id
     problems = []
