@@ -5,10 +5,10 @@ import os
 
 from .formats import Span
 
-from .errors import MalformedFile, RewriteError, os_message
+from .errors import RewriteError
 from .fileio import opened
 from .plan import hash_unit, units
-from .reading import locate_fd
+from .reading import guarded, locate_fd
 
 
 class HashReport:
@@ -34,7 +34,7 @@ class HashReport:
 
 def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:
     """One report per unit (one for a thin file, one per slice of a universal
-    Mach-O). With `id`, that string is the placeholder, over the whole file."""
+    Mach-O). With `id`, that string is the placeholder in every unit."""
     placeholder = id.encode() if isinstance(id, str) else id
     with opened(path) as fd:
         found = locate_fd(path, fd)
@@ -47,8 +47,5 @@ def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:
         for f, span, old in todo:
             if not old:
                 raise RewriteError(path, "no build ID to use as the placeholder (give one with --id)")
-            try:
-                out.append(HashReport(path, f.arch, old, hash_unit(fd, f, span, old)))
-            except OSError as e:
-                raise MalformedFile(path, f"read error: {os_message(e)}") from None
+            out.append(HashReport(path, f.arch, old, guarded(path, hash_unit, fd, f, span, old)))
         return out

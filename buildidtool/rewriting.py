@@ -7,7 +7,7 @@ import os
 
 from .formats import Source, reference_id
 
-from .errors import BuildIDError, FileChanged, MalformedFile, RewriteError, os_message
+from .errors import BuildIDError, FileChanged, RewriteError, os_message
 from .fileio import open_regular
 from .plan import Unit, plan_unit, units
 from .reading import guarded, locate_fd
@@ -34,10 +34,7 @@ def plan_file(path: str, fd: int, go_compatible: bool = False) -> list[Unit]:
     rid = None
     if go_compatible and not found.slices:
         rid = guarded(path, reference_id, Source.of_file(fd))
-    try:
-        return [plan_unit(path, fd, f, span, old) for f, span, old in units(found, size, rid)]
-    except OSError as e:
-        raise MalformedFile(path, f"read error: {os_message(e)}") from None
+    return [guarded(path, plan_unit, path, fd, f, span, old) for f, span, old in units(found, size, rid)]
 
 
 def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
