@@ -482,10 +482,11 @@ NO_BUILD_INFO_FORMATS = ("ar", "go-archive", "gccgo-archive", "aix-big-archive",
 def _main_path(text: str) -> str | None:
     """The `path` line of module text, as ParseBuildInfo would take it (listings
     need nothing else, and parsing every dependency line costs more)."""
+    path = ""
     for line in text.split("\n")[:-1]:  # a last line without newline is ignored
         if line.startswith("path\t"):
-            return line[5:] or None
-    return None
+            path = line[5:]  # as in Go, a later path line replaces an earlier one
+    return path or None
 
 
 def summary(fd: int, found=None, src: Source | None = None) -> tuple[str | None, str | None]:
@@ -502,13 +503,7 @@ def summary(fd: int, found=None, src: Source | None = None) -> tuple[str | None,
         if quick is None:
             return None, None
         version, text = quick
-        path = None
-        if text:
-            try:
-                path = parse_build_info(text.decode("utf-8", "surrogateescape")).path or None
-            except BuildInfoParseError:
-                path = None
-        return _text(version), path
+        return _text(version), (_main_path(_text(text)) if text else None)
     blob = find_blob(src, True)
     if blob is None:
         return None, None

@@ -90,10 +90,8 @@ def _enter(d: str, seen: set, stack: list) -> str | None:
 
 
 def _go_summary(fd: int, found, src: Source) -> tuple[str | None, str | None]:
-    try:
-        from .buildinfo import summary
-    except ImportError:
-        return None, None
+    from .buildinfo import summary
+
     try:
         return summary(fd, found, src)
     except (BuildIDError, FormatError, OSError, ValueError):
@@ -132,12 +130,12 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
         record.update(to_info(path, found).to_json())
         if found.format not in ("unknown",):
             record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+        if verify:
+            from .verifying import verify_found
+            v = verify_found(path, fd, found)
+            record["status"], record["reason"] = v.status, v.reason
     finally:
         os.close(fd)
-    if verify:
-        from .verifying import verify as verify_file
-        v = verify_file(path)
-        record["status"], record["reason"] = v.status, v.reason
     return record
 
 
