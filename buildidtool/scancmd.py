@@ -117,8 +117,8 @@ def run(opts: Options) -> int:
 
 
 def main(args: list[str]) -> int:
-    """A well-formed `scan` invocation, run without click; None-equivalent -1
-    when click must parse it."""
+    """Run a well-formed `scan` invocation without click and return its exit
+    status; return -1, having done nothing, when click must parse the arguments."""
     opts = parse_simple(args)
     if opts is None:
         return -1
