@@ -9,7 +9,7 @@ from collections import namedtuple
 from . import magic
 from .errors import FormatError
 from .model import Found, HostBuildID, Span
-from .source import Source
+from .source import PREFIX_SIZE, Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
 
@@ -80,6 +80,8 @@ class Elf:
         if self.hdr.e_version != EV_CURRENT:
             raise FormatError(f"mismatched ELF version {self.hdr.e_version}")
         self.arch = arch_name(self.hdr.e_machine, self.cls, data == ELFDATA2LSB)
+        if self.hdr.e_phoff >= 1 << 63:  # negative to Go, which refuses it
+            raise FormatError(f"invalid phoff {self.hdr.e_phoff:#x}")
 
     @classmethod
     def of(cls, src: Source) -> "Elf":
@@ -100,7 +102,13 @@ class Elf:
         want = struct.calcsize(fmt)
         if h.e_phentsize < want:
             raise FormatError(f"invalid ELF phentsize {h.e_phentsize}")
-        table = self.src.read_padded(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
+        size = h.e_phnum * h.e_phentsize
+        if h.e_phoff + size > PREFIX_SIZE:
+            # Go parses the headers from the first 32 KiB only; no real file
+            # puts them further in.
+            raise FormatError(f"program header table at offset {h.e_phoff:#x} (size {size:#x}) "
+                              f"lies past the first 32 KiB")
+        table = self.src.read_padded(h.e_phoff, size, "program header table")
         out = []
         for i in range(h.e_phnum):
             f = struct.unpack_from(fmt, table, i * h.e_phentsize)
@@ -163,7 +171,8 @@ def walk_notes(elf: Elf, data: bytes, base: int, align: int):
         name = data[pos + 12:pos + 16]
         if namesz == 4 and pos + 16 + descsz <= len(data):
             yield name, ntype, data[pos + 16:pos + 16 + descsz], base + pos + 16
-        step = 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
+        # uint32 arithmetic, as Go's reader: a size near 2**32 wraps to a short step.
+        step = (12 + ((namesz + 3) & 0xFFFFFFFC) + ((descsz + 3) & 0xFFFFFFFC)) & 0xFFFFFFFF
         if len(data) - pos <= step:
             return
         nxt = pos + step
@@ -198,7 +207,13 @@ def read(src: Source) -> Found:
     for p in elf.program_headers():
         if p.p_type != PT_NOTE or p.p_filesz < 16:
             continue
-        data = src.read_padded(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
+        if p.p_offset + p.p_filesz < PREFIX_SIZE:
+            data = src.read_padded(p.p_offset, p.p_filesz, "note segment")
+        elif not src.fits(p.p_offset, p.p_filesz):
+            # Past the first 32 KiB Go reads the whole segment from the file.
+            raise FormatError("unexpected EOF" if p.p_offset < src.size else "EOF")
+        else:
+            data = src.read_at(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
         for name, ntype, desc, off in walk_notes(elf, data, p.p_offset, p.p_align):
             if ntype == NT_GO_BUILD_ID and name == GO_NOTE_NAME:
                 go_note = (desc, off)
