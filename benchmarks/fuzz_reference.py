@@ -79,9 +79,10 @@ def main() -> int:
                 from test_fuzz import check_one
                 try:
                     check_one(path)
-                except AssertionError as e:
+                except Exception as e:  # an assertion, or a traceback out of the library
                     deep_failures += 1
-                    bad.append(f"mutant {i} ({kind} of {name}): every-command check: {e}")
+                    bad.append(f"mutant {i} ({kind} of {name}): every-command check: "
+                               f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             os.unlink(path)
     elapsed = time.monotonic() - t0
     total = collections.Counter()
