@@ -6,7 +6,7 @@ Go-compatible form; on every mutant where the reference neither hangs nor
 panics, stdout and exit status must be the same. Every command of ours is
 also run on a share of the mutants (--deep) for tracebacks, hangs and writes.
 
-Usage: python benchmarks/fuzz_reference.py [--mutants N] [--seed S] [--deep K] [--keep DIR]
+Usage: python benchmarks/fuzz_reference.py [--mutants N] [--seed S] [--deep K] [--write] [--keep DIR]
 
 Prints the counts per mutation kind and every disagreement; exits 1 if there
 was any. Samples come from .cache/samples (or $BUILDIDTOOL_SAMPLES), built
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from mutations import mutate, ours_says, reference_says  # noqa: E402
+from mutations import mutate, ours_says, reference_says, rewrite_agrees  # noqa: E402
 
 
 def load_samples():
@@ -47,6 +47,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--deep", type=int, default=10, help="run every command on one mutant in K (0: never)")
     ap.add_argument("--keep", type=Path, help="copy disagreeing mutants here")
+    ap.add_argument("--write", action="store_true", help="also compare -w: exit status and the bytes left")
     args = ap.parse_args()
     seeds, reference = load_samples()
     names, others = sorted(seeds), list(seeds.values())
@@ -75,6 +76,12 @@ def main() -> int:
                     if args.keep:
                         args.keep.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(path, args.keep / f"m{i}-{name}")
+            if args.write:
+                problem = rewrite_agrees(reference, path)
+                per_kind[kind]["-w compared"] += 1
+                if problem:
+                    per_kind[kind]["-w DISAGREE"] += 1
+                    bad.append(f"mutant {i} ({kind} of {name}): {problem}")
             if args.deep and i % args.deep == 0:
                 from test_fuzz import check_one
                 try:
@@ -93,6 +100,8 @@ def main() -> int:
         total.update(c)
         print(f"{kind:28} {c['agree']:7} {c['DISAGREE']:9} {c['reference hangs or panics']:9}")
     print(f"{'total':28} {total['agree']:7} {total['DISAGREE']:9} {total['reference hangs or panics']:9}")
+    if args.write:
+        print(f"-w compared: {total['-w compared']}, disagree: {total['-w DISAGREE']}")
     if args.deep:
         print(f"every-command checks: {args.mutants // args.deep + 1}, failures: {deep_failures}")
     for line in bad:

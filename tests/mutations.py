@@ -12,6 +12,7 @@ few independent struct reads):
 """
 from __future__ import annotations
 
+import os
 import random
 import struct
 
@@ -181,3 +182,38 @@ def ours_says(path: str) -> tuple[int, bytes, bytes]:
     data = out.getvalue()
     wrapper.detach()
     return code, data, err.getvalue().encode()
+
+
+def rewrite_agrees(reference: str, path: str, timeout: float = 20) -> str | None:
+    """Run `-w` of the reference and of ours on two copies of path: None when
+    they leave the same bytes with the same exit status (or the reference hangs
+    or panics, or the file is universal), else what differs."""
+    import shutil
+    import subprocess
+    from buildidtool import gocompat
+    with open(path, "rb") as f:
+        if f.read(4) in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
+            return None  # a documented difference: ours stamps each slice (README)
+    theirs, ours = path + ".ref", path + ".ours"
+    shutil.copyfile(path, theirs)
+    shutil.copyfile(path, ours)
+    try:
+        try:
+            p = subprocess.run([reference, "-w", theirs], capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if p.returncode not in (0, 1) or b"panic:" in p.stderr or b"fatal error:" in p.stderr:
+            return None
+        import contextlib
+        import io
+        with contextlib.redirect_stderr(io.StringIO()):
+            code = gocompat.main(["-w", ours])
+        with open(theirs, "rb") as a, open(ours, "rb") as b:
+            same = a.read() == b.read()
+        if code != p.returncode or not same:
+            return f"-w: reference exit {p.returncode}, ours {code}, bytes {'same' if same else 'DIFFER'}"
+        return None
+    finally:
+        for f in (theirs, ours):
+            if os.path.exists(f):
+                os.unlink(f)
