@@ -24,6 +24,21 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def read(src: Source) -> Found:
+    try:
+        return _read(src)
+    except FormatError:
+        # The Go tool never parses the module: a marker in the first 32 KiB is
+        # the ID even when a section header is broken.
+        found = Found("wasm", "wasm")
+        hit = raw.find_marker(src.prefix(PREFIX_SIZE))
+        if hit is None:
+            raise
+        found.build_id = hit[0]
+        found.locations = [src.absolute(hit[1])]
+        return found
+
+
+def _read(src: Source) -> Found:
     found = Found("wasm", "wasm")
     pos = 8
     for _ in range(MAX_SECTIONS_SCANNED):
