@@ -57,11 +57,6 @@ GO127 = Scheme("go1.27", 0xFF, False, 0x80)
 SCHEMES = (GO127, GO125, GO124, NOTSHA256)
 
 
-def derive(linker_id: bytes, kind: str) -> bytes:
-    """The host build ID the current Go release derives from linker_id."""
-    return GO127.derive(linker_id, kind)
-
-
 def linker_ids(build_id: bytes) -> list[bytes]:
     """What the linker may have been given: the go command's placeholder (the
     final ID with its last part replaced by its first), or the ID itself
