@@ -169,6 +169,9 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
             rows = [(f"{_printable(path)} [{s.arch}]", s) for s in v.slices] or [(_printable(path), v)]
             for label, s in rows:
                 reason = f" ({_printable(s.reason)})" if s.reason else ""
+                if s.modification:
+                    from .modification import text
+                    reason = f": {_printable(text(s.modification))}"
                 host = s.host_build_id
                 note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
                 click.echo(f"{label}: {s.status}{reason}{note}")
