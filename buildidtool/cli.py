@@ -226,3 +226,28 @@ def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, f
         raise click.UsageError("--json and --csv exclude each other")
     form = "json" if as_json else "csv" if as_csv else "text"
     sys.exit(run(Options(paths, form, do_verify, follow_symlinks, jobs)))
+
+
+@cli.command("diff")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.argument("a")
+@click.argument("b")
+def diff_cmd(a: str, b: str, as_json: bool) -> None:
+    """Are A and B the same build, modulo their build IDs?
+
+    Exit 0 when their content is the same with each file's own build ID, host
+    build ID and code signature left out; 1 when it differs; 2 on an error.
+    """
+    from .diffing import diff, text_lines
+
+    try:
+        d = diff(a, b)
+    except BuildIDError as e:
+        _fail(e)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        _emit_json(d.to_json())
+    else:
+        for line in text_lines(d, _printable(a), _printable(b)):
+            click.echo(line)
+    sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)
