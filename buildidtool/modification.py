@@ -30,6 +30,8 @@ LAYOUT_MODULES = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "p
 CS_RUNTIME = 0x10000
 CSSLOT_SIGNATURESLOT = 0x10000
 MAX_SIGNATURE_READ = 1 << 24
+# How many earlier region ends an unproven `appended` tries (each is one hash of the file).
+MAX_EARLIER_ENDS = 4
 
 
 class Modification:
@@ -113,6 +115,8 @@ def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> 
                 m.proven = True
                 m.detail += "; " + PROOFS[m.kind]
             return out
+        if signed is None and _appended_earlier(fd, found, span, build_id, stored, lay, out[0]):
+            return out
     stripped = None if out and out[0].kind == TRUNCATED else _stripped(fd, src, found, lay)
     if stripped is not None:
         out.append(stripped)
@@ -123,6 +127,20 @@ def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> 
 
 PROOFS = {APPENDED: "the file without them matches its content ID",
           SIGNED: "the unsigned file matches its content ID"}
+
+
+def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modification) -> bool:
+    """Appended bytes that parse as more of the container (a wasm section, say)
+    move the apparent end of the image: try the ends of the last few regions."""
+    ends = sorted({r.end for r in lay.regions if span.offset < r.end < lay.image_end}, reverse=True)
+    for end in ends[:MAX_EARLIER_ENDS]:
+        undo = _Undo(end - span.offset)
+        if _undone_content_id(fd, found, span, build_id, undo) == stored:
+            appended.proven = True
+            appended.detail = (f"{span.end - end} bytes after the end of the linked image at offset {end:#x}; "
+                               + PROOFS[APPENDED])
+            return True
+    return False
 
 
 def _undone_content_id(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo) -> str | None:
