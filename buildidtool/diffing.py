@@ -45,7 +45,7 @@ class UnitDiff:
     """One pair of units: build-ID parts, content IDs, differing ranges."""
 
     __slots__ = ("arch", "parts", "content_ids", "same_content", "ranges", "range_count", "differing_bytes",
-                 "sizes", "offsets", "build_info")
+                 "by_region", "sizes", "offsets", "build_info")
 
     def __init__(self, arch: str | None):
         self.arch = arch
@@ -55,6 +55,7 @@ class UnitDiff:
         self.ranges: list[Range] = []
         self.range_count = 0
         self.differing_bytes = 0
+        self.by_region: dict[str, int] = {}          # differing bytes per region, largest first
         self.sizes: tuple[int, int] = (0, 0)
         self.offsets: tuple[int, int] = (0, 0)       # where the unit starts in each file (slices)
         self.build_info: list[dict] | None = None    # None when either has none
@@ -65,7 +66,8 @@ class UnitDiff:
                 "same_content": self.same_content, "sizes": {"a": self.sizes[0], "b": self.sizes[1]},
                 "offsets": {"a": self.offsets[0], "b": self.offsets[1]},
                 "ranges": [r.to_json() for r in self.ranges], "range_count": self.range_count,
-                "differing_bytes": self.differing_bytes, "build_info": self.build_info}
+                "differing_bytes": self.differing_bytes, "by_region": self.by_region,
+                "build_info": self.build_info}
 
 
 class Diff:
@@ -155,9 +157,8 @@ def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> 
     if not unit.same_content:
         zero_a = list(found_a.exclude) + [Span(m, len(found_a.build_id or b"")) for m in ha.matches]
         zero_b = list(found_b.exclude) + [Span(m, len(found_b.build_id or b"")) for m in hb.matches]
-        ranges, unit.differing_bytes = _ranges(a, b, fa, fb, span_a, span_b, zero_a, zero_b)
-        unit.range_count = len(ranges)
-        unit.ranges = _name(fa, found_a, span_a, ranges[:MAX_RANGES])
+        namer = _Namer(fa, found_a, span_a)
+        _collect(unit, namer, _runs(a, b, fa, fb, span_a, span_b, zero_a, zero_b))
     unit.build_info = _build_info_diff(fa, fb, span_a, span_b, found_a)
 
 
@@ -174,58 +175,93 @@ def _read(path: str, fd: int, span: Span, pos: int, n: int, zero: list[Span]) ->
     return data
 
 
-def _ranges(a, b, fa, fb, span_a, span_b, zero_a, zero_b) -> tuple[list[tuple[int, int]], int]:
-    """Merged (offset, end) ranges, relative to the units, where the zeroed
-    units differ; and the number of differing bytes. A longer unit's tail is one range."""
+def _runs(a, b, fa, fb, span_a, span_b, zero_a, zero_b):
+    """(offset, end) of each run of differing bytes, relative to the units, in
+    order, reading both a buffer at a time. A longer unit's tail is one run."""
     common = min(span_a.size, span_b.size)
-    merged: list[list[int]] = []
-    differing = 0
     pos = 0
     while pos < common:
-        n = min(BUFSIZE, common - pos)
-        da, db = _read(a, fa, span_a, pos, n, zero_a), _read(b, fb, span_b, pos, n, zero_b)
-        if da != db:
-            n = min(len(da), len(db))  # a file that shrank while we read ends the comparison there
+        want = min(BUFSIZE, common - pos)
+        da, db = _read(a, fa, span_a, pos, want, zero_a), _read(b, fb, span_b, pos, want, zero_b)
+        n = min(len(da), len(db))  # a file that shrank while we read ends the comparison there
+        if da[:n] != db[:n]:
+            # XOR as big integers is one C loop; the runs of non-zero bytes are the differences.
             x = (int.from_bytes(da[:n], "little") ^ int.from_bytes(db[:n], "little")).to_bytes(n, "little")
-            differing += n - x.count(0)
             for m in _NONZERO.finditer(x):
-                lo, hi = pos + m.start(), pos + m.end()
-                if merged and lo - merged[-1][1] < MERGE_GAP:
-                    merged[-1][1] = hi
-                else:
-                    merged.append([lo, hi])
-            if n < min(BUFSIZE, common - pos):
-                break
+                yield pos + m.start(), pos + m.end()
+        if n < want:
+            common = pos + n
+            break
         pos += n
     longer = max(span_a.size, span_b.size)
     if longer > common:
-        differing += longer - common
-        if merged and common - merged[-1][1] < MERGE_GAP:
-            merged[-1][1] = longer
-        else:
-            merged.append([common, longer])
-    return [(lo, hi) for lo, hi in merged], differing
+        yield common, longer
 
 
-def _name(fd: int, found: Found, span: Span, ranges: list[tuple[int, int]]) -> list[Range]:
-    """Name each range by the sections that hold it; where no section does, by
-    the segments, tables or headers; past the image, "after the image"."""
-    from .formats import Source
-    from .modification import layout_of
-    lay = layout_of(Source(fd, span.offset, span.size), found.format) if not found.slices else None
-    regions = [] if lay is None else [(r.kind, r.name, r.offset - span.offset, r.end - span.offset)
-                                      for r in lay.regions if r.size]
-    out = []
-    for lo, hi in ranges:
-        where: list[str] = []
-        for kinds in (("section",), ("segment",), ("table", "header")):
-            where = [name for kind, name, rlo, rhi in regions if kind in kinds and rlo < hi and lo < rhi]
+def _collect(unit: UnitDiff, namer: "_Namer", runs) -> None:
+    """Merge runs closer than MERGE_GAP; keep the first MAX_RANGES ranges, count
+    them all, and total the differing bytes by the region each run starts in."""
+    cur: list[int] | None = None
+    by_region: dict[str, int] = {}
+
+    def close(r: list[int]) -> None:
+        unit.range_count += 1
+        if len(unit.ranges) < MAX_RANGES:
+            unit.ranges.append(Range(r[0], r[1] - r[0], namer.names(r[0], r[1])))
+
+    for lo, hi in runs:
+        unit.differing_bytes += hi - lo
+        where = namer.first(lo)
+        by_region[where] = by_region.get(where, 0) + hi - lo
+        if cur is not None and lo - cur[1] < MERGE_GAP:
+            cur[1] = hi
+            continue
+        if cur is not None:
+            close(cur)
+        cur = [lo, hi]
+    if cur is not None:
+        close(cur)
+    unit.by_region = dict(sorted(by_region.items(), key=lambda kv: -kv[1]))
+
+
+class _Namer:
+    """Names offsets of a unit by the sections that hold them; where no section
+    does, by the segments, tables or headers; past the image, "after the image"."""
+
+    PRIORITY = (("section",), ("segment",), ("table", "header"))
+
+    def __init__(self, fd: int, found: Found, span: Span):
+        from .formats import Source
+        from .modification import layout_of
+        lay = layout_of(Source(fd, span.offset, span.size), found.format) if not found.slices else None
+        self.image_end = None if lay is None else lay.image_end - span.offset
+        self.regions = [] if lay is None else [(r.kind, r.name, r.offset - span.offset, r.end - span.offset)
+                                               for r in lay.regions if r.size]
+        self._last: tuple[int, int, str] | None = None
+
+    def _fallback(self, lo: int) -> list[str]:
+        if self.image_end is None:
+            return []
+        return ["after the image"] if lo >= self.image_end else ["between regions"]
+
+    def names(self, lo: int, hi: int) -> list[str]:
+        for kinds in self.PRIORITY:
+            where = [name for kind, name, rlo, rhi in self.regions if kind in kinds and rlo < hi and lo < rhi]
             if where:
-                break
-        if not where and lay is not None:
-            where = ["after the image"] if lo >= lay.image_end - span.offset else ["between regions"]
-        out.append(Range(lo, hi - lo, list(dict.fromkeys(where))[:8]))
-    return out
+                return list(dict.fromkeys(where))[:8]
+        return self._fallback(lo)
+
+    def first(self, at: int) -> str:
+        last = self._last
+        if last is not None and last[0] <= at < last[1]:
+            return last[2]  # runs come in order: most fall in the region of the one before
+        for kinds in self.PRIORITY:
+            for kind, name, rlo, rhi in self.regions:
+                if kind in kinds and rlo <= at < rhi:
+                    if kinds == self.PRIORITY[0]:  # a segment may hold sections the next run starts in
+                        self._last = (rlo, rhi, name)
+                    return name
+        return (self._fallback(at) or ["unknown"])[0]
 
 
 def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found) -> list[dict] | None:
@@ -275,6 +311,8 @@ def text_lines(d: Diff, label_a: str, label_b: str) -> list[str]:
             lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
                                f"bytes differ in {u.range_count} ranges"
                          + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) else ""))
+            if u.by_region:
+                lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
             for r in u.ranges:
                 lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes) {', '.join(r.where)}")
         for f in u.build_info or ():
