@@ -267,14 +267,14 @@ class _Namer:
 def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found) -> list[dict] | None:
     """Fields of Go's build info that differ: Go version, path, main module,
     settings, dependencies. None when either file has no build info."""
-    from .buildinfo import NO_BUILD_INFO_FORMATS, _from_source
-    from .formats import FormatError, Source
+    from .buildinfo import NO_BUILD_INFO_FORMATS, read_build_info_source
+    from .formats import Source
     if found.format in NO_BUILD_INFO_FORMATS:
         return None
     try:
-        bia = _from_source(Source(fa, span_a.offset, span_a.size), True)
-        bib = _from_source(Source(fb, span_b.offset, span_b.size), True)
-    except (FormatError, OSError, ValueError):
+        bia = read_build_info_source("", Source(fa, span_a.offset, span_a.size))
+        bib = read_build_info_source("", Source(fb, span_b.offset, span_b.size))
+    except BuildIDError:
         return None
     if bia is None or bib is None:
         return None

@@ -18,6 +18,7 @@ import re
 from .formats import FormatError, Found, Source, Span
 
 from . import codesign
+from .errors import BuildIDError
 from .hashing import find_and_hash
 from .idstring import hash_to_string
 
@@ -241,8 +242,7 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     else:
         names = {r.name for r in lay.regions}
         no_symbols = not lay.has_symtab
-        no_debug = not any(n.startswith((".debug_", ".zdebug_", "__DWARF")) or ",__zdebug_" in n
-                           or ",__debug_" in n for n in names)
+        no_debug = not any(n.startswith((".debug_", ".zdebug_", "__DWARF")) for n in names)
         symbols = "no COFF symbol table" if found.format == "pe" else "no symbol table (LC_SYMTAB)"
         debug = "no DWARF sections" if found.format == "pe" else "no __DWARF segment"
     if not (no_symbols or no_debug):
@@ -268,10 +268,10 @@ def _link_flags(src: Source) -> tuple[set[str], bool] | None:
     """({"-s", "-w"} as given to the linker, whether the compiler was told to
     emit no DWARF), from build info; None when build info cannot say (none, or
     built with -trimpath, which keeps -ldflags out of build info)."""
-    from .buildinfo import _from_source  # not on the path of verifying a pristine file
+    from .buildinfo import read_build_info_source  # not on the path of verifying a pristine file
     try:
-        bi = _from_source(src, True)
-    except (FormatError, OSError, ValueError):
+        bi = read_build_info_source("", src)
+    except BuildIDError:
         return None
     if bi is None:
         return None

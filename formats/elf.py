@@ -260,6 +260,8 @@ def looks_like_text(b: bytes) -> bool:
 
 # --- layout (for explaining and diffing) ---
 
+from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+
 PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR", 7: "TLS",
             0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO"}
 
@@ -269,7 +271,6 @@ ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
 def layout(src: Source) -> ElfLayout:
     """Every section, segment and header table with its file range (absolute
     offsets), where the image the headers describe ends, and the section names."""
-    from .model import Region, image_end
     elf = Elf.of(src)
     h = elf.hdr
     at = src.absolute

@@ -265,6 +265,8 @@ def read_fat(src: Source) -> Found | None:
 
 # --- layout (for explaining and diffing) ---
 
+from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+
 # code_signature: Span (absolute) of the LC_CODE_SIGNATURE data, or None;
 # signature_size_field, linkedit_vmsize_field, linkedit_filesize_field: Spans of
 # the header fields a signer rewrites when the signature changes size (None when
@@ -278,7 +280,6 @@ MachoLayout = namedtuple("MachoLayout", "regions image_end base byteorder is64 i
 def layout(src: Source) -> MachoLayout:
     """Header, load commands, segments, sections, symbol and string tables and
     the code signature of a thin Mach-O, with absolute file offsets."""
-    from .model import Region, image_end
     m = Macho.of(src)
     at = src.absolute
     hdrsize = 32 if m.is64 else 28

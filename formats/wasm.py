@@ -55,15 +55,20 @@ def read(src: Source) -> Found:
 
 # --- layout (for explaining and diffing) ---
 
+from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+
+from .model import Region, image_end  # noqa: E402
+
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory", 6: "global",
                  7: "export", 8: "start", 9: "element", 10: "code", 11: "data", 12: "data count"}
 
 
-def layout(src: Source):
+WasmLayout = namedtuple("WasmLayout", "regions image_end")
+
+
+def layout(src: Source) -> WasmLayout:
     """Every section of the module (custom sections by their names), with
     absolute offsets; the image ends with the last section."""
-    from collections import namedtuple
-    from .model import Region, image_end
     regions = [Region("header", "wasm header", src.absolute(0), 8)]
     pos = 8
     while pos < src.size:
@@ -84,4 +89,4 @@ def layout(src: Source):
             name = src.read_at(body + k, min(nlen, size - k), "wasm section name").decode("utf-8", "replace")
         regions.append(Region("section", name, src.absolute(pos), n + size))
         pos = body + size
-    return namedtuple("WasmLayout", "regions image_end")(tuple(regions), image_end(regions))
+    return WasmLayout(tuple(regions), image_end(regions))
