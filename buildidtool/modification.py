@@ -26,7 +26,8 @@ APPENDED, TRUNCATED, SIGNED, STRIPPED, UNEXPLAINED = "appended", "truncated", "s
 # The phrase each kind takes in the one-line text form: "FILE: modified: signed after link (...)".
 PHRASES = {APPENDED: "bytes appended after link", TRUNCATED: "truncated", SIGNED: "signed after link",
            STRIPPED: "stripped after link", UNEXPLAINED: "changed inside the linked image"}
-LAYOUT_MODULES = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9"}
+LAYOUT_MODULES = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
+                  "go-archive": "ar", "gccgo-archive": "ar"}
 # Mach-O code directory flags and blob slots a signer other than Go's linker sets.
 CS_RUNTIME = 0x10000
 CSSLOT_SIGNATURESLOT = 0x10000

@@ -17,8 +17,13 @@ from buildidtool.modification import restored_macho
 from helpers import flip_byte, run
 import registry
 
-APPENDABLE = ["hello-linux-amd64", "hello-linux-386", "hello-windows-amd64.exe", "hello-darwin-arm64",
-              "hello-darwin-amd64", "hello-plan9-amd64", "hello-wasip1-wasm.wasm", "modapp-linux-amd64"]
+# Every sample with a checkable content ID, one per format and link mode.
+APPENDABLE = ["hello-linux-amd64", "hello-linux-386", "hello-linux-arm", "hello-linux-mips", "hello-linux-ppc64le",
+              "hello-linux-s390x", "hello-linux-riscv64", "hello-freebsd-amd64", "hello-linux-amd64-pie",
+              "hello-linux-amd64-extlink", "hello-linux-amd64-stripped", "cgo-linux-amd64", "cshared-linux-amd64",
+              "hello-windows-amd64.exe", "hello-windows-386.exe", "hello-darwin-arm64", "hello-darwin-amd64",
+              "hello-aix-ppc64", "hello-plan9-amd64", "hello-wasip1-wasm.wasm", "hello-js-wasm.wasm",
+              "modapp-linux-amd64", "modapp-plan9-amd64", "lib", "libgccgo"]
 
 
 def kinds(v) -> list[tuple[str, bool]]:
@@ -63,7 +68,7 @@ def test_ok_file_has_no_modification(samples):
 
 
 @pytest.mark.parametrize("name", ["hello-linux-amd64", "hello-windows-amd64.exe", "hello-darwin-arm64",
-                                  "hello-plan9-amd64", "hello-wasip1-wasm.wasm"])
+                                  "hello-plan9-amd64", "hello-wasip1-wasm.wasm", "hello-aix-ppc64", "lib"])
 def test_truncated(tmp_copy, name):
     f = tmp_copy(name)
     size = f.stat().st_size
