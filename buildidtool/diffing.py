@@ -119,7 +119,7 @@ def _pair(a, b, fa, fb, found_a: Found, found_b: Found):
     if found_a.format != found_b.format and {found_a.format, found_b.format} != thin:
         raise MalformedFile(b, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
     ua, ub = _units(fa, found_a), _units(fb, found_b)
-    out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho")
+    out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho-fat")
     if len(ua) == 1 and len(ub) == 1 and not (found_a.slices or found_b.slices):
         return [(ua[0], ub[0])], out
     by_arch_b = {f.arch: (f, s) for f, s in ub}
@@ -274,7 +274,7 @@ def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found)
     try:
         bia = read_build_info_source("", Source(fa, span_a.offset, span_a.size))
         bib = read_build_info_source("", Source(fb, span_b.offset, span_b.size))
-    except BuildIDError:
+    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
         return None
     if bia is None or bib is None:
         return None

@@ -272,7 +272,7 @@ def _link_flags(src: Source) -> tuple[set[str], bool] | None:
     from .buildinfo import read_build_info_source  # not on the path of verifying a pristine file
     try:
         bi = read_build_info_source("", src)
-    except BuildIDError:
+    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
         return None
     if bi is None:
         return None

@@ -118,5 +118,8 @@ def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, p
     the content ID fails, else the failed check itself."""
     from . import modification
     if v.stored_content_id != v.computed_content_id:
-        return guarded(path, modification.explain, fd, found, span, old, v.stored_content_id)
+        try:
+            return guarded(path, modification.explain, fd, found, span, old, v.stored_content_id)
+        except BuildIDError as e:  # the verdict stands; only the explanation is lost
+            return [modification.Modification(modification.UNEXPLAINED, False, f"cannot tell how: {e.message}")]
     return [modification.Modification(modification.UNEXPLAINED, False, p) for p in problems]

@@ -151,3 +151,32 @@ def test_longer_file_tail_is_a_range(samples, tmp_copy):
     (u,) = diffing.diff(str(a), str(b)).units
     assert [(r.offset, r.size, r.where) for r in u.ranges] == [(size, 10, ["after the image"])]
     assert u.differing_bytes == 10
+
+
+@pytest.mark.parametrize("name", ["hello-linux-amd64", "hello-darwin-arm64", "hello-windows-amd64.exe",
+                                  "hello-darwin-universal", "hello-wasip1-wasm.wasm", "lib"])
+def test_broken_headers_never_escape(samples, tmp_path, name):
+    """Header words forced to extreme values, and truncations: diff (and verify's
+    explanation) answer or raise BuildIDError, nothing else."""
+    import random
+    import buildidtool
+    from buildidtool.errors import BuildIDError
+    a = samples.path(name)
+    pristine = a.read_bytes()
+    rnd = random.Random(name)
+    b = tmp_path / "b"
+    for _ in range(12):
+        data = bytearray(pristine)
+        at = rnd.randrange(0, min(len(data) - 4, 4096)) & ~3
+        data[at:at + 4] = rnd.choice([0, 0x7FFFFFFF, 0xFFFFFFFF, 0x10, rnd.getrandbits(32)]).to_bytes(4, "little")
+        if rnd.random() < 0.3:
+            del data[rnd.randrange(len(data) // 2, len(data)):]
+        b.write_bytes(bytes(data))
+        try:
+            d = diffing.diff(str(a), str(b))
+            assert isinstance(d.same, bool)
+        except BuildIDError:
+            pass
+        v = buildidtool.verify(str(b))
+        assert v.status != "modified" or v.modification or all(s.modification for s in v.slices
+                                                               if s.status == "modified")
