@@ -248,17 +248,24 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
         debug = "no DWARF sections" if found.format == "pe" else "no __DWARF segment"
     if not (no_symbols or no_debug):
         return None
+    # objcopy adds this when the symbols are split off into a file of their own
+    # (Debian's dh_strip does, for the -dbgsym package); Go's linker never writes it.
+    debuglink = found.format == "elf" and ".gnu_debuglink" in names
+    linked = "a .gnu_debuglink section, which Go's linker never writes (objcopy adds it when symbols are split off)"
     flags = _link_flags(src)
     seen = []
     if flags is None:
-        seen = [s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone]
-        why = "build info does not record the linker flags, so this is likely but not certain"
-        return Modification(STRIPPED, False, f"{' and '.join(seen)}; {why}")
+        seen = [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone)]
+        seen.append(linked if debuglink else
+                    "build info does not record the linker flags, so this is likely but not certain")
+        return Modification(STRIPPED, False, "; ".join(seen))
     ldflags, no_dwarf_wanted = flags
     if no_symbols and "-s" not in ldflags:
         seen.append(f"{symbols} although build info shows the linker was not given -s")
     if no_debug and not {"-s", "-w"} & ldflags and not no_dwarf_wanted:
         seen.append(f"{debug} although build info shows the linker was not given -w")
+    if seen and debuglink:
+        seen.append(linked)
     return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
 
 

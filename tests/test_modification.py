@@ -128,6 +128,39 @@ def test_strip_debug_only(tmp_copy):
     assert ".debug_*" in v.modification[0].detail and ".symtab" not in v.modification[0].detail
 
 
+def test_debian_style_strip_with_debuglink(tmp_copy, tmp_path):
+    """As Debian's dh_strip does it: symbols split off into a file of their own,
+    the binary stripped and linked to it. The -trimpath sample's build info does
+    not record -ldflags; the .gnu_debuglink section is the evidence."""
+    need("strip", "objcopy")
+    f = tmp_copy("hello-linux-amd64-trimpath")
+    dbg = tmp_path / "hello.debug"
+    subprocess.run(["objcopy", "--only-keep-debug", str(f), str(dbg)], check=True)
+    subprocess.run(["strip", "--remove-section=.comment", "--remove-section=.note", str(f)], check=True)
+    subprocess.run(["objcopy", f"--add-gnu-debuglink={dbg}", str(f)], check=True, cwd=tmp_path)
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("stripped", False)]
+    assert v.modification[0].detail == ("no .symtab section and no .debug_* sections; a .gnu_debuglink section, "
+                                        "which Go's linker never writes (objcopy adds it when symbols are split off)")
+
+
+def test_strip_without_recorded_ldflags_is_likely(tmp_copy):
+    need("strip")
+    f = tmp_copy("hello-linux-amd64-trimpath")
+    subprocess.run(["strip", str(f)], check=True)
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("stripped", False)]
+    assert "build info does not record the linker flags" in v.modification[0].detail
+
+
+def test_real_debian_binary():
+    exe = registry.debian_go_binary()
+    v = buildidtool.verify(str(exe))
+    assert v.status == "modified"
+    assert kinds(v) == [("stripped", False)], v.modification
+    assert "no .symtab section" in v.modification[0].detail and ".gnu_debuglink" in v.modification[0].detail
+
+
 def test_strip_pe(tmp_copy):
     need("strip")
     f = tmp_copy("hello-windows-amd64.exe")
