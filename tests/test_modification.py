@@ -59,6 +59,8 @@ def test_text_and_json_forms(tmp_copy):
     assert j["modification"] == [{"kind": "appended", "proven": True,
                                   "detail": j["modification"][0]["detail"]}]
     assert "1 bytes after the end of the linked image" in j["modification"][0]["detail"]
+    m = buildidtool.verify(str(f)).modification[0]
+    assert isinstance(m, buildidtool.Modification) and repr(m).startswith("Modification('appended', proven=True")
 
 
 def test_ok_file_has_no_modification(samples):
