@@ -55,10 +55,12 @@ class Image:
     it bears a Go mark, and a symbol lookup."""
 
     def __init__(self, space: AddressSpace, ptr: int, bo: str, rodata: list, data: list,
-                 go_marked: bool, symbol):
+                 go_marked: bool, symbol, sections_known: bool):
         self.space, self.ptr, self.bo = space, ptr, bo
         self.rodata, self.data = rodata, data  # [(addr, size)]
         self.go_marked = go_marked
+        # The file names its sections, so a Go binary would show a Go section.
+        self.sections_known = sections_known
         self.symbol = symbol  # name -> address or None
 
     def string_at(self, addr: int) -> bytes | None:
@@ -137,7 +139,7 @@ def _elf(src: Source, has_go_id: bool) -> Image:
         return sym[4] if ptr == 8 else sym[1]
 
     marked = has_go_id or any(n in sects for n in GO_SECTIONS)
-    return Image(space, ptr, e.bo, rodata, data, marked, symbol)
+    return Image(space, ptr, e.bo, rodata, data, marked, symbol, bool(sects))
 
 
 def _macho(src: Source, has_go_id: bool) -> Image:
@@ -172,7 +174,7 @@ def _macho(src: Source, has_go_id: bool) -> Image:
         return None if sym is None else sym[4]
 
     marked = has_go_id or any(n in by_name for n in GO_SECTIONS)
-    return Image(space, ptr, m.bo, rodata, data, marked, symbol)
+    return Image(space, ptr, m.bo, rodata, data, marked, symbol, bool(sects))
 
 
 def _pe(src: Source, has_go_id: bool) -> Image:
@@ -211,7 +213,7 @@ def _pe(src: Source, has_go_id: bool) -> Image:
                     return pe.base + pe.sections[sect - 1][2] + value
         return None
 
-    return Image(space, ptr, "<", rodata, data, has_go_id, symbol)
+    return Image(space, ptr, "<", rodata, data, has_go_id, symbol, False)
 
 
 _IMAGES = {"elf": _elf, "macho": _macho, "pe": _pe}
@@ -290,16 +292,42 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     if make is None:
         return None
     img = make(src, has_go_id)
-    v = _by_symbol(img)
-    if v is not None:
-        return v.decode("ascii"), "symbol"
+    if not img.go_marked and img.sections_known:
+        return None  # Go's linkers always name their sections: this is not Go
+    if img.go_marked:
+        v = _by_symbol(img)
+        if v is not None:
+            return v.decode("ascii"), "symbol"
     cands = _candidates(img)
-    if not cands:
-        return None
-    if not img.go_marked and not _has_pclntab(img):
+    if not cands or not (img.go_marked or _has_pclntab(img)):
         return None
     v = _by_reference(img, cands) or _by_search(cands)
     return None if v is None else (v.decode("ascii"), "scan")
 
 
-__all__ = ["recover", "SOURCES", "valid"]
+
+
+RECOVERABLE = ("elf", "macho", "macho-fat", "pe")
+
+
+def fill(record: dict, found, src: Source) -> None:
+    """Set record["go_version_source"]: "buildinfo" when build info gave
+    record["go_version"]; otherwise recover the version if the file is plainly
+    Go (setting both keys), else leave both None. A broken container gives no
+    version, never an error: the record's other fields already say what broke."""
+    if record.get("go_version"):
+        record["go_version_source"] = "buildinfo"
+        return
+    record["go_version_source"] = None
+    if found.format not in RECOVERABLE:
+        return
+    has_id = bool(found.build_id or any(s.build_id for s in found.slices))
+    try:
+        got = recover(src, has_id)
+    except (FormatError, OSError, ValueError, struct.error):
+        got = None
+    if got is not None:
+        record["go_version"], record["go_version_source"] = got
+
+
+__all__ = ["recover", "fill", "SOURCES", "valid"]

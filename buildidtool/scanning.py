@@ -98,13 +98,14 @@ def _go_summary(fd: int, found, src: Source) -> tuple[str | None, str | None]:
         return None, None
 
 
-def scan_one(item: Walked, verify: bool = False) -> dict:
+def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
     """The record for one walked path: `read --json` fields plus go_version,
-    main_path and, with verify, status and reason."""
+    go_version_source, main_path and, with verify, status and reason; with
+    sbom, what an SBOM needs besides (sbom.facts)."""
     path = item.path
     record = {"file": path, "format": "unknown", "arch": None, "build_id": None, "parts": None,
               "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-              "error": item.error, "go_version": None, "main_path": None}
+              "error": item.error, "go_version": None, "go_version_source": None, "main_path": None}
     if item.error:
         return record
     try:
@@ -130,6 +131,11 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
         record.update(to_info(path, found).to_json())
         if found.format not in ("unknown",):
             record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+        from .goversion import fill
+        fill(record, found, src)
+        if sbom:
+            from .sbom import facts
+            record.update(facts(path, fd, found, src))
         if verify:
             from .verifying import verify_found
             v = verify_found(path, fd, found)
