@@ -140,6 +140,23 @@ def test_scan_without_symbol_uses_the_string_header(samples):
         os.close(fd)
 
 
+@pytest.mark.parametrize("name", ["hello-darwin-arm64", "hello-darwin-amd64", "hello-windows-386.exe",
+                                  "hello-windows-amd64.exe", "hello-linux-mips", "hello-linux-s390x",
+                                  "hello-linux-386", "hello-linux-arm"])
+def test_string_header_path_on_every_container_and_byte_order(samples, name):
+    """Without the symbol table (ignored here), the string header finds the
+    version in Mach-O and PE, 32- and 64-bit, little- and big-endian."""
+    path = samples.path(name)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        src = Source.of_file(fd)
+        img = goversion._IMAGES[goversion.identify(src)](src, True)
+        want = read_build_info(path).go_version.encode()
+        assert goversion._by_reference(img, goversion._candidates(img)) == want
+    finally:
+        os.close(fd)
+
+
 def test_no_version_for_files_that_are_not_go(samples, tmp_path):
     gcc = shutil.which("gcc")
     if gcc is None:
