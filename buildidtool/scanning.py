@@ -192,13 +192,15 @@ def _line(item: Walked, verify: bool, form: str) -> Line:
     return Line(scan_one(item, verify), form)
 
 
-def scan(items: Iterable[Walked], jobs: int, verify: bool, form: str | None = None) -> Iterator:
+def scan(items: Iterable[Walked], jobs: int, verify: bool, form: str | None = None,
+         sbom: bool = False) -> Iterator:
     """Records (dicts) in walk order, or with `form` ("json", "csv", "text")
-    Line objects formatted in the workers; `jobs` processes (1: this one)."""
+    Line objects formatted in the workers; `jobs` processes (1: this one).
+    sbom: records carry what an SBOM needs (scan_one)."""
     import functools
 
     fn = functools.partial(_line, verify=verify, form=form) if form else \
-        functools.partial(scan_one, verify=verify)
+        functools.partial(scan_one, verify=verify, sbom=sbom)
     if jobs <= 1 or not hasattr(os, "fork"):
         yield from map(fn, items)
         return
