@@ -261,4 +261,11 @@ def render(inv: Inventory, form: str, ident: Identity) -> str:
     raise ValueError(f"unknown SBOM format {form!r}")
 
 
-__all__ = ["FORMATS", "inventory", "render", "Identity", "Inventory", "golang_purl", "is_go"]
+def write(records, out, form: str, serial: str | None = None, timestamp: str | None = None,
+          reproducible: bool = False) -> None:
+    """One document for all the records (made with sbom=True) to the text stream out."""
+    inv = inventory(records)
+    out.write(render(inv, form, Identity.make(inv, serial, timestamp, reproducible)))
+
+
+__all__ = ["FORMATS", "inventory", "render", "write", "facts", "Identity", "Inventory", "golang_purl", "is_go"]
