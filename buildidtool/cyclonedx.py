@@ -16,6 +16,9 @@ from packageurl import PackageURL
 from .sbom import NS, TOOL, Identity, Inventory, tool_version
 
 
+ROOT = "scan-root"
+
+
 def binary_ref(path: str) -> str:
     return "file:" + path
 
@@ -23,10 +26,12 @@ def binary_ref(path: str) -> str:
 def bom(inv: Inventory, ident: Identity) -> Bom:
     tool = Component(type=ComponentType.APPLICATION, name=TOOL, version=tool_version(),
                      bom_ref=f"tool:{TOOL}")
-    meta = BomMetaData(timestamp=datetime.datetime.fromisoformat(ident.timestamp.replace("Z", "+00:00")))
+    root = Component(type=ComponentType.FILE, name=inv.root, bom_ref=ROOT)
+    meta = BomMetaData(timestamp=datetime.datetime.fromisoformat(ident.timestamp.replace("Z", "+00:00")),
+                       component=root)
     meta.tools.components.add(tool)
     doc = Bom(serial_number=uuid.UUID(ident.serial), metadata=meta)
-    libs = {}
+    libs, apps = {}, []
     for purl in sorted(inv.modules):
         m = inv.modules[purl]
         libs[purl] = Component(
@@ -39,9 +44,11 @@ def bom(inv: Inventory, ident: Identity) -> Bom:
             hashes=[HashType(alg=HashAlgorithm.SHA_256, content=b.sha256)] if b.sha256 else None,
             properties=[Property(name=k, value=v) for k, v in b.properties])
         doc.components.add(app)
+        apps.append(app)
         doc.register_dependency(app, [libs[p] for p in sorted(b.modules)])
     for lib in libs.values():
         doc.register_dependency(lib, [])
+    doc.register_dependency(root, apps)
     return doc
 
 

@@ -58,9 +58,13 @@ class Binary:
 
 
 class Inventory:
-    __slots__ = ("binaries", "modules")
+    """`root` names what was scanned (the paths given): the document describes
+    it, and it contains every binary."""
 
-    def __init__(self) -> None:
+    __slots__ = ("root", "binaries", "modules")
+
+    def __init__(self, roots: list[str] | None = None) -> None:
+        self.root = " ".join(roots) if roots else "scan"
         self.binaries: list[Binary] = []
         self.modules: dict[str, Module] = {}
 
@@ -73,7 +77,7 @@ class Inventory:
 
     def digest(self) -> str:
         """A hash of everything the document says, for a reproducible serial number."""
-        h = hashlib.sha256()
+        h = hashlib.sha256(self.root.encode("utf-8", "surrogateescape"))
         for b in self.binaries:
             h.update(repr((b.path, b.sha256, b.properties, sorted(b.modules))).encode("utf-8", "surrogateescape"))
         for purl in sorted(self.modules):
@@ -186,10 +190,10 @@ def _add_modules(inv: Inventory, b: Binary, bi: dict) -> None:
         b.modules.add(m.purl)
 
 
-def inventory(records) -> Inventory:
+def inventory(records, roots: list[str] | None = None) -> Inventory:
     """The SBOM's content from scan records (made with sbom=True): Go files
-    only; other files and errors are left out."""
-    inv = Inventory()
+    only; other files and errors are left out. `roots`: the paths scanned."""
+    inv = Inventory(roots)
     for rec in records:
         if rec.get("error") or not is_go(rec):
             continue
@@ -262,9 +266,9 @@ def render(inv: Inventory, form: str, ident: Identity) -> str:
 
 
 def write(records, out, form: str, serial: str | None = None, timestamp: str | None = None,
-          reproducible: bool = False) -> None:
+          reproducible: bool = False, roots: list[str] | None = None) -> None:
     """One document for all the records (made with sbom=True) to the text stream out."""
-    inv = inventory(records)
+    inv = inventory(records, roots)
     out.write(render(inv, form, Identity.make(inv, serial, timestamp, reproducible)))
 
 

@@ -17,6 +17,7 @@ import re
 
 from .sbom import TOOL, Identity, Inventory, tool_version
 
+ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
 
 
@@ -64,10 +65,16 @@ def document(inv: Inventory, ident: Identity) -> dict:
         if b.properties:
             pkg["annotations"] = annotations(b.properties)
         packages.append(pkg)
-        relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+        relationships.append({"spdxElementId": ROOT, "relationshipType": "CONTAINS",
                               "relatedSpdxElement": sid})
         relationships.extend({"spdxElementId": sid, "relationshipType": "DEPENDS_ON",
                               "relatedSpdxElement": mod_ids[p]} for p in sorted(b.modules))
+    packages.append({"SPDXID": ROOT, "name": _text(inv.root), "downloadLocation": "NOASSERTION",
+                     "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
+                     "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
+                     "copyrightText": "NOASSERTION"})
+    relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+                          "relatedSpdxElement": ROOT})
     packages.sort(key=lambda p: p["SPDXID"])
     relationships.sort(key=lambda r: (r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"]))
     return {

@@ -180,10 +180,12 @@ def test_non_go_files_and_errors_are_left_out(tmp_path):
     (tmp_path / "notes.txt").write_text("go1.22.1\n")
     recs = [scan_one(Walked(str(tmp_path / "notes.txt")), sbom=True),
             scan_one(Walked(str(tmp_path / "gone"), "No such file or directory"), sbom=True)]
-    inv = sbom.inventory(recs)
+    inv = sbom.inventory(recs, [str(tmp_path)])
     assert inv.binaries == [] and inv.modules == {}
     doc = json.loads(render(inv, "cyclonedx-json"))
-    assert doc.get("components", []) == []
+    assert doc.get("components", []) == [] and doc["metadata"]["component"]["name"] == str(tmp_path)
+    # Still a valid SPDX document: it describes the scanned tree, which holds nothing.
+    assert _spdx_messages(render(inv, "spdx-json"), tmp_path) == []
 
 
 def test_documents_are_deterministic(samples, records, inventory, tmp_path, monkeypatch):
