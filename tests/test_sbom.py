@@ -227,3 +227,44 @@ def test_sbom_libraries_stay_out_of_other_commands(samples):
             "print([m for m in ('cyclonedx', 'packageurl', 'spdx_tools') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "[]", r.stderr
+
+
+# --- through the command line -------------------------------------------------
+
+def test_scan_format_writes_one_valid_document(samples, tmp_path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from helpers import run
+
+    tree = tmp_path / "release"
+    (tree / "bin").mkdir(parents=True)
+    for name in ("modapp-linux-amd64", "hello-darwin-universal", "hello-windows-amd64.exe"):
+        (tree / "bin" / name).write_bytes(samples.path(name).read_bytes())
+    (tree / "README").write_text("not a binary\n")
+    first = run("scan", "--format", "cyclonedx-json", "--reproducible", "-j", "2", tree)
+    assert first.returncode == 0, first.stderr
+    assert b"scanned 4 files: 3 Go files" in first.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(first.stdout.decode()) is None
+    assert run("scan", "--format", "cyclonedx-json", "--reproducible", "-j", "1", tree).stdout == first.stdout
+    doc = json.loads(first.stdout)
+    assert sorted(c["name"] for c in doc["components"] if c["type"] == "application") == \
+        sorted(str(tree / "bin" / n) for n in ("modapp-linux-amd64", "hello-darwin-universal",
+                                             "hello-windows-amd64.exe"))
+    spdx = run("scan", "--format", "spdx-json", "--timestamp", STAMP, "--serial-number", SERIAL, tree)
+    assert spdx.returncode == 0 and _spdx_messages(spdx.stdout.decode(), tmp_path) == []
+    assert json.loads(spdx.stdout)["creationInfo"]["created"] == STAMP
+    # --verify: the exit status and the facts as for any scan.
+    v = run("scan", "--format", "cyclonedx-json", "--verify", tree)
+    assert v.returncode == 0 and b'"buildid:verify.status"' in v.stdout
+
+
+@pytest.mark.parametrize("args", [["--format", "json", "--reproducible"],
+                                  ["--format", "spdx-json", "--serial-number", "urn:uuid:nope"],
+                                  ["--format", "cyclonedx-json", "--timestamp", "yesterday"],
+                                  ["--format", "cyclonedx-xml"]])
+def test_scan_sbom_usage_errors(tmp_path, args):
+    from helpers import run
+
+    r = run("scan", *args, tmp_path)
+    assert r.returncode == 2 and r.stdout == b"" and b"Error:" in r.stderr
