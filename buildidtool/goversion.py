@@ -39,6 +39,7 @@ LOOSE = re.compile(rb"go1\.\d{1,3}(?:\.\d{1,3})?(?:(?:rc|beta)\d{1,3})?(?![0-9.]
 MAX_VERSION = 256
 MAX_REGION = 64 << 20    # read-only data or writable data searched, per file
 MAX_CANDIDATES = 256     # `go1.` occurrences followed up
+WINDOW = 4 << 20         # bytes searched at a time
 MAX_SYMTAB = 64 << 20
 # pclntab header magics: Go 1.2, 1.16, 1.18, 1.20+; then two zero bytes.
 PCLNTAB_MAGICS = (0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1)
@@ -75,15 +76,16 @@ class Image:
         s = self.space.read(ptr, n, "Go version")
         return s if len(s) == n and valid(s) else None
 
-    def chunks(self, areas: list):
-        """(addr, bytes) of each area, at most MAX_REGION bytes in all."""
+    def chunks(self, areas: list, overlap: int = MAX_VERSION):
+        """(addr, bytes) windows over the areas, WINDOW bytes apart and `overlap`
+        bytes longer, so a pattern that short is whole in one of them; at most
+        MAX_REGION bytes in all, and never more than a window in memory."""
         left = MAX_REGION
         for addr, size in areas:
             n = min(size, left, self.space.available(addr))
-            if n <= 0:
-                continue
-            left -= n
-            yield addr, self.space.read(addr, n, "data")
+            left -= max(n, 0)
+            for pos in range(addr, addr + n, WINDOW):
+                yield pos, self.space.read(pos, min(WINDOW + overlap, addr + n - pos), "data")
 
 
 # --- per format -------------------------------------------------------------
@@ -228,14 +230,16 @@ def _by_symbol(img: Image) -> bytes | None:
 
 def _candidates(img: Image) -> list[tuple[int, bytes]]:
     """(address, bytes from there) of each `go1.` / `devel go1.` in read-only data."""
-    out = []
+    out: dict[int, bytes] = {}  # windows overlap: one entry per address
     for base, chunk in img.chunks(img.rodata):
         i = chunk.find(b"go1.")
         while i >= 0 and len(out) < MAX_CANDIDATES:
             start = i - 6 if chunk[max(i - 6, 0):i] == b"devel " else i
-            out.append((base + start, chunk[start:start + MAX_VERSION]))
+            text = chunk[start:start + MAX_VERSION]
+            if len(text) > len(out.get(base + start, b"")):  # a window may cut it short
+                out[base + start] = text
             i = chunk.find(b"go1.", i + 1)
-    return out
+    return sorted(out.items())
 
 
 def _by_reference(img: Image, cands: list[tuple[int, bytes]]) -> bytes | None:

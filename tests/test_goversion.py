@@ -157,6 +157,15 @@ def test_string_header_path_on_every_container_and_byte_order(samples, name):
         os.close(fd)
 
 
+def test_small_windows_find_the_same(samples, monkeypatch):
+    """Searches read a window at a time; patterns across window edges are not lost."""
+    path = samples.path("hello-linux-amd64-stripped")
+    want = recover(path)
+    for window in (4096, 4099, 65536):
+        monkeypatch.setattr(goversion, "WINDOW", window)
+        assert recover(path) == want == (samples.manifest["go_version"], "scan")
+
+
 def test_no_version_for_files_that_are_not_go(samples, tmp_path):
     gcc = shutil.which("gcc")
     if gcc is None:
