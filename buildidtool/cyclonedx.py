@@ -40,7 +40,8 @@ def bom(inv: Inventory, ident: Identity) -> Bom:
         doc.components.add(libs[purl])
     for b in inv.binaries:
         app = Component(
-            type=ComponentType.APPLICATION, name=b.path, bom_ref=binary_ref(b.path),
+            type=ComponentType.FILE if b.is_archive else ComponentType.APPLICATION, name=b.path,
+            bom_ref=binary_ref(b.path),
             hashes=[HashType(alg=HashAlgorithm.SHA_256, content=b.sha256)] if b.sha256 else None,
             properties=[Property(name=k, value=v) for k, v in b.properties])
         doc.components.add(app)

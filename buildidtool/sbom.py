@@ -48,11 +48,17 @@ class Module:
         self.properties: dict[str, str] = {}
 
 
-class Binary:
-    __slots__ = ("path", "sha256", "properties", "modules")
+ARCHIVES = ("go-archive", "gccgo-archive", "ar", "aix-big-archive")
 
-    def __init__(self, path: str, sha256: str | None):
-        self.path, self.sha256 = path, sha256
+
+class Binary:
+    """A Go file: an executable or shared library, or (is_archive) a package
+    archive, which is listed as a file rather than an application."""
+
+    __slots__ = ("path", "sha256", "properties", "modules", "is_archive")
+
+    def __init__(self, path: str, sha256: str | None, is_archive: bool = False):
+        self.path, self.sha256, self.is_archive = path, sha256, is_archive
         self.properties: list[tuple[str, str]] = []
         self.modules: set[str] = set()  # purls
 
@@ -197,7 +203,7 @@ def inventory(records, roots: list[str] | None = None) -> Inventory:
     for rec in records:
         if rec.get("error") or not is_go(rec):
             continue
-        b = Binary(rec["file"], rec.get("sha256"))
+        b = Binary(rec["file"], rec.get("sha256"), rec.get("format") in ARCHIVES)
         b.properties = _facts(rec)
         bi = rec.get("build_info") or {}
         _add_modules(inv, b, bi)

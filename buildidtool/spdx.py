@@ -57,7 +57,7 @@ def document(inv: Inventory, ident: Identity) -> dict:
     for b in inv.binaries:
         sid = spdx_id("File", b.path)
         pkg = {"SPDXID": sid, "name": _text(b.path), "downloadLocation": "NOASSERTION",
-               "filesAnalyzed": False, "primaryPackagePurpose": "APPLICATION",
+               "filesAnalyzed": False, "primaryPackagePurpose": "ARCHIVE" if b.is_archive else "APPLICATION",
                "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
                "copyrightText": "NOASSERTION"}
         if b.sha256:

@@ -145,6 +145,8 @@ def test_binaries_carry_hash_and_forensic_facts(samples, cdx, records):
     assert p["buildid:host_build_id_status"] == "derived"
     assert p["buildid:build.vcs.revision"].startswith("74a20cf5eb7b")
     assert "buildid:build.vcs.time" in p
+    lib = next(c for c in cdx["components"] if c["name"] == str(samples.path("lib.a")))
+    assert lib["type"] == "file" and _props(lib)["buildid:format"] == "go-archive"
     # A universal binary: one set of facts per slice.
     uni = next(c for c in cdx["components"] if c["name"] == str(samples.path("hello-darwin-universal")))
     assert {"buildid:slice.amd64.build_id", "buildid:slice.arm64.build_id"} <= set(_props(uni))
