@@ -5,18 +5,18 @@ Release pipelines strip the build-info blob (`objcopy --remove-section
 then says "not a Go executable". The runtime still carries its version:
 the linker sets the string variable runtime.buildVersion (a Go string header
 in the data, pointing at the bytes in read-only data). Three ways to it, most
-certain first:
+certain first, reported as two sources:
 
   symbol  runtime.buildVersion through the symbol table (ELF .symtab, Mach-O
           LC_SYMTAB, PE COFF symbols): read its string header, then the string.
-  scan    without symbols: every `go1.` (or `devel go1.`) in read-only data
-          whose address and length some aligned string header in the writable
-          data holds; failing that, a bounded search of the read-only data for
-          version strings, accepted only when they all agree.
+  scan    without symbols: (1) every `go1.` (or `devel go1.`) in read-only
+          data whose address and length some aligned string header in the
+          writable data holds; failing that, (2) the version strings a bounded
+          search of the read-only data finds, accepted only when they all agree.
 
 A version is reported only for a file that is plainly Go: a Go build ID, a Go
 section (.gopclntab, __gopclntab, .go.buildinfo, __go_buildinfo), the symbol
-itself, or a Go pclntab header in its read-only data. Every recovered string
+itself, or a Go pclntab header in its data. Every recovered string
 must read as a Go version (`go1.N[.P][rcN|betaN]` or `devel ...`, optionally
 with ` X:experiments`); anything else is no answer rather than a guess.
 """
@@ -90,8 +90,7 @@ class Image:
 
 # --- per format -------------------------------------------------------------
 
-def _symtab_lookup(src: Source, names: bytes, table: bytes, entry: int, fmt: str,
-                   want: tuple[bytes, ...]):
+def _symtab_lookup(names: bytes, table: bytes, entry: int, fmt: str, want: tuple[bytes, ...]):
     """The entry of `fmt` (first field: the name's offset in `names`) whose
     name is one of `want`, found by the name's offset rather than by decoding
     every entry."""
@@ -135,7 +134,7 @@ def _elf(src: Source, has_go_id: bool) -> Image:
             return None
         table = src.read_at(st.sh_offset, st.sh_size, "symbol table")
         strtab = src.read_at(names.sh_offset, names.sh_size, "symbol names")
-        sym = _symtab_lookup(src, strtab, table, struct.calcsize(fmt), fmt, (name,))
+        sym = _symtab_lookup(strtab, table, struct.calcsize(fmt), fmt, (name,))
         if sym is None:
             return None
         return sym[4] if ptr == 8 else sym[1]
@@ -172,7 +171,7 @@ def _macho(src: Source, has_go_id: bool) -> Image:
             return None
         table = src.read_at(symoff, nsyms * entry, "symbol table")
         names = src.read_at(stroff, strsize, "symbol names")
-        sym = _symtab_lookup(src, names, table, entry, fmt, (b"_" + name, name))
+        sym = _symtab_lookup(names, table, entry, fmt, (b"_" + name, name))
         return None if sym is None else sym[4]
 
     marked = has_go_id or any(n in by_name for n in GO_SECTIONS)
