@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -103,6 +104,19 @@ def test_version_recovered_without_build_info(release_builds, variant, source):
     # With build info present, it wins and names its source.
     rec = scan_one(Walked(str(files[variant])))
     assert (rec["go_version"], rec["go_version_source"]) == (version, "buildinfo")
+
+
+def test_info_reports_the_recovered_version(release_builds):
+    """`info` says which version and how, in both forms."""
+    from helpers import run
+
+    _, version, files = release_builds
+    path = files["no-symbols-nobuildinfo"]
+    r = run("info", "--json", path)
+    rec = json.loads(r.stdout)
+    assert (rec["go_version"], rec["go_version_source"], rec["build_info"]) == (version, "scan", None)
+    text = run("info", path).stdout.decode()
+    assert f"\tGo version\t{version} (no build info; recovered by scan)" in text
 
 
 RECOVERABLE = ("elf", "macho", "pe")
