@@ -180,6 +180,30 @@ def test_small_windows_find_the_same(samples, monkeypatch):
         assert recover(path) == want == (samples.manifest["go_version"], "scan")
 
 
+def drop_section_headers(src: Path, dest: Path) -> None:
+    """A copy of a 64-bit little-endian ELF whose section header table is gone
+    (e_shoff, e_shnum, e_shstrndx zeroed), as sstrip leaves it."""
+    import struct
+    data = bytearray(src.read_bytes())
+    struct.pack_into("<Q", data, 0x28, 0)
+    struct.pack_into("<HH", data, 0x3C, 0, 0)
+    dest.write_bytes(bytes(data))
+
+
+def test_without_section_headers_the_pclntab_marks_go(release_builds, tmp_path):
+    """No sections, no symbols, no build info, no build ID: the pclntab header
+    still says Go, and the string header still names the version."""
+    _, version, files = release_builds
+    bare = tmp_path / "bare"
+    drop_section_headers(files["no-symbols-nobuildinfo"], bare)
+    fd = os.open(bare, os.O_RDONLY)
+    try:
+        src = Source.of_file(fd)
+        assert goversion.recover(src, False) == (version, "scan")
+    finally:
+        os.close(fd)
+
+
 def test_no_version_for_files_that_are_not_go(samples, tmp_path):
     gcc = shutil.which("gcc")
     if gcc is None:
@@ -194,7 +218,9 @@ def test_no_version_for_files_that_are_not_go(samples, tmp_path):
     exe = tmp_path / "fake"
     subprocess.run([gcc, "-O0", "-o", str(exe), str(c)], check=True)
     subprocess.run(["strip", str(exe)], check=False)
-    for path in [exe, Path(os.path.realpath(sys.executable)), *samples.dir.glob("*gccgo*")]:
+    bare = tmp_path / "fake-bare"  # nothing to say it is not Go but the missing pclntab
+    drop_section_headers(exe, bare)
+    for path in [exe, bare, Path(os.path.realpath(sys.executable)), *samples.dir.glob("*gccgo*")]:
         assert recover(path) is None, path
         rec = scan_one(Walked(str(path)))
         if "gccgo" not in path.name:
