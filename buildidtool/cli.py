@@ -245,5 +245,5 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
         try:
             Identity.make(Inventory(), *identity)
         except ValueError as e:
-            raise click.UsageError(f"bad --serial-number or --timestamp: {e}")
+            raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
     sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity)))
