@@ -839,4 +839,4 @@ def find_blob(src: Source, fallback: bool = True) -> Blob | None:
 
 
 __all__ = ["Blob", "AddressSpace", "Region", "WasmMemory", "find_blob", "universal_slices",
-           "identify", "arch_of", "search", "MAGIC", "HEADER_SIZE", "FormatError"]
+           "identify", "arch_of", "search", "MAGIC", "HEADER_SIZE", "FormatError", "pe_layout", "PeLayout"]
