@@ -11,6 +11,7 @@ gets evidence, never proof.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -80,12 +81,19 @@ class _Undo:
     """The file as it was at link time, described as a read of the unit's first
     `length` bytes with `overlay` put back and `exclude` read as zeros."""
 
-    __slots__ = ("length", "exclude", "overlay")
+    __slots__ = ("length", "exclude", "overlay", "note")
 
     def __init__(self, length: int):
         self.length = length
         self.exclude: list[Span] = []
         self.overlay: list[tuple[int, bytes]] = []
+        self.note = ""  # how the signature came to be, when this undo proves it
+
+    def copy(self, length: int, overlay: list[tuple[int, bytes]] = ()) -> "_Undo":
+        out = _Undo(length)
+        out.exclude = list(self.exclude)
+        out.overlay = list(self.overlay) + list(overlay)
+        return out
 
 
 def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> list[Modification]:
@@ -107,16 +115,20 @@ def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> 
         undo.length = image_end - span.offset
         out.append(Modification(APPENDED, False, f"{file_end - image_end} bytes after the end of the linked "
                                                  f"image at offset {image_end:#x}"))
-    signed = _signed(fd, found, span, lay, undo)
+    signing = _signed(fd, found, span, lay, undo)
+    signed, undos = signing if signing is not None else (None, [undo])
     if signed is not None:
         out.append(signed)
     provable = [m for m in out if m.kind in (APPENDED, SIGNED)]
     if provable and not any(m.kind == TRUNCATED for m in out):
-        if _undone_content_id(fd, found, span, build_id, undo) == stored:
-            for m in provable:
-                m.proven = True
-                m.detail += "; " + PROOFS[m.kind]
-            return out
+        for candidate in undos:
+            if _undone_content_id(fd, found, span, build_id, candidate) == stored:
+                for m in provable:
+                    m.proven = True
+                    m.detail += "; " + PROOFS[m.kind]
+                if signed is not None and candidate.note:
+                    signed.detail = signed.detail.replace(_FOREIGN, candidate.note, 1)
+                return out
         if signed is None and _appended_earlier(fd, found, span, build_id, stored, lay, out[0]):
             return out
     stripped = None if out and out[0].kind == TRUNCATED else _stripped(fd, src, found, lay)
@@ -155,17 +167,19 @@ def _undone_content_id(fd: int, found: Found, span: Span, build_id: bytes, undo:
 
 # --- signed ---
 
-def _signed(fd: int, found: Found, span: Span, lay, undo: _Undo) -> Modification | None:
+def _signed(fd: int, found: Found, span: Span, lay, undo: _Undo) -> tuple[Modification, list[_Undo]] | None:
+    """The signature Go's linker did not write, and the ways to undo it (each
+    a complete _Undo, built on `undo`); None when there is none."""
     if found.format == "pe" and lay.certificate is not None:
         cert = lay.certificate
         # Go's linker writes no certificate table: the unsigned image ends with
         # whatever precedes it, and the signer set the table's directory entry
         # and the header checksum, which Go leaves zero.
         rest = [r for r in lay.regions if r.kind != "table" or r.name != "certificate table"]
-        undo.length = min(undo.length, max(r.end for r in rest if r.size) - span.offset)
-        undo.exclude += [lay.certificate_entry, lay.checksum]
+        unsigned = undo.copy(min(undo.length, max(r.end for r in rest if r.size) - span.offset))
+        unsigned.exclude += [lay.certificate_entry, lay.checksum]
         return Modification(SIGNED, False, f"an Authenticode certificate table ({cert.size} bytes at "
-                                           f"offset {cert.offset:#x}), which Go's linker does not write")
+                                           f"offset {cert.offset:#x}), which Go's linker does not write"), [unsigned]
     if found.format == "macho" and lay.code_signature is not None:
         sig = lay.code_signature
         code_size = sig.offset - span.offset
@@ -175,20 +189,24 @@ def _signed(fd: int, found: Found, span: Span, lay, undo: _Undo) -> Modification
         what = _foreign_signature(blob, code_size, sig.size)
         if what is None:
             return None
+        from .formats import macho
+        undos = []
+        # Go's linker signed it (darwin/arm64) and someone re-signed: Go's ad hoc
+        # signature, sized as cmd/link sizes it, is what was there.
         go_size = codesign.size(code_size)
-        try:
-            undo.overlay += _macho_patches(lay, go_size)
-        except FormatError:
-            return Modification(SIGNED, False, what)
-        undo.length = code_size + go_size
-        undo.exclude.append(Span(sig.offset, go_size))
-        return Modification(SIGNED, False, what)
+        with contextlib.suppress(FormatError):
+            replaced = undo.copy(code_size + go_size, macho.signature_size_patches(lay, go_size))
+            replaced.exclude.append(Span(sig.offset, go_size))
+            replaced.note = "replaced Go's ad hoc one"
+            undos.append(replaced)
+        # Go wrote none (darwin/amd64) and a signer added one: no such command, and
+        # __LINKEDIT ends where the signature starts.
+        with contextlib.suppress(FormatError):
+            added = undo.copy(code_size, macho.signature_removal_patches(lay))
+            added.note = "was added after link"
+            undos.append(added)
+        return Modification(SIGNED, False, what), undos
     return None
-
-
-def _macho_patches(lay, go_size: int) -> list[tuple[int, bytes]]:
-    from .formats import macho
-    return macho.signature_size_patches(lay, go_size)
 
 
 def _foreign_signature(blob: bytes, code_size: int, size: int) -> str | None:
@@ -208,23 +226,33 @@ def _foreign_signature(blob: bytes, code_size: int, size: int) -> str | None:
     if flags & codesign.CS_ADHOC:
         notes.append("ad hoc")
     extra = f": {', '.join(notes)}" if notes else ""
-    return f"a code signature that replaced Go's ad hoc one ({size} bytes, {len(slots)} blobs{extra})"
+    return f"a code signature that {_FOREIGN} ({size} bytes, {len(slots)} blobs{extra})"
 
 
-def restored_macho(fd: int, found: Found, span: Span) -> bytes:
-    """The unit as Go's linker wrote it before someone re-signed it: the header
-    fields sized for Go's ad hoc signature, and that signature regenerated over
-    the restored bytes. Raises FormatError when the file has no signature to undo."""
+# What a foreign Mach-O signature did, until an undo proves which: replaced Go's or was added.
+_FOREIGN = "replaced Go's ad hoc signature or was added after link"
+
+
+def restored_macho(fd: int, found: Found, span: Span, added: bool = False) -> bytes:
+    """The unit as Go's linker wrote it before someone signed it. By default the
+    signature replaced Go's: the header fields sized for Go's ad hoc signature,
+    and that signature regenerated over the restored bytes. With `added`, Go
+    wrote none: the signature's load command and bytes taken out. Raises
+    FormatError when the file has no signature to undo. Holds the unit in memory."""
+    from .formats import macho
     lay = layout_of(Source(fd, span.offset, span.size), "macho")
-    if lay is None or lay.code_signature is None or found.signing is None:
+    if lay is None or lay.code_signature is None or (found.signing is None and not added):
         raise FormatError("no Mach-O code signature to undo")
     code_size = lay.code_signature.offset - span.offset
-    go_size = codesign.size(code_size)
     data = bytearray(os.pread(fd, code_size, span.offset))
     if len(data) != code_size:
         raise FormatError("file shorter than its code signature offset")
-    for at, new in _macho_patches(lay, go_size):
+    go_size = codesign.size(code_size)
+    patches = macho.signature_removal_patches(lay) if added else macho.signature_size_patches(lay, go_size)
+    for at, new in patches:
         data[at - span.offset:at - span.offset + len(new)] = new
+    if added:
+        return bytes(data)
     s = found.signing
     read = lambda off, n: bytes(data[off:off + n])  # noqa: E731
     return bytes(data) + codesign.sign(read, code_size, s.text_offset, s.text_size, s.is_exec)
@@ -252,17 +280,19 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     # (Debian's dh_strip does, for the -dbgsym package); Go's linker never writes it.
     debuglink = found.format == "elf" and ".gnu_debuglink" in names
     linked = "a .gnu_debuglink section, which Go's linker never writes (objcopy adds it when symbols are split off)"
-    flags = _link_flags(src)
+    ldflags, no_dwarf_wanted = _link_flags(src)
+    no_debug = no_debug and not no_dwarf_wanted
+    if not (no_symbols or no_debug):
+        return None
     seen = []
-    if flags is None:
+    if ldflags is None:
         seen = [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone)]
         seen.append(linked if debuglink else
                     "build info does not record the linker flags, so this is likely but not certain")
         return Modification(STRIPPED, False, "; ".join(seen))
-    ldflags, no_dwarf_wanted = flags
     if no_symbols and "-s" not in ldflags:
         seen.append(f"{symbols} although build info shows the linker was not given -s")
-    if no_debug and not {"-s", "-w"} & ldflags and not no_dwarf_wanted:
+    if no_debug and not {"-s", "-w"} & ldflags:
         seen.append(f"{debug} although build info shows the linker was not given -w")
     if seen and debuglink:
         seen.append(linked)
@@ -272,22 +302,22 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
 _LDFLAG = re.compile(r"(?:^|\s)-(s|w)(?:=(true|false))?(?=\s|$)")
 
 
-def _link_flags(src: Source) -> tuple[set[str], bool] | None:
-    """({"-s", "-w"} as given to the linker, whether the compiler was told to
-    emit no DWARF), from build info; None when build info cannot say (none, or
-    built with -trimpath, which keeps -ldflags out of build info)."""
+def _link_flags(src: Source) -> tuple[set[str] | None, bool]:
+    """({"-s", "-w"} as given to the linker, or None when build info cannot say:
+    none, or built with -trimpath, which keeps -ldflags out of it; whether the
+    compiler was told to emit no DWARF, as Go's own release builds are)."""
     from .buildinfo import read_build_info_source  # not on the path of verifying a pristine file
     try:
         bi = read_build_info_source("", src)
     except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
-        return None
+        return None, False
     if bi is None:
-        return None
+        return None, False
+    no_dwarf = "-dwarf=false" in (bi.setting("-gcflags") or "")
     ldflags = bi.setting("-ldflags")
     if ldflags is None and bi.setting("-trimpath") == "true":
-        return None
-    given = {"-" + m.group(1) for m in _LDFLAG.finditer(ldflags or "") if m.group(2) != "false"}
-    return given, "-dwarf=false" in (bi.setting("-gcflags") or "")
+        return None, no_dwarf
+    return {"-" + m.group(1) for m in _LDFLAG.finditer(ldflags or "") if m.group(2) != "false"}, no_dwarf
 
 
 # --- unexplained ---

@@ -274,7 +274,8 @@ from .model import Region, image_end  # noqa: E402  (kept with the code that use
 # text: (fileoff, filesize) of __TEXT within the slice.
 MachoLayout = namedtuple("MachoLayout", "regions image_end base byteorder is64 is_exec has_symtab "
                                         "code_signature signature_size_field linkedit_fileoff "
-                                        "linkedit_vmsize_field linkedit_filesize_field text")
+                                        "linkedit_vmsize_field linkedit_filesize_field text "
+                                        "ncmds sizeofcmds signature_command_last")
 
 
 def layout(src: Source) -> MachoLayout:
@@ -283,7 +284,7 @@ def layout(src: Source) -> MachoLayout:
     m = Macho.of(src)
     at = src.absolute
     hdrsize = 32 if m.is64 else 28
-    sizeofcmds = sum(len(c.data) for c in m.commands)
+    sizeofcmds = struct.unpack(m.bo + "I", src.read_at(20, 4, "Mach-O header"))[0]
     regions = [Region("header", "Mach-O header and load commands", at(0), hdrsize + sizeofcmds)]
     seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if m.is64 else (SEGMENT, SECTION, LC_SEGMENT))
     seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
@@ -318,8 +319,10 @@ def layout(src: Source) -> MachoLayout:
             sig = Span(at(dataoff), datasize)
             sig_field = Span(at(c.offset + 12), 4)
             regions.append(Region("table", "code signature", at(dataoff), datasize))
+    last = bool(m.commands) and m.commands[-1].cmd == LC_CODE_SIGNATURE
     return MachoLayout(tuple(regions), image_end(regions), src.base, m.bo, m.is64, m.filetype == MH_EXECUTE,
-                       has_symtab, sig, sig_field, linkedit, vm_field, file_field, text)
+                       has_symtab, sig, sig_field, linkedit, vm_field, file_field, text,
+                       len(m.commands), sizeofcmds, last)
 
 
 def signature_size_patches(lay: MachoLayout, sig_size: int) -> list[tuple[int, bytes]]:
@@ -331,5 +334,22 @@ def signature_size_patches(lay: MachoLayout, sig_size: int) -> list[tuple[int, b
     seg = lay.code_signature.offset - lay.base + sig_size - lay.linkedit_fileoff
     w = lay.byteorder + ("Q" if lay.is64 else "I")
     return [(lay.signature_size_field.offset, struct.pack(lay.byteorder + "I", sig_size)),
+            (lay.linkedit_vmsize_field.offset, struct.pack(w, seg)),
+            (lay.linkedit_filesize_field.offset, struct.pack(w, seg))]
+
+
+def signature_removal_patches(lay: MachoLayout) -> list[tuple[int, bytes]]:
+    """(absolute offset, bytes) that take out a code signature added after
+    linking, as the file was before: the LC_CODE_SIGNATURE command (the last one)
+    zeroed and uncounted, __LINKEDIT ending where the signature starts."""
+    if lay.code_signature is None or lay.linkedit_fileoff is None or not lay.signature_command_last:
+        raise FormatError("Mach-O code signature is not a last load command with a __LINKEDIT segment")
+    cmd = lay.signature_size_field.offset - 12
+    seg = lay.code_signature.offset - lay.base - lay.linkedit_fileoff
+    w = lay.byteorder + ("Q" if lay.is64 else "I")
+    u32 = lay.byteorder + "I"
+    return [(lay.base + 16, struct.pack(u32, lay.ncmds - 1)),
+            (lay.base + 20, struct.pack(u32, lay.sizeofcmds - 16)),
+            (cmd, bytes(16)),
             (lay.linkedit_vmsize_field.offset, struct.pack(w, seg)),
             (lay.linkedit_filesize_field.offset, struct.pack(w, seg))]

