@@ -169,6 +169,9 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
             rows = [(f"{_printable(path)} [{s.arch}]", s) for s in v.slices] or [(_printable(path), v)]
             for label, s in rows:
                 reason = f" ({_printable(s.reason)})" if s.reason else ""
+                if s.modification:
+                    from .modification import text
+                    reason = f": {_printable(text(s.modification))}"
                 host = s.host_build_id
                 note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
                 click.echo(f"{label}: {s.status}{reason}{note}")
@@ -203,8 +206,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "form", type=click.Choice(["text", "json", "csv"]), default=None,
-              help="Output format (default: text, tab-separated).")
+@click.option("--format", "form", type=click.Choice(["text", "json", "csv", "cyclonedx-json", "spdx-json"]),
+              default=None, help="Output format (default: text, tab-separated); cyclonedx-json and "
+              "spdx-json write one SBOM document (CycloneDX 1.6, SPDX 2.3) for the whole scan.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv: RFC 4180 with a header row.")
 @click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
@@ -213,9 +217,16 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
               help="Worker processes (default: one per core).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Per-file time limit; a file past it is an error record (default 300, 0: none).")
+@click.option("--serial-number", metavar="URN", default=None,
+              help="SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).")
+@click.option("--timestamp", metavar="ISO8601", default=None,
+              help="SBOM creation time (default: now, or SOURCE_DATE_EPOCH / 1970 with --reproducible).")
+@click.option("--reproducible", is_flag=True,
+              help="SBOM serial number and time fixed, so two scans of one tree give the same bytes.")
 @click.argument("paths", nargs=-1, required=True)
 def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
-         follow_symlinks: bool, jobs: int | None, time_limit: float | None) -> None:
+         follow_symlinks: bool, jobs: int | None, time_limit: float | None, serial_number: str | None,
+         timestamp: str | None, reproducible: bool) -> None:
     """Scan files and directory trees: one record per regular file.
 
     Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
@@ -228,5 +239,39 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
     if len(chosen) > 1:
         raise click.UsageError("choose one output format (--format, --json, --csv)")
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    sys.exit(guarded_run(Options(paths, chosen.pop() if chosen else "text", do_verify, follow_symlinks,
-                                 jobs, limit)))
+    form = chosen.pop() if chosen else "text"
+    identity = (serial_number, timestamp, reproducible)
+    if identity != (None, None, False):
+        from .sbom import FORMATS as SBOM_FORMATS, Identity, Inventory
+        if form not in SBOM_FORMATS:
+            raise click.UsageError("--serial-number, --timestamp and --reproducible need an SBOM --format")
+        try:
+            Identity.make(Inventory(), *identity)
+        except ValueError as e:
+            raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
+    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity)))
+
+
+@cli.command("diff")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.argument("a")
+@click.argument("b")
+def diff_cmd(a: str, b: str, as_json: bool) -> None:
+    """Are A and B the same build, modulo their build IDs?
+
+    Exit 0 when their content is the same with each file's own build ID, host
+    build ID and code signature left out; 1 when it differs; 2 on an error.
+    """
+    from .diffing import diff, text_lines
+
+    try:
+        d = diff(a, b)
+    except BuildIDError as e:
+        _fail(e)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        _emit_json(d.to_json())
+    else:
+        for line in text_lines(d, _printable(a), _printable(b)):
+            click.echo(line)
+    sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

@@ -117,27 +117,27 @@ def empty_record(name: str, error: str | None = None) -> dict:
     so an error record has the same keys as any other."""
     return {"file": name, "format": "unknown", "arch": None, "build_id": None, "parts": None,
             "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-            "error": error, "go_version": None, "main_path": None}
+            "error": error, "go_version": None, "go_version_source": None, "main_path": None}
 
 
 def error_record(name: str, error: str, verify: bool) -> dict:
     rec = empty_record(name, error)
     if verify:
-        rec["status"], rec["reason"] = "error", error
+        rec["status"], rec["reason"], rec["modification"] = "error", error, None
     return rec
 
 
 def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
-         time_limit: float | None = None) -> Iterator:
+         time_limit: float | None = None, sbom: bool = False) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on."""
+    record; the rest go on. sbom: records carry what an SBOM needs (scan_one)."""
     from .workers import ordered
 
     def work(item):
-        return list(records(item, verify))
+        return list(records(item, verify, sbom))
 
     def fault(item, message):
         return [error_record(item.path, message, verify)]
@@ -160,15 +160,15 @@ def _item_size(item: Walked) -> int:
     return len(item.path) + 16
 
 
-def records(item: Walked, verify: bool = False) -> Iterator[dict]:
+def records(item: Walked, verify: bool = False, sbom: bool = False) -> Iterator[dict]:
     """The records for one walked input: `read --json` fields plus go_version,
-    main_path and, with verify, status and reason. This is where an input
-    becomes records; one per regular file."""
-    yield scan_one(item, verify)
+    go_version_source, main_path and, with verify, status and reason. This is
+    where an input becomes records; one per regular file."""
+    yield scan_one(item, verify, sbom)
 
 
-def scan_one(item: Walked, verify: bool = False) -> dict:
-    """The record for one file."""
+def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
+    """The record for one file; with sbom, what an SBOM needs besides (sbom.facts)."""
     path = item.path
     if item.error:
         return error_record(path, item.error, verify)
@@ -188,17 +188,23 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
             record["format"] = sniff(src.prefix(PREFIX_SIZE))
             record["error"] = str(e)
             if verify:
-                record["status"], record["reason"] = "error", str(e)
+                record["status"], record["reason"], record["modification"] = "error", str(e), None
             return record
         except OSError as e:
             return error_record(path, f"read error: {e.strerror or e}", verify)
         record.update(to_info(path, found).to_json())
         if found.format != "unknown":
             record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+        from .goversion import fill
+        fill(record, found, src)
+        if sbom:
+            from .sbom import facts
+            record.update(facts(path, fd, found, src))
         if verify:
             from .verifying import verify_found
             v = verify_found(path, fd, found)
             record["status"], record["reason"] = v.status, v.reason
+            record["modification"] = None if v.modification is None else [m.to_json() for m in v.modification]
         return record
     finally:
         os.close(fd)
