@@ -101,3 +101,41 @@ def test_go_compatible_form_fails_as_go_does(samples, tmp_path, sample, mutate, 
     r = run("read", f)
     assert r.returncode == (0 if lenient else 2), r.stderr  # 2: a malformed file
     assert b"Traceback" not in r.stderr
+
+
+# --- -w where Go's parsers decide what is hashed -----------------------------
+
+def compressed_section_past_eof(data: bytes) -> bytes:
+    """A compressed debug section whose offset lies past the end: debug/elf
+    refuses the file, so Go's hash does not skip the GNU build ID."""
+    b = bytearray(data)
+    shoff, shnum = struct.unpack_from("<Q", b, 0x28)[0], struct.unpack_from("<H", b, 0x3C)[0]
+    for i in range(shnum):
+        at = shoff + 64 * i
+        if struct.unpack_from("<Q", b, at + 8)[0] & 0x800:  # SHF_COMPRESSED
+            struct.pack_into("<Q", b, at + 24, len(b) + (1 << 32))
+            return bytes(b)
+    raise AssertionError("no compressed section")
+
+
+def wasm_section_size_past_eof(data: bytes) -> bytes:
+    """The build ID section's size runs past the end; its marker is intact."""
+    b = bytearray(data)
+    assert b[8] == 0 and b[9:14] == b"\xf2\x80\x80\x80\x00"  # a 5-byte LEB128 size, as Go writes
+    b[9:14] = b"\xff\xff\xff\xff\x0f"
+    return bytes(b)
+
+
+@pytest.mark.parametrize("sample, mutate", [("hello-linux-amd64", compressed_section_past_eof),
+                                            ("hello-wasip1-wasm", wasm_section_size_past_eof)],
+                         ids=["elf-compressed-section-past-eof", "wasm-section-size-past-eof"])
+def test_rewrite_matches_go_where_its_parsers_decide(samples, tmp_path, sample, mutate):
+    data = mutate(samples.path(sample).read_bytes())
+    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
+    theirs.write_bytes(data)
+    ours.write_bytes(data)
+    ref = samples.run_reference("-w", theirs)
+    assert ref.returncode == 0, ref.stderr
+    r = run("-w", ours)
+    assert r.returncode == 0, r.stderr
+    assert ours.read_bytes() == theirs.read_bytes() != data
