@@ -139,9 +139,11 @@ def judge(build_id: bytes | None, kind: str | None, value: bytes | None,
     """
     if value is None or kind is None:
         return ABSENT, None
-    if build_id and value == build_id:
+    if not build_id:
+        return NOT_APPLICABLE, "the file has no Go build ID to derive it from"
+    if value == build_id:
         return DERIVED, "the Go build ID itself (gccgo)"
-    if build_id and kind in ("gnu", "macho-uuid"):
+    if kind in ("gnu", "macho-uuid"):
         for s in SCHEMES:
             for c in linker_ids(build_id):
                 if s.derive(c, kind) == value:

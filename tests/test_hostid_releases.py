@@ -144,3 +144,8 @@ def test_unknown_version_tries_every_scheme_and_lookup_is_lazy():
     assert hostid.judge(bid, "gnu", b"\0" * 20, lookup=lambda: ("go1.22.1", None))[0] == "not-applicable"
     assert hostid.judge(bid, "gnu", b"\0" * 20, lookup=lambda: (None, None))[0] == "not-derived"
     assert hostid.judge(bid, None, None) == ("absent", None)
+
+
+def test_no_go_build_id_is_not_applicable():
+    assert hostid.judge(None, "gnu", b"\1" * 20) == ("not-applicable", "the file has no Go build ID to derive it from")
+    assert hostid.judge(b"", "macho-uuid", b"\1" * 16)[0] == "not-applicable"
