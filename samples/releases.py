@@ -88,7 +88,9 @@ def build(outdir: Path, only: list[str] | None) -> dict:
             samples.append(prev)
             continue
         if version not in gos:
-            gos[version] = install(version, outdir)
+            failed = next((why for _, why in gos.values() if why), None)
+            # One failed download is enough to know PyPI cannot be reached now.
+            gos[version] = (None, failed) if failed else install(version, outdir)
         go, why = gos[version]
         cc = shutil.which(os.environ.get("CC", "gcc"))
         if go is None:
