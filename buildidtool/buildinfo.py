@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 
-from .reading import guarded
+from .errors import naming
 from .fileio import opened
 from .formats.buildinfo_blob import Blob, arch_of, find_blob, identify, universal_slices
 from .formats.errors import FormatError
@@ -436,11 +436,13 @@ def _from_source(src: Source, fallback: bool) -> BuildInfo | None:
 def read_build_info_source(path: str, src: Source, *, fallback: bool = True) -> BuildInfo | None:
     """Build info of the executable in src (for a universal Mach-O, of its first
     slice, as Go reads it). `path` only names the file in errors."""
-    return guarded(path, _from_source, src, fallback)
+    with naming(path):
+        return _from_source(src, fallback)
 
 
 def read_build_info_fd(path: str, fd: int, *, fallback: bool = True) -> BuildInfo | None:
-    return guarded(path, lambda: _from_source(Source.of_file(fd), fallback))
+    with naming(path):
+        return _from_source(Source.of_file(fd), fallback)
 
 
 def read_build_info(path: str | os.PathLike, *, fallback: bool = True) -> BuildInfo | None:
@@ -469,7 +471,8 @@ def _slices(src: Source, fallback: bool) -> list[tuple[str | None, BuildInfo | N
 
 def read_build_info_slices_fd(path: str, fd: int, *,
                               fallback: bool = True) -> list[tuple[str | None, BuildInfo | None]]:
-    return guarded(path, lambda: _slices(Source.of_file(fd), fallback))
+    with naming(path):
+        return _slices(Source.of_file(fd), fallback)
 
 
 def read_build_info_slices(path: str | os.PathLike, *,

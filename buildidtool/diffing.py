@@ -14,11 +14,11 @@ import re
 
 from .formats import Found, Span
 
-from .errors import BuildIDError, MalformedFile
+from .errors import BuildIDError, MalformedFile, naming
 from .fileio import opened
 from .hashing import find_and_hash
 from .idstring import display, hash_to_string, parts
-from .reading import guarded, locate_fd
+from .reading import locate_fd
 
 BUFSIZE = 1 << 20
 MAX_RANGES = 100   # ranges listed per unit; the totals count them all
@@ -97,7 +97,10 @@ def diff(a: str, b: str) -> Diff:
     """Compare two files; raises BuildIDError (naming the file) when either
     cannot be read or parsed, or when they are not the same kind of file."""
     with opened(a) as fa, opened(b) as fb:
-        found_a, found_b = locate_fd(a, fa), locate_fd(b, fb)
+        with naming(a):
+            found_a = locate_fd(fa)
+        with naming(b):
+            found_b = locate_fd(fb)
         pairs, out = _pair(a, b, fa, fb, found_a, found_b)
         for (fa_found, span_a), (fb_found, span_b) in pairs:
             unit = UnitDiff(fa_found.arch or fb_found.arch)
@@ -143,8 +146,10 @@ def _placeholder(found: Found) -> bytes:
 
 
 def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> None:
-    ha = guarded(a, find_and_hash, fa, _placeholder(found_a), found_a.exclude, span_a.offset, span_a.size)
-    hb = guarded(b, find_and_hash, fb, _placeholder(found_b), found_b.exclude, span_b.offset, span_b.size)
+    with naming(a):
+        ha = find_and_hash(fa, _placeholder(found_a), found_a.exclude, span_a.offset, span_a.size)
+    with naming(b):
+        hb = find_and_hash(fb, _placeholder(found_b), found_b.exclude, span_b.offset, span_b.size)
     unit.content_ids = (hash_to_string(ha.digest), hash_to_string(hb.digest))
     unit.sizes = (span_a.size, span_b.size)
     unit.offsets = (span_a.offset, span_b.offset)
@@ -163,10 +168,8 @@ def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> 
 
 
 def _read(path: str, fd: int, span: Span, pos: int, n: int, zero: list[Span]) -> bytearray:
-    try:
+    with naming(path):
         data = bytearray(os.pread(fd, n, span.offset + pos))
-    except OSError as e:
-        raise MalformedFile(path, f"read error: {e.strerror or e}") from None
     start = span.offset + pos
     for z in zero:
         lo, hi = max(z.offset, start), min(z.offset + z.size, start + len(data))

@@ -1,5 +1,8 @@
-"""The project's exception types. Every one names the file; `str(e)` is the
-one-line message the CLI prints."""
+"""The project's exception types, and `naming`, the one place an error gets
+its file name. Core code raises errors without a path (`MalformedFile("...")`);
+each operation wraps its work in `with naming(path):` once, which names them
+and turns a parser's FormatError and an OSError into our own types.
+`str(e)` is the one-line message the CLI prints."""
 from __future__ import annotations
 
 
@@ -8,12 +11,23 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
 
 
 class BuildIDError(Exception):
-    """Base class: something about FILE prevented the operation."""
+    """Base class: something about FILE prevented the operation.
 
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}")
+    `BuildIDError(message)` from core code, `BuildIDError(path, message)` where
+    the file is known; `path` is None until a `naming` boundary fills it in."""
+
+    def __init__(self, path: str | None, message: str | None = None):
+        if message is None:
+            path, message = None, path
+        super().__init__(path, message)
         self.path = path
         self.message = message
+
+    def __str__(self) -> str:
+        return self.message if self.path is None else f"{self.path}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r}, {self.message!r})"
 
 
 class NotRegularFile(BuildIDError):
@@ -38,3 +52,33 @@ class FileChanged(RewriteError):
 
 def os_message(err: OSError) -> str:
     return err.strerror or str(err)
+
+
+class naming:
+    """`with naming(path):` around one operation on one file: a BuildIDError
+    without a path gets this one, a parser's FormatError becomes MalformedFile
+    and an OSError UnreadableFile, both naming the file. (A class rather than
+    contextlib, which the Go-compatible path does not otherwise import.)"""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self) -> "naming":
+        return self
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if err is None:
+            return False
+        if isinstance(err, BuildIDError):
+            if err.path is None:
+                err.path = self.path
+                err.args = (self.path, err.message)
+            return False
+        from .formats import FormatError  # already loaded by whatever raised it
+        if isinstance(err, FormatError):
+            raise MalformedFile(self.path, str(err)) from None
+        if isinstance(err, OSError) and not isinstance(err, BrokenPipeError):
+            raise UnreadableFile(self.path, f"read error: {os_message(err)}") from None
+        return False

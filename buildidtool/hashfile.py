@@ -5,10 +5,10 @@ import os
 
 from .formats import Span
 
-from .errors import RewriteError
+from .errors import RewriteError, naming
 from .fileio import opened
 from .plan import hash_unit, units
-from .reading import guarded, locate_fd
+from .reading import locate_fd
 
 
 class HashReport:
@@ -36,8 +36,8 @@ def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:
     """One report per unit (one for a thin file, one per slice of a universal
     Mach-O). With `id`, that string is the placeholder in every unit."""
     placeholder = id.encode() if isinstance(id, str) else id
-    with opened(path) as fd:
-        found = locate_fd(path, fd)
+    with naming(path), opened(path) as fd:
+        found = locate_fd(fd)
         size = os.fstat(fd).st_size
         todo = units(found, size)
         if placeholder is not None:
@@ -46,6 +46,6 @@ def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:
         out = []
         for f, span, old in todo:
             if not old:
-                raise RewriteError(path, "no build ID to use as the placeholder (give one with --id)")
-            out.append(HashReport(path, f.arch, old, guarded(path, hash_unit, fd, f, span, old)))
+                raise RewriteError("no build ID to use as the placeholder (give one with --id)")
+            out.append(HashReport(path, f.arch, old, hash_unit(fd, f, span, old)))
         return out

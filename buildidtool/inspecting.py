@@ -7,7 +7,7 @@ import os
 
 from . import codesign, goversion, hostid
 from .buildinfo import read_build_info_fd, read_build_info_slices_fd
-from .errors import BuildIDError, os_message
+from .errors import BuildIDError, naming, os_message
 from .fileio import opened
 from .formats import Found, Source
 from .reading import locate_fd, to_info
@@ -51,8 +51,8 @@ def inspect(path: str) -> dict:
 
 def inspect_with_lines(path: str) -> dict:
     """inspect(), keeping each unit's `go version -m` text lines under "_lines"."""
-    with opened(path) as fd:
-        found = locate_fd(path, fd)
+    with naming(path), opened(path) as fd:
+        found = locate_fd(fd)
         record = to_info(path, found).to_json()
         try:
             infos = read_build_info_slices_fd(path, fd) if found.slices else \

@@ -61,16 +61,16 @@ def hash_unit(fd: int, found: Found, span: Span, placeholder: bytes) -> Unit:
     return unit
 
 
-def plan_unit(path: str, fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
+def plan_unit(fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
     """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
     if not old_id:
-        raise RewriteError(path, "no build ID to rewrite")
+        raise RewriteError("no build ID to rewrite")
     unit = hash_unit(fd, found, span, old_id)
     if b"/" not in old_id:
-        raise RewriteError(path, "build ID is a legacy format (no content ID part); not rewritten")
+        raise RewriteError("build ID is a legacy format (no content ID part); not rewritten")
     new_id = with_content_id(old_id, unit.content_id)
     if len(new_id) != len(old_id):
-        raise RewriteError(path, f"build ID length mismatch {_q(old_id)} vs {_q(new_id)}")
+        raise RewriteError(f"build ID length mismatch {_q(old_id)} vs {_q(new_id)}")
     unit.new_id = new_id
     if unit.hashed.matches:
         _plan_signature(fd, found, span, unit)

@@ -1,27 +1,18 @@
-"""Reading: open the file safely, let the format parsers locate the ID, and turn
-their errors into errors that name the file."""
+"""Reading: open the file safely and let the format parsers locate the ID;
+`naming` (errors.py) turns their errors into ones that name the file."""
 from __future__ import annotations
 
-from .formats import FormatError, Found, Source, locate, reference_id
+from .formats import Found, Source, locate, reference_id
 
-from .errors import BuildIDError, MalformedFile
+from .errors import BuildIDError, naming
 from .fileio import opened
 from .result import BuildIDInfo, HostID
 
 
-def guarded(path: str, fn, *args):
-    """Run a parser: the one place where its FormatError, or an OSError from
-    reading, becomes a MalformedFile that names the file."""
-    try:
-        return fn(*args)
-    except FormatError as e:
-        raise MalformedFile(path, str(e)) from None
-    except OSError as e:
-        raise MalformedFile(path, f"read error: {e.strerror or e}") from None
-
-
-def locate_fd(path: str, fd: int) -> Found:
-    return guarded(path, locate, Source.of_file(fd))
+def locate_fd(fd: int) -> Found:
+    """The located facts of an open file; raises FormatError or OSError (call
+    it inside `naming`)."""
+    return locate(Source.of_file(fd))
 
 
 def to_info(path: str, found: Found) -> BuildIDInfo:
@@ -41,14 +32,14 @@ def to_info(path: str, found: Found) -> BuildIDInfo:
 
 def read(path: str) -> BuildIDInfo:
     """The Go build ID of `path` and where it lives. Raises BuildIDError."""
-    with opened(path) as fd:
-        return to_info(path, locate_fd(path, fd))
+    with naming(path), opened(path) as fd:
+        return to_info(path, locate_fd(fd))
 
 
 def read_reference(path: str) -> bytes:
     """Exactly what `go tool buildid FILE` prints, without the newline."""
-    with opened(path) as fd:
-        return guarded(path, reference_id, Source.of_file(fd))
+    with naming(path), opened(path) as fd:
+        return reference_id(Source.of_file(fd))
 
 
-__all__ = ["read", "read_reference", "locate_fd", "guarded", "to_info", "BuildIDError"]
+__all__ = ["read", "read_reference", "locate_fd", "to_info", "BuildIDError"]

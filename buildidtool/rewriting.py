@@ -7,10 +7,10 @@ import os
 
 from .formats import Source, reference_id
 
-from .errors import BuildIDError, FileChanged, RewriteError, os_message
+from .errors import BuildIDError, FileChanged, RewriteError, naming, os_message
 from .fileio import open_regular
 from .plan import Unit, plan_unit, units
-from .reading import guarded, locate_fd
+from .reading import locate_fd
 
 
 class Rewritten:
@@ -25,16 +25,16 @@ class Rewritten:
         self.dry_run = dry_run
 
 
-def plan_file(path: str, fd: int, go_compatible: bool = False) -> list[Unit]:
+def plan_file(fd: int, go_compatible: bool = False) -> list[Unit]:
     """Locate and hash every unit of the open file. With go_compatible, a thin
     file's placeholder is what `go tool buildid` reads, even when that is not a
     Go build ID (the reference then fails the same way)."""
-    found = locate_fd(path, fd)
+    found = locate_fd(fd)
     size = os.fstat(fd).st_size
     rid = None
     if go_compatible and not found.slices:
-        rid = guarded(path, reference_id, Source.of_file(fd))
-    return [guarded(path, plan_unit, path, fd, f, span, old) for f, span, old in units(found, size, rid)]
+        rid = reference_id(Source.of_file(fd))
+    return [plan_unit(fd, f, span, old) for f, span, old in units(found, size, rid)]
 
 
 def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
@@ -46,7 +46,8 @@ def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
         if not dry_run:
             _lock(path, fd)
         before = os.fstat(fd)
-        plan = plan_file(path, fd, go_compatible)
+        with naming(path):
+            plan = plan_file(fd, go_compatible)
         changes = [c for u in plan for c in u.changes]
         if dry_run or not changes:
             return Rewritten(path, plan, bool(changes), dry_run)

@@ -8,12 +8,12 @@ import os
 from .formats import Found, FormatError, Source, Span
 
 from . import codesign, hostid
-from .errors import BuildIDError
+from .errors import BuildIDError, naming
 from .fileio import opened
 from .hashing import find_and_hash
 from .idstring import PART_LENGTH, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
-from .reading import guarded, locate_fd, to_info
+from .reading import locate_fd, to_info
 from .result import BuildIDInfo
 
 OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
@@ -51,8 +51,8 @@ class Verdict:
 def verify(path: str, strict: bool = False) -> Verdict:
     """Never raises for a file problem: an unreadable or broken file is status 'error'."""
     try:
-        with opened(path) as fd:
-            return verify_found(path, fd, locate_fd(path, fd), strict)
+        with naming(path), opened(path) as fd:
+            return verify_found(path, fd, locate_fd(fd), strict)
     except BuildIDError as e:
         v = Verdict(path)
         v.reason = e.message
@@ -131,18 +131,20 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     else:
         v.host_build_id = {"status": hostid.ABSENT, "kind": None, "hex": None, "reason": None}
     try:
-        if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
-            v.computed_content_id = guarded(path, hash_unit, fd, found, span, old).content_id
-            v.status = LEGACY
-            v.reason = found.unverifiable or "the build ID has no 20-character content ID part to check"
-            return v
-        unit = guarded(path, plan_unit, path, fd, found, span, old)
-    except BuildIDError as e:  # a refusal, or a read error in this slice
+        with naming(path):  # a refusal, or a read error in this slice, is this slice's reason
+            if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
+                v.computed_content_id = hash_unit(fd, found, span, old).content_id
+                v.status = LEGACY
+                v.reason = found.unverifiable or "the build ID has no 20-character content ID part to check"
+                return v
+            unit = plan_unit(fd, found, span, old)
+    except BuildIDError as e:
         v.reason = e.message
         return v
     v.computed_content_id = unit.content_id
     problems = []
-    legacy = unit.new_id != old and guarded(path, _hashed_with_host_id, fd, found, span, old)
+    with naming(path):
+        legacy = unit.new_id != old and _hashed_with_host_id(fd, found, span, old)
     if legacy:
         v.computed_content_id = legacy
         v.reason = ("the content ID matches as Go 1.23 and earlier hashed the file "
@@ -192,7 +194,8 @@ def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, p
     from . import modification
     if v.stored_content_id != v.computed_content_id:
         try:
-            return guarded(path, modification.explain, fd, found, span, old, v.stored_content_id)
+            with naming(path):
+                return modification.explain(fd, found, span, old, v.stored_content_id)
         except BuildIDError as e:  # the verdict stands; only the explanation is lost
             return [modification.Modification(modification.UNEXPLAINED, False, f"cannot tell how: {e.message}")]
     return [modification.Modification(modification.UNEXPLAINED, False, p) for p in problems]
