@@ -16,16 +16,12 @@ from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
 from .idstring import printable
 
 
-
-_printable = printable
-
-
 def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj))  # ASCII: a file name that is not UTF-8 stays valid JSON
 
 
 def _fail(e: BuildIDError) -> None:
-    click.echo(f"buildid: {_printable(str(e))}", err=True)
+    click.echo(f"buildid: {printable(str(e))}", err=True)
 
 
 def _terminate_cleanly() -> None:
@@ -47,7 +43,7 @@ def cli() -> None:
 
 def _id_line(info) -> str:
     if info.build_id is not None:
-        return _printable(info.build_id)
+        return printable(info.build_id)
     if info.host_build_id is not None:
         return f"(no Go build ID; {info.host_build_id.kind} build ID {info.host_build_id.hex})"
     return "(no Go build ID)"
@@ -77,9 +73,9 @@ def read(files: tuple[str, ...], as_json: bool) -> None:
             _emit_json(info.to_json())
         elif info.slices:
             for s in info.slices:
-                click.echo(f"{_printable(path)} [{s.arch}]: {_id_line(s)}")
+                click.echo(f"{printable(path)} [{s.arch}]: {_id_line(s)}")
         elif len(files) > 1:
-            click.echo(f"{_printable(path)}: {_id_line(info)}")
+            click.echo(f"{printable(path)}: {_id_line(info)}")
         else:
             click.echo(_id_line(info))
     sys.exit(status)
@@ -129,14 +125,14 @@ def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) 
             continue
         if as_json:
             _emit_json({"file": path, "changed": r.changed, "dry_run": dry_run, "units": [
-                {"arch": u.arch, "old_id": _printable(u.old_id.decode("utf-8", "replace")),
-                 "new_id": _printable(u.new_id.decode("utf-8", "replace")), "matches": u.hashed.matches,
+                {"arch": u.arch, "old_id": printable(u.old_id.decode("utf-8", "replace")),
+                 "new_id": printable(u.new_id.decode("utf-8", "replace")), "matches": u.hashed.matches,
                  "signature_updated": bool(u.signature is not None and u.new_signature != u.old_signature)}
                 for u in r.units], "error": None})
             continue
         for u in r.units:
-            label = f"{_printable(path)}" + (f" [{u.arch}]" if len(r.units) > 1 else "")
-            old, new = (_printable(x.decode("utf-8", "replace")) for x in (u.old_id, u.new_id))
+            label = f"{printable(path)}" + (f" [{u.arch}]" if len(r.units) > 1 else "")
+            old, new = (printable(x.decode("utf-8", "replace")) for x in (u.old_id, u.new_id))
             if old == new and not u.changes:
                 click.echo(f"{label}: unchanged")
             else:
@@ -166,17 +162,17 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
         if as_json:
             _emit_json(v.to_json())
         else:
-            rows = [(f"{_printable(path)} [{s.arch}]", s) for s in v.slices] or [(_printable(path), v)]
+            rows = [(f"{printable(path)} [{s.arch}]", s) for s in v.slices] or [(printable(path), v)]
             for label, s in rows:
-                reason = f" ({_printable(s.reason)})" if s.reason else ""
+                reason = f" ({printable(s.reason)})" if s.reason else ""
                 if s.modification:
                     from .modification import text
-                    reason = f": {_printable(text(s.modification))}"
+                    reason = f": {printable(text(s.modification))}"
                 host = s.host_build_id
                 note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
                 click.echo(f"{label}: {s.status}{reason}{note}")
         if v.status == "error" and not as_json:
-            click.echo(f"buildid: {_printable(path)}: {_printable(v.reason)}", err=True)
+            click.echo(f"buildid: {printable(path)}: {printable(v.reason)}", err=True)
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
 
@@ -272,6 +268,6 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
     if as_json:
         _emit_json(d.to_json())
     else:
-        for line in text_lines(d, _printable(a), _printable(b)):
+        for line in text_lines(d, printable(a), printable(b)):
             click.echo(line)
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

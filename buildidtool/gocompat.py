@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import sys
 
-USAGE = """usage: buildid [-w] file          (as go tool buildid)
-       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan, diff; see buildid --help)
+from .entry import COMMANDS
+
+USAGE = f"""usage: buildid [-w] file          (as go tool buildid)
+       buildid COMMAND [OPTIONS] FILE...   ({", ".join(COMMANDS)}; see buildid --help)
 """
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}

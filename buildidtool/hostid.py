@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .idstring import linker_placeholder
+
 DERIVED, NOT_DERIVED, NOT_APPLICABLE, ABSENT = "derived", "not-derived", "not-applicable", "absent"
 
 
@@ -63,7 +65,7 @@ def linker_ids(build_id: bytes) -> list[bytes]:
     (-ldflags=-buildid=X)."""
     out = []
     if b"/" in build_id:
-        out.append(build_id[:build_id.rindex(b"/") + 1] + build_id.split(b"/", 1)[0])
+        out.append(linker_placeholder(build_id))
     out.append(build_id)
     return out
 

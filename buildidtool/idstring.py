@@ -25,9 +25,30 @@ def parts(build_id: str | None) -> dict[str, str] | None:
     return dict(zip(names, pieces)) if names else None
 
 
-def new_id(old: bytes, content_id: str) -> bytes:
+def content_part(raw: bytes) -> bytes | None:
+    """The last part of an ID of more than one part (where Go keeps the
+    content ID), else None."""
+    i = raw.rfind(b"/")
+    return None if i < 0 else raw[i + 1:]
+
+
+def checkable(raw: bytes) -> bool:
+    """Has a content ID part of Go's length, so it can be checked and rewritten."""
+    part = content_part(raw)
+    return part is not None and len(part) == PART_LENGTH
+
+
+def new_id(old: bytes, content_id: str | bytes) -> bytes:
     """The old ID with its last part replaced by `content_id` (old must hold a '/')."""
-    return old[:old.rindex(b"/")] + b"/" + content_id.encode("ascii")
+    if isinstance(content_id, str):
+        content_id = content_id.encode("ascii")
+    return old[:old.rindex(b"/")] + b"/" + content_id
+
+
+def linker_placeholder(raw: bytes) -> bytes:
+    """What the go command hands the linker: the final ID with its last part
+    replaced by its first (raw must hold a '/')."""
+    return new_id(raw, raw.split(b"/", 1)[0])
 
 
 def display(raw: bytes | None) -> str | None:

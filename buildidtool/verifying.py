@@ -11,7 +11,7 @@ from . import codesign, hostid
 from .errors import BuildIDError, naming
 from .fileio import opened
 from .hashing import find_and_hash
-from .idstring import PART_LENGTH, display, hash_to_string
+from .idstring import checkable, content_part, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
 from .reading import locate_fd, to_info
 from .result import BuildIDInfo
@@ -122,8 +122,7 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     if not old:
         v.status, v.reason = NO_BUILD_ID, "the file has no Go build ID"
         return v
-    if b"/" in old:
-        v.stored_content_id = display(old[old.rindex(b"/") + 1:])
+    v.stored_content_id = display(content_part(old))
     if found.host_build_id is not None:
         h = found.host_build_id
         status, why = hostid.judge(old, h.kind, h.value, lookup=facts)
@@ -132,7 +131,7 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         v.host_build_id = {"status": hostid.ABSENT, "kind": None, "hex": None, "reason": None}
     try:
         with naming(path):  # a refusal, or a read error in this slice, is this slice's reason
-            if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
+            if not checkable(old) or found.unverifiable:
                 v.computed_content_id = hash_unit(fd, found, span, old).content_id
                 v.status = LEGACY
                 v.reason = found.unverifiable or "the build ID has no 20-character content ID part to check"
@@ -177,7 +176,7 @@ def _hashed_with_host_id(fd: int, found: Found, span: Span, old: bytes) -> str |
         return None
     kept = [e for e in found.exclude if e != h.span]
     content = hash_to_string(find_and_hash(fd, old, kept, span.offset, span.size).digest)
-    return content if old.endswith(b"/" + content.encode()) else None
+    return content if content_part(old) == content.encode() else None
 
 
 def _pages_match(fd: int, found: Found) -> bool:

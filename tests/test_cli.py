@@ -170,3 +170,12 @@ def test_verify_and_hash_do_not_import_lief(samples):
             f"buildidtool.verify({str(f)!r}); buildidtool.hash_file({str(f)!r})\n"
             "print('lief' in sys.modules or 'elftools' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout == b"False\n"
+
+
+def test_one_list_of_subcommands():
+    from buildidtool.cli import cli
+    from buildidtool.entry import COMMANDS
+    from buildidtool.gocompat import USAGE
+
+    assert sorted(cli.commands) == sorted(COMMANDS)
+    assert ", ".join(COMMANDS) in USAGE
