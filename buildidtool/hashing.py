@@ -122,7 +122,7 @@ def _pipelined(fd, placeholder, exclude, start, length, bufsize, h, overlay=()) 
     for _ in range(RING):
         free.put(memoryview(bytearray(bufsize + len(placeholder))))
     work: queue.Queue = queue.Queue(maxsize=256)
-    RELEASE, STOP = object(), object()
+    STOP = object()
     failure: list[BaseException] = []
 
     def hasher() -> None:
@@ -131,8 +131,8 @@ def _pipelined(fd, placeholder, exclude, start, length, bufsize, h, overlay=()) 
                 item = work.get()
                 if item is STOP:
                     return
-                if type(item) is tuple:  # (RELEASE, buffer): hashed all of it
-                    free.put(item[1])
+                if type(item) is tuple:  # (buffer,): all of it is hashed, it may be refilled
+                    free.put(item[0])
                 else:
                     h.update(item)
         except BaseException as e:  # pragma: no cover - hashlib does not fail
@@ -141,7 +141,7 @@ def _pipelined(fd, placeholder, exclude, start, length, bufsize, h, overlay=()) 
     def next_buffer(old):
         fresh = free.get()
         if old is not None:
-            work.put((RELEASE, old))
+            work.put((old,))
         return fresh
 
     t = threading.Thread(target=hasher, name="buildid-hasher", daemon=True)
