@@ -15,9 +15,13 @@ from .reading import locate_fd, to_info
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
+    whole = Source.of_file(fd)
+    src = whole.view(found.span.offset, found.span.size) if found.span else whole
     if h is not None:
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(),
-                                   "status": hostid.status(found.build_id, h.kind, h.value)}
+        status, why = hostid.judge(src, found.build_id, h.kind, h.value)
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status}
+        if why:
+            record["host_build_id"]["reason"] = why
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0
@@ -35,8 +39,7 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
     record["build_info"] = build_info.to_json() if build_info is not None else None
     record["build_info_error"] = build_info_error
     record["go_version"] = build_info.go_version if build_info is not None else None
-    src = Source.of_file(fd)
-    goversion.fill(record, found, src.view(found.span.offset, found.span.size) if found.span else src)
+    goversion.fill(record, found, src)
     record["_lines"] = build_info.lines() if build_info is not None else []
     return record
 

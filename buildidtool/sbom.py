@@ -107,7 +107,8 @@ def facts(path: str, fd: int, found, src) -> dict:
     statuses = []
     for f, _ in units:
         h = f.host_build_id
-        statuses.append(None if h is None else hostid.status(f.build_id, h.kind, h.value))
+        unit = src.view(f.span.offset, f.span.size) if f.span else src
+        statuses.append(None if h is None else hostid.judge(unit, f.build_id, h.kind, h.value)[0])
     out["host_build_id_status"] = statuses if found.slices else statuses[0]
     if found.format in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
         try:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, Span
+from .formats import Found, Source, Span
 
 from . import hostid
 from .errors import BuildIDError
 from .fileio import opened
-from .idstring import PART_LENGTH, display
+from .hashing import find_and_hash
+from .idstring import PART_LENGTH, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
 from .reading import guarded, locate_fd, to_info
 from .result import BuildIDInfo
@@ -83,7 +84,10 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         v.stored_content_id = display(old[old.rindex(b"/") + 1:])
     if found.host_build_id is not None:
         h = found.host_build_id
-        v.host_build_id = {"status": hostid.status(old, h.kind, h.value), "kind": h.kind, "hex": h.value.hex()}
+        status, why = hostid.judge(Source(fd, span.offset, span.size), old, h.kind, h.value)
+        v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex()}
+        if why:
+            v.host_build_id["reason"] = why
     else:
         v.host_build_id = {"status": "absent", "kind": None, "hex": None}
     try:
@@ -98,7 +102,11 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         return v
     v.computed_content_id = unit.content_id
     problems = []
-    if unit.new_id != old:
+    if unit.new_id != old and _hashed_with_host_id(path, fd, found, span, old) == v.stored_content_id:
+        v.computed_content_id = v.stored_content_id
+        v.reason = ("the content ID matches the file hashed as Go before 1.24 hashes it, host build ID "
+                    "included; a later Go's rewrite would change the ID")
+    elif unit.new_id != old:
         problems.append(f"content ID {v.stored_content_id} does not match the file's content "
                         f"({v.computed_content_id})")
     if unit.signature is not None and unit.new_signature != unit.old_signature:
@@ -111,6 +119,17 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     else:
         v.status = OK
     return v
+
+
+def _hashed_with_host_id(path: str, fd: int, found: Found, span: Span, old: bytes) -> str | None:
+    """The content ID of the unit with its host build ID hashed in, as Go's
+    tools hashed it before 1.24 (when a host build ID became derivable from the
+    build ID and so had to be left out); None when the file has none."""
+    host = found.host_build_id
+    rest = [s for s in found.exclude if host is None or s != host.span]
+    if len(rest) == len(found.exclude):
+        return None
+    return hash_to_string(guarded(path, find_and_hash, fd, old, rest, span.offset, span.size).digest)
 
 
 def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, problems: list[str]) -> list:
