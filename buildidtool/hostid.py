@@ -88,3 +88,12 @@ def _linker_facts(src, has_go_id: bool) -> tuple[str | None, str | None]:
     except (FormatError, OSError, ValueError, struct.error):
         got = None
     return (got[0] if got else None), None
+
+
+def pre_1_24_exclude(found) -> list | None:
+    """The byte ranges Go before 1.24 read as zeros when hashing the unit of
+    `found` (a Found): its own, with the host build ID hashed in, since it could
+    not yet depend on the build ID. None when the host build ID is not excluded."""
+    host = found.host_build_id
+    rest = [s for s in found.exclude if host is None or s != host.span]
+    return None if len(rest) == len(found.exclude) else rest

@@ -18,7 +18,7 @@ import re
 
 from .formats import FormatError, Found, Source, Span
 
-from . import codesign
+from . import codesign, hostid
 from .errors import BuildIDError
 from .hashing import find_and_hash
 from .idstring import hash_to_string
@@ -122,7 +122,7 @@ def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> 
     provable = [m for m in out if m.kind in (APPENDED, SIGNED)]
     if provable and not any(m.kind == TRUNCATED for m in out):
         for candidate in undos:
-            if _undone_content_id(fd, found, span, build_id, candidate) == stored:
+            if _reproduces(fd, found, span, build_id, candidate, stored):
                 for m in provable:
                     m.proven = True
                     m.detail += "; " + PROOFS[m.kind]
@@ -149,7 +149,7 @@ def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modifica
     ends = sorted({r.end for r in lay.regions if span.offset < r.end < lay.image_end}, reverse=True)
     for end in ends[:MAX_EARLIER_ENDS]:
         undo = _Undo(end - span.offset)
-        if _undone_content_id(fd, found, span, build_id, undo) == stored:
+        if _reproduces(fd, found, span, build_id, undo, stored):
             appended.proven = True
             appended.detail = (f"{span.end - end} bytes after the end of the linked image at offset {end:#x}; "
                                + PROOFS[APPENDED])
@@ -157,12 +157,18 @@ def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modifica
     return False
 
 
-def _undone_content_id(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo) -> str | None:
+def _reproduces(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo, stored: str) -> bool:
+    """Whether the undone unit hashes to `stored`, as Go hashes it now or, for a
+    file with a host build ID, as Go before 1.24 did (with that ID hashed in)."""
     if undo.length > span.size:
-        return None  # the undone file would be longer than this one: nothing to read the rest from
-    exclude = list(found.exclude) + undo.exclude
-    hashed = find_and_hash(fd, build_id, exclude, span.offset, undo.length, overlay=undo.overlay)
-    return hash_to_string(hashed.digest)
+        return False  # the undone file would be longer than this one: nothing to read the rest from
+    for exclude in (found.exclude, hostid.pre_1_24_exclude(found)):
+        if exclude is not None:
+            hashed = find_and_hash(fd, build_id, list(exclude) + undo.exclude, span.offset, undo.length,
+                                   overlay=undo.overlay)
+            if hash_to_string(hashed.digest) == stored:
+                return True
+    return False
 
 
 # --- signed ---

@@ -125,9 +125,8 @@ def _hashed_with_host_id(path: str, fd: int, found: Found, span: Span, old: byte
     """The content ID of the unit with its host build ID hashed in, as Go's
     tools hashed it before 1.24 (when a host build ID became derivable from the
     build ID and so had to be left out); None when the file has none."""
-    host = found.host_build_id
-    rest = [s for s in found.exclude if host is None or s != host.span]
-    if len(rest) == len(found.exclude):
+    rest = hostid.pre_1_24_exclude(found)
+    if rest is None:
         return None
     return hash_to_string(guarded(path, find_and_hash, fd, old, rest, span.offset, span.size).digest)
 

@@ -80,3 +80,11 @@ def test_host_id_set_with_B_is_not_applicable(samples, tmp_path):
 ])
 def test_not_applicable_rules(version, ldflags, applies):
     assert (hostid.not_applicable(version, ldflags) is None) == applies
+
+
+def test_old_external_link_appended_is_proven(old_external, tmp_path):
+    f = tmp_path / "appended"
+    f.write_bytes(old_external.read_bytes() + b"installer payload")
+    v = buildidtool.verify(str(f))
+    assert v.status == "modified"
+    assert [(m.kind, m.proven) for m in v.modification] == [("appended", True)]
