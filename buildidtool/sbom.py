@@ -25,6 +25,18 @@ NS = "buildid:"
 TOOL = "buildidtool"
 
 
+def json_text(s: str) -> str:
+    """A path as JSON can carry it: bytes that are not UTF-8 (held as surrogate
+    escapes) become U+FFFD, which every consumer reads the same way."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def unique_text(s: str) -> str:
+    """A path as an identifier: bytes that are not UTF-8 written as \\xNN, so
+    two paths that json_text makes alike stay apart."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def golang_purl(path: str, version: str) -> str:
     """pkg:golang/<module path>@<version>, encoded by packageurl-python."""
     from packageurl import PackageURL
