@@ -342,10 +342,9 @@ def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
                             and r.offset < span.offset + (p + 1) * codesign.PAGE_SIZE
                             and r.end > span.offset + p * codesign.PAGE_SIZE})
             first = span.offset + pages[0] * codesign.PAGE_SIZE
-            return (f"bytes inside the linked image were changed: {len(pages)} page(s) no longer match Go's "
-                    f"ad hoc signature, the first at offset {first:#x}"
+            return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
                     + (f" ({', '.join(where[:8])})" if where else ""))
-    return "bytes inside the linked image were changed (no appended data, signature or stripping explains it)"
+    return "no appended bytes, signature or stripping explains the mismatch"
 
 
 def text(mods: list[Modification]) -> str:

@@ -87,7 +87,8 @@ def test_flipped_byte_is_unexplained(tmp_copy, name):
     flip_byte(f)
     v = buildidtool.verify(str(f))
     assert kinds(v) == [("unexplained", False)], v.modification
-    assert "inside the linked image" in v.modification[0].detail
+    assert "no appended bytes, signature or stripping explains" in v.modification[0].detail
+    assert v.modification[0].text().startswith("changed inside the linked image (seen: ")
 
 
 def test_flipped_byte_in_signed_macho_is_located_by_the_page_hashes(tmp_copy):
