@@ -299,16 +299,17 @@ def test_macho_resigned_is_proven_and_restores(tmp_copy, tmp_path, samples):
     assert "replaced Go's ad hoc one" in v.modification[0].detail
     assert "CMS signature, hardened runtime" in v.modification[0].detail
     # Restoring Go's layout and ad hoc signature gives back the linker's bytes exactly.
-    with open(f, "rb") as fh:
+    assert restored(f) == original
+
+
+def restored(path, added: bool = False) -> bytes:
+    """restored_macho of a thin file: the bytes as Go's linker wrote them."""
+    from buildidtool.formats import Span
+    with open(path, "rb") as fh:
         fd = fh.fileno()
         found = locate(Source.of_file(fd))
-        restored = restored_macho(fd, found, found_span(fd))
-    assert restored == original
-
-
-def found_span(fd):
-    from buildidtool.formats import Span
-    return Span(0, os.fstat(fd).st_size)
+        assert found.code_signature is not None and found.signing is not None
+        return restored_macho(fd, found, Span(0, os.fstat(fd).st_size), added=added)
 
 
 def test_macho_resigned_after_appending_is_signed(tmp_copy):
@@ -324,17 +325,19 @@ def test_real_hardened_runtime_go_from_pypi(tmp_path, samples):
     v = buildidtool.verify(str(go))
     assert kinds(v) == [("signed", True)], v.modification
     assert "hardened runtime" in v.modification[0].detail and "CMS signature" in v.modification[0].detail
-    with open(go, "rb") as fh:
-        fd = fh.fileno()
-        restored = restored_macho(fd, locate(Source.of_file(fd)), found_span(fd))
+    assert_as_linked(restored(go), tmp_path, samples)
+
+
+def assert_as_linked(restored: bytes, tmp_path, samples):
+    """The restored file verifies (content ID, and Go's ad hoc signature where
+    there is one), and the reference tool agrees that -w would change nothing."""
     out = tmp_path / "go-as-linked"
     out.write_bytes(restored)
-    # The restored file verifies: content ID and Go's ad hoc signature both match,
-    # and the reference tool agrees that -w would change nothing.
     assert buildidtool.verify(str(out)).status == "ok"
     before = samples.run_reference(out).stdout
     assert samples.run_reference("-w", out).returncode == 0
     assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
+    return out
 
 
 def test_real_hardened_runtime_go_amd64_signature_added(tmp_path, samples):
@@ -345,18 +348,8 @@ def test_real_hardened_runtime_go_amd64_signature_added(tmp_path, samples):
     assert kinds(v) == [("signed", True)], v.modification
     assert "a code signature that was added after link" in v.modification[0].detail
     assert "hardened runtime" in v.modification[0].detail
-    with open(go, "rb") as fh:
-        fd = fh.fileno()
-        found = locate(Source.of_file(fd))
-        assert found.code_signature is not None and found.signing is not None
-        restored = restored_macho(fd, found, found_span(fd), added=True)
-    out = tmp_path / "go-as-linked"
-    out.write_bytes(restored)
-    assert buildidtool.verify(str(out)).status == "ok"
+    out = assert_as_linked(restored(go, added=True), tmp_path, samples)
     assert buildidtool.read(str(out)).code_signature is None
-    before = samples.run_reference(out).stdout
-    assert samples.run_reference("-w", out).returncode == 0
-    assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
 
 
 def test_signature_added_to_an_unsigned_macho(tmp_copy):
@@ -367,9 +360,7 @@ def test_signature_added_to_an_unsigned_macho(tmp_copy):
     v = buildidtool.verify(str(f))
     assert kinds(v) == [("signed", True)], v.modification
     assert "was added after link" in v.modification[0].detail
-    with open(f, "rb") as fh:
-        fd = fh.fileno()
-        assert restored_macho(fd, locate(Source.of_file(fd)), found_span(fd), added=True) == original
+    assert restored(f, added=True) == original
 
 
 def add_signature(path) -> None:
