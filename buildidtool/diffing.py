@@ -117,7 +117,9 @@ def _pair(a, b, fa, fb, found_a: Found, found_b: Found):
     universal one, universal slices by arch."""
     thin = {"macho", "macho-fat"}
     if found_a.format != found_b.format and {found_a.format, found_b.format} != thin:
-        raise MalformedFile(b, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
+        # The error names the file that is not a binary, when one is not; else the second.
+        culprit = a if found_a.format == "unknown" else b
+        raise MalformedFile(culprit, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
     ua, ub = _units(fa, found_a), _units(fb, found_b)
     out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho-fat")
     if len(ua) == 1 and len(ub) == 1 and not (found_a.slices or found_b.slices):
@@ -314,7 +316,8 @@ def text_lines(d: Diff, label_a: str, label_b: str) -> list[str]:
             if u.by_region:
                 lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
             for r in u.ranges:
-                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes) {', '.join(r.where)}")
+                where = f" {', '.join(r.where)}" if r.where else ""
+                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
         for f in u.build_info or ():
             lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
     for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):

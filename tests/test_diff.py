@@ -136,10 +136,30 @@ def test_errors_are_one_line_exit_2(samples, tmp_path):
     r = run("diff", a, samples.path("hello-windows-amd64.exe"))
     assert r.returncode == 2 and r.stderr.count(b"\n") == 1
     assert b"is elf" in r.stderr and b"is pe" in r.stderr
+    for f in (tmp_path / "empty", tmp_path / "dir", tmp_path / "fifo"):
+        if f.name == "empty":
+            f.write_bytes(b"")
+        elif f.name == "dir":
+            f.mkdir()
+        else:
+            os.mkfifo(f)
+        for args in ((a, f), (f, a)):
+            r = run("diff", *args, timeout=20)
+            assert r.returncode == 2 and r.stdout == b"" and r.stderr.count(b"\n") == 1, (f, r.stderr)
+            assert r.stderr.startswith(b"buildid: " + str(f).encode() + b": "), r.stderr  # names the odd one
     r = run("diff", samples.path("hello-darwin-amd64"), samples.path("hello-darwin-arm64"))
     assert r.returncode == 1  # thin files of two archs compare, and differ
     r = run("diff", a)
     assert r.returncode == 2  # usage
+
+
+def test_files_without_build_ids_compare_byte_for_byte(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"same start, then A")
+    b.write_bytes(b"same start, then B")
+    r = run("diff", a, b)
+    assert r.returncode == 1
+    assert r.stdout.decode().splitlines()[-1] == "    0x11-0x12 (1 bytes)"  # no section to name it by
 
 
 def test_longer_file_tail_is_a_range(samples, tmp_copy):
