@@ -269,19 +269,31 @@ def restored_macho(fd: int, found: Found, span: Span, added: bool = False) -> by
 def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     if found.format not in ("elf", "pe", "macho"):
         return None
+    gone = []  # sections Go's linker always writes, taken out
     if found.format == "elf":
         names = lay.section_names
         no_symbols = ".symtab" not in names
         no_debug = not any(n.startswith((".debug_", ".zdebug_")) for n in names)
         symbols, debug = "no .symtab section", "no .debug_* sections"
+        if names and ".go.buildinfo" not in names:
+            gone.append("no .go.buildinfo section, which Go's linker writes into every executable "
+                        "(objcopy --remove-section .go.buildinfo takes it out)")
     else:
         names = {r.name for r in lay.regions}
         no_symbols = not lay.has_symtab
         no_debug = not any(n.startswith((".debug_", ".zdebug_", "__DWARF")) for n in names)
         symbols = "no COFF symbol table" if found.format == "pe" else "no symbol table (LC_SYMTAB)"
         debug = "no DWARF sections" if found.format == "pe" else "no __DWARF segment"
+    seen = _symbols_gone(src, found, names, (symbols, no_symbols), (debug, no_debug)) + gone
+    return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
+
+
+def _symbols_gone(src: Source, found: Found, names, symbols: tuple[str, bool], debug: tuple[str, bool]) -> list[str]:
+    """The evidence that symbols or DWARF were stripped: what is missing, set
+    against the linker flags build info records."""
+    (symbols, no_symbols), (debug, no_debug) = symbols, debug
     if not (no_symbols or no_debug):
-        return None
+        return []
     # objcopy adds this when the symbols are split off into a file of their own
     # (Debian's dh_strip does, for the -dbgsym package); Go's linker never writes it.
     debuglink = found.format == "elf" and ".gnu_debuglink" in names
@@ -289,20 +301,19 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     ldflags, no_dwarf_wanted = _link_flags(src)
     no_debug = no_debug and not no_dwarf_wanted
     if not (no_symbols or no_debug):
-        return None
-    seen = []
+        return []
     if ldflags is None:
-        seen = [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone)]
-        seen.append(linked if debuglink else
-                    "build info does not record the linker flags, so this is likely but not certain")
-        return Modification(STRIPPED, False, "; ".join(seen))
+        return [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone),
+                linked if debuglink else "build info does not record the linker flags, so this is likely but "
+                                         "not certain"]
+    seen = []
     if no_symbols and "-s" not in ldflags:
         seen.append(f"{symbols} although build info shows the linker was not given -s")
     if no_debug and not {"-s", "-w"} & ldflags:
         seen.append(f"{debug} although build info shows the linker was not given -w")
     if seen and debuglink:
         seen.append(linked)
-    return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
+    return seen
 
 
 _LDFLAG = re.compile(r"(?:^|\s)-(s|w)(?:=(true|false))?(?=\s|$)")

@@ -131,6 +131,17 @@ def test_strip_debug_only(tmp_copy):
     assert ".debug_*" in v.modification[0].detail and ".symtab" not in v.modification[0].detail
 
 
+@pytest.mark.parametrize("name", ["hello-linux-amd64", "cgo-linux-amd64", "cshared-linux-amd64.so"])
+def test_build_info_removed_is_stripped(tmp_copy, name):
+    """What release pipelines do to hide build info (issue 14): not a change to the program."""
+    need("objcopy")
+    f = tmp_copy(name)
+    subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(f)], check=True)
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("stripped", False)], v.modification
+    assert v.modification[0].detail.startswith("no .go.buildinfo section, which Go's linker writes")
+
+
 def test_debian_style_strip_with_debuglink(tmp_copy, tmp_path):
     """As Debian's dh_strip does it: symbols split off into a file of their own,
     the binary stripped and linked to it. The -trimpath sample's build info does
