@@ -155,7 +155,8 @@ def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> 
     for name in pa if pa.keys() == pb.keys() else ():
         unit.parts[name] = "equal" if pa[name] == pb[name] else "different"
     if not unit.parts:
-        unit.parts["build_id"] = "equal" if found_a.build_id == found_b.build_id else "different"
+        unit.parts["build_id"] = "absent" if not (found_a.build_id or found_b.build_id) else \
+            "equal" if found_a.build_id == found_b.build_id else "different"
     if not unit.same_content:
         zero_a = list(found_a.exclude) + [Span(m, len(found_a.build_id or b"")) for m in ha.matches]
         zero_b = list(found_b.exclude) + [Span(m, len(found_b.build_id or b"")) for m in hb.matches]

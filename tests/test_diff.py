@@ -159,7 +159,9 @@ def test_files_without_build_ids_compare_byte_for_byte(tmp_path):
     b.write_bytes(b"same start, then B")
     r = run("diff", a, b)
     assert r.returncode == 1
-    assert r.stdout.decode().splitlines()[-1] == "    0x11-0x12 (1 bytes)"  # no section to name it by
+    lines = r.stdout.decode().splitlines()
+    assert lines[1] == "  build ID: build_id absent"
+    assert lines[-1] == "    0x11-0x12 (1 bytes)"  # no section to name it by
 
 
 def test_longer_file_tail_is_a_range(samples, tmp_copy):
