@@ -121,6 +121,25 @@ def test_universal_slices_are_compared_by_arch(samples, tmp_copy):
     assert b"[arm64]   0x2000-0x2001 (1 bytes) __TEXT,__text" in run("diff", a, b).stdout
 
 
+def test_universal_bytes_after_the_last_slice(samples, tmp_copy):
+    """No slice's content ID covers them: two universal files differ there too."""
+    a = samples.path("hello-darwin-universal")
+    assert diffing.diff(str(a), str(a)).after_slices == {"a": 0, "b": 0, "same": True}
+    b = tmp_copy("hello-darwin-universal")
+    with open(b, "ab") as out:
+        out.write(b"payload")
+    d = diffing.diff(str(a), str(b))
+    assert all(u.same_content for u in d.units) and not d.same
+    assert d.to_json()["after_slices"] == {"a": 0, "b": 7, "same": False}
+    r = run("diff", a, b)
+    assert r.returncode == 1 and b"  after the last slice: 0 vs 7 bytes, different" in r.stdout
+    c = tmp_copy("hello-darwin-universal")
+    with open(c, "ab") as out:
+        out.write(b"paylOad")
+    assert diffing.diff(str(b), str(c)).after_slices == {"a": 7, "b": 7, "same": False}
+    assert run("diff", b, b).returncode == 0
+
+
 def test_build_info_differences(samples):
     a, b = samples.path("hello-linux-amd64"), samples.path("hello-linux-amd64-trimpath")
     d = diffing.diff(str(a), str(b))
