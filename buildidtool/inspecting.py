@@ -19,9 +19,7 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
     src = whole.view(found.span.offset, found.span.size) if found.span else whole
     if h is not None:
         status, why = hostid.judge(src, found.build_id, h.kind, h.value)
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status}
-        if why:
-            record["host_build_id"]["reason"] = why
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status, "reason": why}
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0

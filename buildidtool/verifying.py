@@ -85,11 +85,9 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     if found.host_build_id is not None:
         h = found.host_build_id
         status, why = hostid.judge(Source(fd, span.offset, span.size), old, h.kind, h.value)
-        v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex()}
-        if why:
-            v.host_build_id["reason"] = why
+        v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex(), "reason": why}
     else:
-        v.host_build_id = {"status": "absent", "kind": None, "hex": None}
+        v.host_build_id = {"status": "absent", "kind": None, "hex": None, "reason": None}
     try:
         if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
             v.computed_content_id = guarded(path, hash_unit, fd, found, span, old).content_id

@@ -54,7 +54,7 @@ def test_old_external_link_is_ok_and_strict_passes(old_external):
     r = run("verify", "--strict", old_external)
     assert r.returncode == 0 and b"[host build ID not-applicable]" in r.stdout
     info = json.loads(run("info", "--json", old_external).stdout)
-    assert info["host_build_id"]["status"] == "not-applicable"
+    assert info["host_build_id"]["status"] == "not-applicable" and info["host_build_id"]["reason"] == h["reason"]
 
 
 def test_old_external_link_changed_is_still_modified(old_external, tmp_path):
@@ -63,6 +63,11 @@ def test_old_external_link_changed_is_still_modified(old_external, tmp_path):
     flip_byte(f)
     v = buildidtool.verify(str(f))
     assert v.status == "modified" and [m.kind for m in v.modification] == ["unexplained"]
+
+
+def test_derived_host_id_has_no_reason(samples):
+    h = buildidtool.verify(str(samples.path("hello-linux-amd64")), strict=True).host_build_id
+    assert h["status"] == "derived" and h["reason"] is None
 
 
 def test_host_id_set_with_B_is_not_applicable(samples, tmp_path):
