@@ -86,7 +86,8 @@ def human_lines(record: dict) -> list[str]:
             out.append(f"\t  {name}\t{value}")
         h = u.get("host_build_id")
         if h:
-            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']})")
+            why = f": {h['reason']}" if h.get("reason") else ""
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
         sig = u.get("code_signature")
         if sig:
             state = {True: "page hashes match", False: "page hashes DO NOT match",

@@ -55,6 +55,7 @@ def test_old_external_link_is_ok_and_strict_passes(old_external):
     assert r.returncode == 0 and b"[host build ID not-applicable]" in r.stdout
     info = json.loads(run("info", "--json", old_external).stdout)
     assert info["host_build_id"]["status"] == "not-applicable" and info["host_build_id"]["reason"] == h["reason"]
+    assert f"(not-applicable: {h['reason']})".encode() in run("info", old_external).stdout
 
 
 def test_old_external_link_changed_is_still_modified(old_external, tmp_path):
