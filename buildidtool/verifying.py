@@ -69,9 +69,28 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     top = Verdict(path, info)
     top.slices = [_judge(path, fd, f, span, old, si, strict)
                   for (f, span, old), si in zip(todo, info.slices)]
+    _after_slices(fd, found, top.slices)
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
     top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
     return top
+
+
+def _after_slices(fd: int, found: Found, verdicts: list["Verdict"]) -> None:
+    """Bytes after the last slice of a universal file, where lipo writes
+    nothing and no slice's content ID reaches: appended to the last slice, and
+    proven when that slice matches its content ID."""
+    from .modification import APPENDED, PROOFS, Modification
+    end = max(s.span.end for s in found.slices)
+    extra = os.fstat(fd).st_size - end
+    last = max(range(len(verdicts)), key=lambda i: found.slices[i].span.end)
+    v = verdicts[last]
+    if extra <= 0 or v.status not in (OK, MODIFIED):
+        return
+    proven = v.status == OK
+    detail = f"{extra} bytes after the last slice at offset {end:#x}" + (f"; {PROOFS[APPENDED]}" if proven else "")
+    if proven:
+        v.status, v.reason, v.modification = MODIFIED, f"{extra} bytes after the last slice", []
+    v.modification = [Modification(APPENDED, proven, detail)] + v.modification
 
 
 def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,

@@ -14,7 +14,7 @@ import pytest
 import buildidtool
 from buildidtool.formats import Source, locate
 from buildidtool.modification import restored_macho
-from helpers import flip_byte, run
+from helpers import fat_slices, flip_byte, run
 import registry
 
 # Every sample with a checkable content ID, one per format and link mode.
@@ -45,6 +45,24 @@ def test_appended_bytes_are_proven(tmp_copy, name):
     assert v.status == "modified"
     assert kinds(v) == [("appended", True)], v.modification
     assert "420 bytes after the end" in v.modification[0].detail
+
+
+@pytest.mark.parametrize("name", ["hello-darwin-universal", "hello-darwin-universal64"])
+def test_appended_to_a_universal_file(tmp_copy, name):
+    """No slice's content ID reaches past the last slice: the bytes there are
+    appended to that slice, proven when the slice matches its content ID."""
+    f = tmp_copy(name)
+    with open(f, "ab") as out:
+        out.write(b"payload")
+    v = buildidtool.verify(str(f))
+    assert v.status == "modified" and [s.status for s in v.slices] == ["ok", "modified"]
+    assert kinds(v) == [("appended", True)] and "7 bytes after the last slice" in v.modification[0].detail
+    r = run("verify", f)
+    assert r.returncode == 1
+    assert b"[arm64]: modified: bytes appended after link (proven: the file without them matches" in r.stdout
+    flip_byte(f, fat_slices(f.read_bytes())[1][0] + 0x2000)  # and a change inside the last slice
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("appended", False), ("unexplained", False)], v.modification
 
 
 def test_text_and_json_forms(tmp_copy):
