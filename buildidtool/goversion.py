@@ -308,8 +308,6 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     return None if v is None else (v.decode("ascii"), "scan")
 
 
-
-
 RECOVERABLE = ("elf", "macho", "macho-fat", "pe")
 
 
