@@ -15,10 +15,9 @@ from .reading import locate_fd, to_info
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
-    whole = Source.of_file(fd)
-    src = whole.view(found.span.offset, found.span.size) if found.span else whole
     if h is not None:
-        status, why = hostid.judge(src, found.build_id, h.kind, h.value)
+        facts = (build_info.go_version, hostid.settings_of(build_info)) if build_info is not None else (None, None)
+        status, why = hostid.judge(found.build_id, h.kind, h.value, *facts)
         record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status, "reason": why}
     sig = found.code_signature
     if sig is not None:
@@ -37,7 +36,8 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
     record["build_info"] = build_info.to_json() if build_info is not None else None
     record["build_info_error"] = build_info_error
     record["go_version"] = build_info.go_version if build_info is not None else None
-    goversion.fill(record, found, src)
+    src = Source.of_file(fd)
+    goversion.fill(record, found, src.view(found.span.offset, found.span.size) if found.span else src)
     record["_lines"] = build_info.lines() if build_info is not None else []
     return record
 
@@ -86,7 +86,7 @@ def human_lines(record: dict) -> list[str]:
             out.append(f"\t  {name}\t{value}")
         h = u.get("host_build_id")
         if h:
-            why = f": {h['reason']}" if h.get("reason") else ""
+            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
             out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
         sig = u.get("code_signature")
         if sig:

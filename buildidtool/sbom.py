@@ -115,12 +115,22 @@ def facts(path: str, fd: int, found, src) -> dict:
     from .errors import BuildIDError
 
     out: dict = {"sha256": None, "build_info": None, "build_info_error": None}
-    units = list(zip(found.slices, [None] * len(found.slices))) or [(found, None)]
+
+    def build_facts(unit):  # (Go version, settings) of a unit, read only when the host ID is not derived
+        def lookup():
+            try:
+                bi = read_build_info_source(path, unit)
+            except BuildIDError:
+                bi = None
+            return (bi.go_version, hostid.settings_of(bi)) if bi is not None else (None, None)
+        return lookup
+
     statuses = []
-    for f, _ in units:
+    for f in found.slices or [found]:
         h = f.host_build_id
         unit = src.view(f.span.offset, f.span.size) if f.span else src
-        statuses.append(None if h is None else hostid.judge(unit, f.build_id, h.kind, h.value)[0])
+        statuses.append(None if h is None else
+                        hostid.judge(f.build_id, h.kind, h.value, lookup=build_facts(unit))[0])
     out["host_build_id_status"] = statuses if found.slices else statuses[0]
     if found.format in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
         try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, Source, Span
+from .formats import Found, Span
 
-from . import hostid
+from . import codesign, hostid
 from .errors import BuildIDError
 from .fileio import opened
 from .hashing import find_and_hash
@@ -63,12 +63,13 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     """verify() for a file already open and located (scan has both at hand)."""
     info = to_info(path, found)
     todo = units(found, os.fstat(fd).st_size)
+    facts = _BuildFacts(path, fd, len(found.slices))
     if not found.slices:
         _, span, old = todo[0]
-        return _judge(path, fd, found, span, old, info, strict)
+        return _judge(path, fd, found, span, old, info, strict, facts.of(0))
     top = Verdict(path, info)
-    top.slices = [_judge(path, fd, f, span, old, si, strict)
-                  for (f, span, old), si in zip(todo, info.slices)]
+    top.slices = [_judge(path, fd, f, span, old, si, strict, facts.of(i))
+                  for i, ((f, span, old), si) in enumerate(zip(todo, info.slices))]
     _after_slices(fd, found, top.slices)
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
     top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
@@ -93,8 +94,33 @@ def _after_slices(fd: int, found: Found, verdicts: list["Verdict"]) -> None:
     v.modification = [Modification(APPENDED, proven, detail)] + v.modification
 
 
+class _BuildFacts:
+    """(Go version, build settings) per unit, read from the build info only when
+    a host build ID is not derived and the rule needs them; (None, None) when
+    the file has no readable build info."""
+
+    def __init__(self, path: str, fd: int, nslices: int):
+        self.path, self.fd, self.nslices = path, fd, nslices
+        self._all = None
+
+    def of(self, index: int):
+        return lambda: self._read()[index] if index < len(self._read()) else (None, None)
+
+    def _read(self) -> list:
+        if self._all is None:
+            from .buildinfo import read_build_info_fd, read_build_info_slices_fd
+            try:
+                infos = ([bi for _, bi in read_build_info_slices_fd(self.path, self.fd)] if self.nslices
+                         else [read_build_info_fd(self.path, self.fd)])
+            except (BuildIDError, OSError):
+                infos = []
+            self._all = [(bi.go_version, hostid.settings_of(bi)) if bi is not None else (None, None)
+                         for bi in infos]
+        return self._all
+
+
 def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,
-           strict: bool) -> Verdict:
+           strict: bool, facts=None) -> Verdict:
     v = Verdict(path, info)
     if not old:
         v.status, v.reason = NO_BUILD_ID, "the file has no Go build ID"
@@ -103,10 +129,10 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         v.stored_content_id = display(old[old.rindex(b"/") + 1:])
     if found.host_build_id is not None:
         h = found.host_build_id
-        status, why = hostid.judge(Source(fd, span.offset, span.size), old, h.kind, h.value)
+        status, why = hostid.judge(old, h.kind, h.value, lookup=facts)
         v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex(), "reason": why}
     else:
-        v.host_build_id = {"status": "absent", "kind": None, "hex": None, "reason": None}
+        v.host_build_id = {"status": hostid.ABSENT, "kind": None, "hex": None, "reason": None}
     try:
         if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
             v.computed_content_id = guarded(path, hash_unit, fd, found, span, old).content_id
@@ -119,17 +145,22 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         return v
     v.computed_content_id = unit.content_id
     problems = []
-    if unit.new_id != old and _hashed_with_host_id(path, fd, found, span, old) == v.stored_content_id:
-        v.computed_content_id = v.stored_content_id
-        v.reason = ("the content ID matches the file hashed as Go before 1.24 hashes it, host build ID "
-                    "included; a later Go's rewrite would change the ID")
-    elif unit.new_id != old:
-        problems.append(f"content ID {v.stored_content_id} does not match the file's content "
-                        f"({v.computed_content_id})")
-    if unit.signature is not None and unit.new_signature != unit.old_signature:
-        problems.append("the ad hoc code signature does not match the file's pages")
-    if strict and v.host_build_id["status"] == "not-derived":
-        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID")
+    legacy = unit.new_id != old and guarded(path, _hashed_with_host_id, fd, found, span, old)
+    if legacy:
+        v.computed_content_id = legacy
+        v.reason = ("the content ID matches as Go 1.23 and earlier hashed the file "
+                    "(host build ID included)")
+        if found.code_signature is not None and not _pages_match(fd, found):
+            problems.append("the ad hoc code signature does not match the file's pages")
+    else:
+        if unit.new_id != old:
+            problems.append(f"content ID {v.stored_content_id} does not match the file's content "
+                            f"({v.computed_content_id})")
+        if unit.signature is not None and unit.new_signature != unit.old_signature:
+            problems.append("the ad hoc code signature does not match the file's pages")
+    if strict and v.host_build_id["status"] == hostid.NOT_DERIVED:
+        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID "
+                        f"({v.host_build_id['reason']})")
     if problems:
         v.status, v.reason = MODIFIED, "; ".join(problems)
         v.modification = _how(path, fd, found, span, old, v, problems)
@@ -138,14 +169,23 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     return v
 
 
-def _hashed_with_host_id(path: str, fd: int, found: Found, span: Span, old: bytes) -> str | None:
-    """The content ID of the unit with its host build ID hashed in, as Go's
-    tools hashed it before 1.24 (when a host build ID became derivable from the
-    build ID and so had to be left out); None when the file has none."""
-    rest = hostid.pre_1_24_exclude(found)
-    if rest is None:
+def _hashed_with_host_id(fd: int, found: Found, span: Span, old: bytes) -> str | None:
+    """The content ID when the host build ID is hashed, as Go before 1.24 did
+    (its GNU build ID or UUID was not derived from the Go build ID, so it was
+    part of the content), if that matches the stored one; else None."""
+    kept = hostid.pre_1_24_exclude(found)
+    if kept is None:
         return None
-    return hash_to_string(guarded(path, find_and_hash, fd, old, rest, span.offset, span.size).digest)
+    content = hash_to_string(find_and_hash(fd, old, kept, span.offset, span.size).digest)
+    return content if old.endswith(b"/" + content.encode()) else None
+
+
+def _pages_match(fd: int, found: Found) -> bool:
+    sig = found.code_signature
+    base = found.span.offset if found.span is not None else 0
+    check = codesign.check_pages(os.pread(fd, sig.size, sig.offset) if sig.size <= (64 << 20) else b"",
+                                 lambda off, n: os.pread(fd, n, base + off))
+    return bool(check and check.ok)
 
 
 def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, problems: list[str]) -> list:
