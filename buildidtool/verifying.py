@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, FormatError, Source, Span
+from .formats import Found, Source, Span
 
 from . import codesign, hostid
 from .errors import BuildIDError
@@ -128,10 +128,7 @@ def _recovered_version(fd: int, found: Found) -> str | None:
     src = Source.of_file(fd)
     if found.span is not None:
         src = src.view(found.span.offset, found.span.size)
-    try:
-        got = goversion.recover(src, bool(found.build_id))
-    except (FormatError, OSError, ValueError):
-        return None
+    got = goversion.try_recover(src, bool(found.build_id))
     return got[0] if got else None
 
 

@@ -67,3 +67,14 @@ def test_every_command_gives_the_same_host_status(old_external):
     assert rec["host_build_id_status"] == "not-applicable"
     props = dict(sbom.inventory([rec]).binaries[0].properties)
     assert props["buildid:host_build_id_status"] == "not-applicable"
+
+
+def test_without_build_info_the_recovered_version_decides_everywhere(old_external, tmp_path):
+    if shutil.which("objcopy") is None:
+        pytest.skip("objcopy (binutils) is not installed")
+    f = tmp_path / "nobuildinfo"
+    subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(old_external), str(f)], check=True)
+    assert buildidtool.verify(str(f), strict=True).host_build_id["status"] == "not-applicable"
+    rec = scan_one(Walked(str(f)), sbom=True)
+    assert rec["build_info"] is None and rec["go_version_source"] == "symbol"
+    assert rec["host_build_id_status"] == "not-applicable"
