@@ -1,0 +1,17 @@
+"""What every archive reader yields: one Entry per stored member."""
+from __future__ import annotations
+
+FILE, SYMLINK, HARDLINK, OTHER = "file", "symlink", "hardlink", "other"
+
+
+class Entry:
+    """A member as stored: its raw name, kind, size and, for a regular file, a
+    reader of its bytes valid until the next entry is asked for."""
+
+    __slots__ = ("name", "kind", "size", "link", "reader", "notes", "layer")
+
+    def __init__(self, name: str, kind: str, size: int = 0, link: str | None = None, reader=None,
+                 notes: list[str] | None = None, layer: str | None = None):
+        self.name, self.kind, self.size, self.link, self.reader = name, kind, size, link, reader
+        self.notes = notes or []
+        self.layer = layer

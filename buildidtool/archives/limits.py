@@ -1,0 +1,72 @@
+"""Limits on what one input may make us read, and the budget that enforces them.
+
+Every byte that comes out of a decompressor or is copied into a spool is
+counted against the input that led to it (nested archives included), so a
+zip bomb, a nesting bomb or a tar with a petabyte of zeros stops at a limit
+with an error that names it, instead of running for ever."""
+from __future__ import annotations
+
+import dataclasses
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+@dataclasses.dataclass
+class Limits:
+    max_depth: int = 4                 # archives inside archives (the outermost is depth 1)
+    max_member_size: int = 4 * GiB     # one member, uncompressed
+    max_total_size: int = 16 * GiB     # everything read out of one input, all levels
+    max_ratio: float = 250.0           # bytes produced / bytes of the input file
+    ratio_floor: int = 64 * MiB        # the ratio is judged only once this much was produced
+    max_members: int = 1_000_000       # members of one input, all levels
+    memory_spool: int = 64 * MiB       # members up to this size spool to memory, larger to a temp file
+
+    # The command-line flag that sets each limit, for error messages.
+    FLAGS = {"max_depth": "--max-depth", "max_member_size": "--max-member-size",
+             "max_total_size": "--max-total-size", "max_ratio": "--max-ratio",
+             "max_members": "--max-members"}
+
+
+class LimitExceeded(Exception):
+    def __init__(self, field: str, value, what: str):
+        flag = Limits.FLAGS[field]
+        super().__init__(f"{what} exceeds {flag} {_human(value)}")
+        self.field = field
+
+
+def _human(v) -> str:
+    if isinstance(v, int) and v >= MiB and v % MiB == 0:
+        return f"{v // GiB} GiB" if v % GiB == 0 else f"{v // MiB} MiB"
+    return str(v)
+
+
+class Budget:
+    """What one top-level input has used so far."""
+
+    __slots__ = ("limits", "input_size", "produced", "members", "target")
+
+    def __init__(self, limits: Limits, input_size: int):
+        self.limits = limits
+        self.input_size = max(1, input_size)
+        self.produced = 0
+        self.members = 0
+        self.target: str | None = None  # a member path being opened: only its way is read
+
+    def count(self, n: int) -> None:
+        self.produced += n
+        lim = self.limits
+        if self.produced > lim.max_total_size:
+            raise LimitExceeded("max_total_size", lim.max_total_size, "uncompressed data")
+        if self.produced > lim.ratio_floor and self.produced / self.input_size > lim.max_ratio:
+            raise LimitExceeded("max_ratio", lim.max_ratio,
+                                f"expansion ratio {self.produced / self.input_size:.0f}")
+
+    def member(self, size: int) -> None:
+        """A member is about to be read: its declared size and the member count."""
+        self.members += 1
+        lim = self.limits
+        if self.members > lim.max_members:
+            raise LimitExceeded("max_members", lim.max_members, "member count")
+        if size > lim.max_member_size:
+            raise LimitExceeded("max_member_size", lim.max_member_size, f"member size {size}")

@@ -1,0 +1,145 @@
+"""Byte streams under the archive readers: windows on an open file (pread, so
+no shared file position), decompressors (all in C: zlib, bz2, lzma from the
+standard library, zstd from `zstandard`), counting against the budget, and
+spooling a member to a file descriptor the format parsers and hashing read."""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+from .limits import Budget
+
+CHUNK = 1 << 20
+
+GZIP, BZIP2, XZ, ZSTD = "gzip", "bzip2", "xz", "zstd"
+_MAGIC = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ), (b"\x28\xb5\x2f\xfd", ZSTD))
+
+
+def compression(head: bytes) -> str | None:
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+class Window(io.RawIOBase):
+    """Read-only, seekable bytes [base, base+size) of an fd, by pread."""
+
+    def __init__(self, fd: int, base: int = 0, size: int | None = None):
+        self.fd, self.base = fd, base
+        self.size = os.fstat(fd).st_size - base if size is None else size
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = max(0, min(len(b), self.size - self.pos))
+        if n == 0:
+            return 0
+        data = os.pread(self.fd, n, self.base + self.pos)
+        b[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+    def seek(self, off: int, whence: int = 0) -> int:
+        self.pos = off if whence == 0 else self.pos + off if whence == 1 else self.size + off
+        if self.pos < 0:
+            raise OSError("seek before the start")
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+
+class Counted(io.RawIOBase):
+    """A forward-only reader that charges every byte it returns to a budget."""
+
+    def __init__(self, inner, budget: Budget):
+        self.inner, self.budget = inner, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.budget.count(n)
+        return n
+
+
+def decompressor(kind: str, raw):
+    """A reader of the decompressed bytes of `raw`; every format's multi-stream
+    concatenation is read through, as gzip -d does."""
+    if kind == GZIP:
+        import gzip
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if kind == BZIP2:
+        import bz2
+        return bz2.BZ2File(raw)
+    if kind == XZ:
+        import lzma
+        return lzma.LZMAFile(raw)
+    if kind == ZSTD:
+        import zstandard
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    raise ValueError(kind)
+
+
+def decompressed(raw, budget: Budget):
+    """`raw` (a buffered reader) decompressed if it starts with a known
+    compression magic, else as is; counted; buffered. Returns (kind, reader)."""
+    kind = compression(raw.peek(8)[:8])
+    if kind is None:
+        return None, raw
+    return kind, io.BufferedReader(Counted(decompressor(kind, raw), budget), CHUNK)
+
+
+def read_full(f, n: int) -> bytes:
+    """Up to n bytes from f, fewer only at its end."""
+    parts, want = [], n
+    while want > 0:
+        b = f.read(want)
+        if not b:
+            break
+        parts.append(b)
+        want -= len(b)
+    return b"".join(parts)
+
+
+def spool(head: bytes, rest, size: int, budget: Budget) -> int:
+    """An fd holding `head` followed by the rest of the member, read from `rest`
+    up to `size` bytes in all. Memory (memfd) up to the budget's bound, an
+    anonymous temporary file beyond; the caller closes it. A stream that ends
+    early leaves a short spool: the format parsers see a truncated file.
+    Nothing is charged here: bytes are charged where they are decompressed."""
+    if size <= budget.limits.memory_spool and hasattr(os, "memfd_create"):
+        fd = os.memfd_create("buildid-member", getattr(os, "MFD_CLOEXEC", 0))
+    else:
+        f = tempfile.TemporaryFile()
+        fd = os.dup(f.fileno())
+        f.close()
+    try:
+        _write_all(fd, head)
+        left = size - len(head)
+        while left > 0:
+            b = rest.read(min(CHUNK, left))
+            if not b:
+                break
+            _write_all(fd, b)
+            left -= len(b)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _write_all(fd: int, b: bytes) -> None:
+    mv = memoryview(b)
+    while mv:
+        mv = mv[os.write(fd, mv):]

@@ -1,0 +1,231 @@
+"""The one pass over an input: which archive format it is, its members as
+Items (virtual name, and for a regular member a spooled fd when the formats
+layer could make anything of it), nested archives expanded in place, and the
+archive's own record last, carrying any error that stopped the pass."""
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import struct
+import tarfile
+import zipfile
+import zlib
+
+from . import deb, image, rpm, tarball, ziparchive
+from .entry import FILE, HARDLINK, SYMLINK, Entry
+from .limits import Budget, LimitExceeded, Limits
+from .paths import clean, join
+from .streams import CHUNK, Window, compression, decompressor, read_full, spool
+
+HEAD = 32 * 1024
+
+MEMBER, LINK, ARCHIVE, SKIPPED = "member", "link", "archive", "skipped"
+
+
+class Item:
+    """One record's worth: a member (fd set when spooled), a link, or an archive."""
+
+    __slots__ = ("name", "kind", "fd", "format", "error", "notes", "layer", "link", "info")
+
+    def __init__(self, name: str, kind: str, fd: int | None = None, format: str | None = None,
+                 error: str | None = None, notes=None, layer=None, link=None, info=None):
+        self.name, self.kind, self.fd, self.format, self.error = name, kind, fd, format, error
+        self.notes, self.layer, self.link, self.info = notes or [], layer, link, info or {}
+
+
+def _errors() -> tuple:
+    errs = [tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+            ValueError, KeyError, IndexError, struct.error, UnicodeError, NotImplementedError,
+            RuntimeError, TypeError, AttributeError, RecursionError]
+    import lzma
+    errs.append(lzma.LZMAError)
+    try:
+        import zstandard
+        errs.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+_ERRORS = None
+
+
+def _message(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    if isinstance(e, (EOFError,)) or "end of data" in text or "truncated" in text.lower():
+        return f"truncated archive: {text}" if "truncat" not in text.lower() else text
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return text
+
+
+def detect(head: bytes) -> str | None:
+    """The archive format of data starting with `head`, or None (not one we open)."""
+    if head.startswith(ziparchive.MAGICS):
+        return "zip"
+    if deb.is_deb(head):
+        return "deb"
+    if rpm.is_rpm(head):
+        return "rpm"
+    if tarball.looks_like_tar(head):
+        return "tar"
+    comp = compression(head)
+    if comp is None:
+        return None
+    try:
+        inner = read_full(decompressor(comp, io.BytesIO(head)), 512)
+    except Exception:  # a truncated or corrupt start: let the full read say what is wrong
+        inner = b""
+    if len(inner) == 512 and tarball.looks_like_tar(inner):
+        return f"tar.{_SUFFIX[comp]}"
+    return comp
+
+
+_SUFFIX = {"gzip": "gz", "bzip2": "bz2", "xz": "xz", "zstd": "zst"}
+
+
+def expand(name: str, fd: int, limits: Limits, all_layers: bool = False,
+           fmt: str | None = None, target: str | None = None):
+    """Items for the archive open on fd, named `name`; None if it is not an
+    archive. With `target` (a member path), only what leads to it is read and
+    that member is spooled whatever it holds."""
+    size = os.fstat(fd).st_size
+    if fmt is None:
+        fmt = detect(os.pread(fd, HEAD, 0))
+    if fmt is None:
+        return None
+    budget = Budget(limits, size)
+    budget.target = target
+    return _archive(name, fd, size, fmt, budget, all_layers, depth=1)
+
+
+def expand_layout(root: str, limits: Limits, all_layers: bool = False, target: str | None = None):
+    """Items for an OCI layout directory."""
+    budget = Budget(limits, _tree_size(root))
+    budget.target = target
+    store = image.DirStore(root)
+    return _run(root, "oci-image", budget, all_layers, 1, lambda rec: _image_entries(store, image.OCI, rec, budget,
+                                                                                      all_layers))
+
+
+def is_layout(root: str) -> bool:
+    return os.path.isfile(os.path.join(root, "oci-layout")) and os.path.isfile(os.path.join(root, "index.json"))
+
+
+def _tree_size(root: str) -> int:
+    total = 0
+    for d, _, files in os.walk(root):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(d, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _image_entries(store, fmt, rec: Item, budget, all_layers):
+    img = image.describe(store, fmt)
+    rec.info.update(img.info())
+    if img.note:
+        rec.notes.append(img.note)
+    return image.entries(store, img, budget, all_layers)
+
+
+def _archive(name, fd, size, fmt, budget, all_layers, depth):
+    def open_entries(rec: Item):
+        if fmt == "zip":
+            return ziparchive.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
+        if fmt == "deb":
+            return deb.entries(fd, 0, size, budget)
+        if fmt == "rpm":
+            return rpm.entries(fd, 0, size, budget)
+        if fmt == "tar":
+            store = image.TarStore(fd, size)
+            kind = image.kind(store)
+            if kind is not None:
+                rec.format = kind
+                return _image_entries(store, kind, rec, budget, all_layers)
+            return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
+        if fmt.startswith("tar."):
+            return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
+        # one compressed file: its member is the archive's name without the suffix
+        stem, ext = posixpath.splitext(posixpath.basename(name.rsplit("!/", 1)[-1]))
+        member = stem if ext else f"{stem}.out"
+        raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
+        from .streams import Counted
+        reader = io.BufferedReader(Counted(decompressor(fmt, raw), budget), CHUNK)
+        return iter([Entry(member, FILE, budget.limits.max_member_size, reader=reader)])
+    return _run(name, fmt, budget, all_layers, depth, open_entries)
+
+
+def _run(name, fmt, budget, all_layers, depth, open_entries):
+    global _ERRORS
+    if _ERRORS is None:
+        _ERRORS = _errors()
+    rec = Item(name, ARCHIVE, format=fmt)
+    seen: set[str] = set()
+    count = 0
+    try:
+        for e in open_entries(rec):
+            count += 1
+            yield from _member(name, e, budget, all_layers, depth, seen)
+    except LimitExceeded as e:
+        rec.error = str(e)
+    except _ERRORS as e:
+        rec.error = _message(e)
+    rec.info["members"] = count
+    yield rec
+
+
+def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen: set):
+    shown, notes = clean(e.name)
+    notes = notes + e.notes
+    vname = join(outer, shown)
+    target = budget.target
+    if target is not None and vname != target and not target.startswith(vname + "!/"):
+        return
+    key = (shown, e.layer) if all_layers else shown
+    if key in seen:
+        notes.append("duplicate name")
+    seen.add(key)
+    if e.kind in (SYMLINK, HARDLINK):
+        yield Item(vname, LINK, notes=notes, layer=e.layer, link=f"{e.kind} to {e.link}")
+        return
+    if e.kind != FILE:
+        yield Item(vname, SKIPPED, notes=notes, layer=e.layer)
+        return
+    budget.member(e.size)
+    head = read_full(e.reader, HEAD)
+    inner = None if vname == target else detect(head)
+    if inner is not None:
+        if depth >= budget.limits.max_depth:
+            lim = budget.limits.max_depth
+            yield Item(vname, ARCHIVE, format=inner, notes=notes, layer=e.layer,
+                       error=str(LimitExceeded("max_depth", lim, f"nesting depth {depth + 1}")))
+            return
+        fd = spool(head, e.reader, e.size, budget)
+        try:
+            size = os.fstat(fd).st_size
+            for item in _archive(vname, fd, size, inner, budget, all_layers, depth + 1):
+                if item.name == vname:  # the nested archive's own record
+                    item.notes[:0] = notes
+                    item.layer = e.layer
+                yield item
+        finally:
+            os.close(fd)
+        return
+    if target is None and not _worth_spooling(head):
+        yield Item(vname, MEMBER, notes=notes, layer=e.layer)
+        return
+    fd = spool(head, e.reader, e.size, budget)
+    try:
+        yield Item(vname, MEMBER, fd=fd, notes=notes, layer=e.layer)
+    finally:
+        os.close(fd)
+
+
+def _worth_spooling(head: bytes) -> bool:
+    from ..formats import sniff
+    from ..formats.raw import find_marker
+    return sniff(head) != "unknown" or find_marker(head) is not None

@@ -1,0 +1,64 @@
+"""The zip family (.zip, .whl, .jar, .nupkg, .apk, ...) by the standard
+library's zipfile: the central directory is read first (so the archive must
+be seekable: a file on disk, or a spooled member), each local header is checked
+against it (zipfile refuses a name that differs), data is inflated in C and
+its CRC checked at the end of each member."""
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+from .entry import FILE, OTHER, SYMLINK, Entry
+from .limits import Budget, LimitExceeded
+from .streams import CHUNK, Counted
+
+MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
+
+
+def entries(raw, budget: Budget):
+    z = zipfile.ZipFile(raw)
+    with z:
+        for info in z.infolist():
+            if info.is_dir():
+                continue
+            mode = info.external_attr >> 16
+            if info.create_system == 3 and stat.S_ISLNK(mode):  # made on Unix: the mode is meaningful
+                with z.open(info) as f:
+                    target = f.read(4096).decode("utf-8", "surrogateescape")
+                yield Entry(info.filename, SYMLINK, link=target)
+                continue
+            if info.create_system == 3 and mode and not stat.S_ISREG(mode):
+                yield Entry(info.filename, OTHER)
+                continue
+            lim = budget.limits
+            if info.compress_size and info.file_size > lim.ratio_floor \
+                    and info.file_size / info.compress_size > lim.max_ratio:
+                raise LimitExceeded("max_ratio", lim.max_ratio,
+                                    f"{info.filename!r}: expansion ratio {info.file_size / info.compress_size:.0f}")
+            reader = _Lazy(z, info, budget if info.compress_type != zipfile.ZIP_STORED else None)
+            yield Entry(info.filename, FILE, info.file_size, reader=io.BufferedReader(reader, CHUNK))
+            reader.close_member()
+
+
+class _Lazy(io.RawIOBase):
+    """The member opened on first read (zipfile checks the local header then);
+    inflated bytes charged to the budget."""
+
+    def __init__(self, z, info, budget):
+        self.z, self.info, self.budget, self.f = z, info, budget, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.f is None:
+            f = self.z.open(self.info)
+            self.f = Counted(f, self.budget) if self.budget is not None else f
+        data = self.f.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close_member(self) -> None:
+        if self.f is not None:
+            self.f.close()
