@@ -36,6 +36,8 @@ class LimitExceeded(Exception):
 
 
 def _human(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
     if isinstance(v, int) and v >= MiB and v % MiB == 0:
         return f"{v // GiB} GiB" if v % GiB == 0 else f"{v // MiB} MiB"
     return str(v)

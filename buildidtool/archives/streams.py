@@ -73,6 +73,26 @@ class Counted(io.RawIOBase):
         return n
 
 
+class Chain(io.RawIOBase):
+    """`head` (bytes already read) followed by the rest of `rest`."""
+
+    def __init__(self, head: bytes, rest):
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
 def decompressor(kind: str, raw):
     """A reader of the decompressed bytes of `raw`; every format's multi-stream
     concatenation is read through, as gzip -d does."""
@@ -93,11 +113,13 @@ def decompressor(kind: str, raw):
 
 def decompressed(raw, budget: Budget):
     """`raw` (a buffered reader) decompressed if it starts with a known
-    compression magic, else as is; counted; buffered. Returns (kind, reader)."""
+    compression magic, else as is; counted. Returns (kind, reader).
+    Not buffered again: a reader that reads ahead would meet a truncation
+    before the member in front of it was handed on."""
     kind = compression(raw.peek(8)[:8])
     if kind is None:
         return None, raw
-    return kind, io.BufferedReader(Counted(decompressor(kind, raw), budget), CHUNK)
+    return kind, Counted(decompressor(kind, raw), budget)
 
 
 def read_full(f, n: int) -> bytes:

@@ -23,10 +23,10 @@ def looks_like_tar(block: bytes) -> bool:
     return stored in tarfile.calc_chksums(block[:512]) and block[0] != 0
 
 
-def entries(raw, budget: Budget):
+def entries(raw, budget: Budget, compressed: bool = True):
     """Entries of the tar in buffered reader `raw` (decompressed first if it is
-    compressed). Sparse members read with their holes as zeros."""
-    _, stream = decompressed(raw, budget)
+    compressed, unless told it is not). Sparse members read with their holes as zeros."""
+    stream = decompressed(raw, budget)[1] if compressed else raw
     tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)
     with tar:
         while True:

@@ -16,7 +16,7 @@ from . import deb, image, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import clean, join
-from .streams import CHUNK, Window, compression, decompressor, read_full, spool
+from .streams import CHUNK, Chain, Counted, Window, compression, decompressor, read_full, spool
 
 HEAD = 32 * 1024
 
@@ -48,7 +48,7 @@ def _errors() -> tuple:
     return tuple(errs)
 
 
-_ERRORS = None
+_ERRORS = _errors()
 
 
 def _message(e: BaseException) -> str:
@@ -70,16 +70,7 @@ def detect(head: bytes) -> str | None:
         return "rpm"
     if tarball.looks_like_tar(head):
         return "tar"
-    comp = compression(head)
-    if comp is None:
-        return None
-    try:
-        inner = read_full(decompressor(comp, io.BytesIO(head)), 512)
-    except Exception:  # a truncated or corrupt start: let the full read say what is wrong
-        inner = b""
-    if len(inner) == 512 and tarball.looks_like_tar(inner):
-        return f"tar.{_SUFFIX[comp]}"
-    return comp
+    return compression(head)
 
 
 _SUFFIX = {"gzip": "gz", "bzip2": "bz2", "xz": "xz", "zstd": "zst"}
@@ -141,28 +132,31 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         if fmt == "rpm":
             return rpm.entries(fd, 0, size, budget)
         if fmt == "tar":
-            store = image.TarStore(fd, size)
-            kind = image.kind(store)
+            try:
+                store = image.TarStore(fd, size)
+            except _ERRORS:  # broken: the forward read below yields what it can, then says what is wrong
+                store = None
+            kind = image.kind(store) if store is not None else None
             if kind is not None:
                 rec.format = kind
                 return _image_entries(store, kind, rec, budget, all_layers)
             return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
-        if fmt.startswith("tar."):
-            return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
-        # one compressed file: its member is the archive's name without the suffix
+        # compressed: a tar inside reads as one (tar.gz, ...); anything else is one member,
+        # named as the archive without its suffix
+        raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
+        stream = Counted(decompressor(fmt, raw), budget)
+        first = read_full(stream, 512)
+        stream = Chain(first, stream)
+        if tarball.looks_like_tar(first):
+            rec.format = f"tar.{_SUFFIX[fmt]}"
+            return tarball.entries(stream, budget, compressed=False)
         stem, ext = posixpath.splitext(posixpath.basename(name.rsplit("!/", 1)[-1]))
         member = stem if ext else f"{stem}.out"
-        raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
-        from .streams import Counted
-        reader = io.BufferedReader(Counted(decompressor(fmt, raw), budget), CHUNK)
-        return iter([Entry(member, FILE, budget.limits.max_member_size, reader=reader)])
+        return iter([Entry(member, FILE, budget.limits.max_member_size, reader=stream)])
     return _run(name, fmt, budget, all_layers, depth, open_entries)
 
 
 def _run(name, fmt, budget, all_layers, depth, open_entries):
-    global _ERRORS
-    if _ERRORS is None:
-        _ERRORS = _errors()
     rec = Item(name, ARCHIVE, format=fmt)
     seen: set[str] = set()
     count = 0

@@ -28,7 +28,7 @@ def entries(raw, budget: Budget):
                     target = f.read(4096).decode("utf-8", "surrogateescape")
                 yield Entry(info.filename, SYMLINK, link=target)
                 continue
-            if info.create_system == 3 and mode and not stat.S_ISREG(mode):
+            if info.create_system == 3 and stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                 yield Entry(info.filename, OTHER)
                 continue
             lim = budget.limits
