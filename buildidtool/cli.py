@@ -203,23 +203,30 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--format", "form", type=click.Choice(["text", "json", "csv"]), default=None,
+              help="Output format (default: text, tab-separated).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv: RFC 4180 with a header row.")
 @click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links inside the trees.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: one per core).")
+@click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Per-file time limit; a file past it is an error record (default 300, 0: none).")
 @click.argument("paths", nargs=-1, required=True)
-def scan(paths: tuple[str, ...], as_json: bool, as_csv: bool, do_verify: bool, follow_symlinks: bool,
-         jobs: int | None) -> None:
+def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
+         follow_symlinks: bool, jobs: int | None, time_limit: float | None) -> None:
     """Scan files and directory trees: one record per regular file.
 
-    Exit 0, or 1 with --verify when any file is modified; 2 for usage errors
-    or a PATH that cannot be read.
+    Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
+    file failed (missing, unreadable, malformed, or its reader crashed or ran
+    past the time limit: its record says why) or on a usage error.
     """
-    from .scancmd import Options, run
+    from .scancmd import DEFAULT_TIME_LIMIT, Options, guarded_run
 
-    if as_json and as_csv:
-        raise click.UsageError("--json and --csv exclude each other")
-    form = "json" if as_json else "csv" if as_csv else "text"
-    sys.exit(run(Options(paths, form, do_verify, follow_symlinks, jobs)))
+    chosen = {f for f in (form, "json" if as_json else None, "csv" if as_csv else None) if f}
+    if len(chosen) > 1:
+        raise click.UsageError("choose one output format (--format, --json, --csv)")
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    sys.exit(guarded_run(Options(paths, chosen.pop() if chosen else "text", do_verify, follow_symlinks,
+                                 jobs, limit)))

@@ -1,32 +1,54 @@
-"""The `scan` command's body, free of click: `buildid scan` runs once per
-artifact-store sweep and its whole budget is a few hundred milliseconds, of
-which importing click would take a tenth. entry.py sends well-formed
-invocations here directly; help and usage errors still go through click."""
+"""The `scan` command's body, free of click: a scan of a small tree takes a
+few hundred milliseconds, of which importing click would take a tenth (see
+the README's benchmark table). entry.py sends well-formed invocations here
+directly; help and usage errors still go through click (cli.py).
+
+The pipeline: walk (scanning.walk, in this process) -> records per input
+(scanning.records, in the workers) -> rendered by the chosen format in the
+workers -> written in order here (scanout)."""
 from __future__ import annotations
 
 import os
 import sys
 
 from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
-from .idstring import printable
+
+DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 100 GB file fits
 
 
 class Options:
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs")
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit")
 
-    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None):
+    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
+                 time_limit=DEFAULT_TIME_LIMIT):
         self.paths, self.form, self.verify = list(paths), form, verify
-        self.follow_symlinks, self.jobs = follow_symlinks, jobs
+        self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
 
 
 _FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow"}
 
 
+def _value(args: list[str], i: int, long: str, short: str | None = None) -> tuple[str | None, int]:
+    """The value of option `long` (or `short`) at args[i] and the next index, or (None, i)."""
+    a = args[i]
+    if a == long or a == short:
+        return (args[i + 1], i + 2) if i + 1 < len(args) else (None, i)
+    if a.startswith(long + "="):
+        return a[len(long) + 1:], i + 1
+    if short and a.startswith(short) and len(a) > len(short):
+        return a[len(short):], i + 1
+    return None, i
+
+
 def parse_simple(args: list[str]) -> Options | None:
     """Options for an invocation that is plainly well formed, else None (let
     click parse it and word any error)."""
-    seen: set[str] = set()
+    from .scanout import FORMATS
+
+    forms: set[str] = set()
+    verify = follow = False
     jobs = None
+    limit = DEFAULT_TIME_LIMIT
     paths: list[str] = []
     i = 0
     while i < len(args):
@@ -35,85 +57,79 @@ def parse_simple(args: list[str]) -> Options | None:
             paths.extend(args[i + 1:])
             break
         if a in _FLAGS:
-            seen.add(_FLAGS[a])
-        elif a in ("-j", "--jobs") and i + 1 < len(args) and args[i + 1].isdigit():
-            jobs = int(args[i + 1])
+            flag = _FLAGS[a]
+            if flag in FORMATS:
+                forms.add(flag)
+            verify |= flag == "verify"
+            follow |= flag == "follow"
             i += 1
-        elif a.startswith("--jobs=") and a[7:].isdigit():
-            jobs = int(a[7:])
-        elif a.startswith("-j") and a[2:].isdigit():
-            jobs = int(a[2:])
-        elif a.startswith("-"):
+            continue
+        v, j = _value(args, i, "--jobs", "-j")
+        if j > i:
+            if not v.isdigit() or not 1 <= int(v) <= 256:
+                return None
+            jobs, i = int(v), j
+            continue
+        v, j = _value(args, i, "--format")
+        if j > i:
+            if v not in FORMATS:
+                return None
+            forms.add(v)
+            i = j
+            continue
+        v, j = _value(args, i, "--time-limit")
+        if j > i:
+            try:
+                limit = float(v)
+            except ValueError:
+                return None
+            if not limit >= 0:
+                return None
+            i = j
+            continue
+        if a.startswith("-"):
             return None
-        else:
-            paths.append(a)
+        paths.append(a)
         i += 1
-    if not paths or ("json" in seen and "csv" in seen) or (jobs is not None and not 1 <= jobs <= 256):
+    if not paths or len(forms) > 1:
         return None
-    form = "json" if "json" in seen else "csv" if "csv" in seen else "text"
-    return Options(paths, form, "verify" in seen, "follow" in seen, jobs)
-
-
-class Progress:
-    """A one-line counter on stderr, only on a terminal and only after a second."""
-
-    def __init__(self) -> None:
-        import time
-        self.clock = time.monotonic
-        self.start = self.clock()
-        self.enabled = sys.stderr.isatty()
-        self.shown = False
-        self.last = 0.0
-
-    def tick(self, n: int) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if now - self.start > 1 and now - self.last > 0.1:
-            sys.stderr.write(f"\rscanned {n} files")
-            sys.stderr.flush()
-            self.shown, self.last = True, now
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
+    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit)
 
 
 def run(opts: Options) -> int:
-    """Scan, print records and the summary; the exit status."""
-    from .scanning import CSV_COLUMNS, ScanStats, scan, walk
+    """Scan, print records and the summary; the exit status: 1 when --verify
+    found a modified file, else 2 when any file failed (an error record), else 0."""
+    from .scanning import ScanStats, scan, walk
+    from .scanout import FORMATS, Progress, Tally
 
-    for p in opts.paths:
-        try:
-            os.stat(p)
-        except OSError as e:
-            sys.stderr.write(f"buildid: {printable(p)}: {e.strerror or e}\n")
-            return EXIT_ERROR
-    jobs = opts.jobs or os.cpu_count() or 1
+    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
     stats = ScanStats()
-    out = sys.stdout
-    if opts.form == "csv":
-        out.write(",".join(CSV_COLUMNS) + "\n")
+
+    def render(recs):  # in the workers
+        t = Tally()
+        for r in recs:
+            t.count(r)
+        return fmt.render_batch(recs), t
+
+    out = sys.stdout.buffer
+    sys.stdout.flush()
     progress = Progress()
-    counts = {"files": 0, "go": 0, "modified": 0, "errors": 0}
-    versions: dict[str, int] = {}
-    for line in scan(walk(opts.paths, opts.follow_symlinks, stats), jobs, opts.verify, opts.form):
-        counts["files"] += 1
-        progress.tick(counts["files"])
-        if line.is_go:
-            counts["go"] += 1
-            versions[line.go_version or "unknown"] = versions.get(line.go_version or "unknown", 0) + 1
-        counts["errors"] += line.error
-        counts["modified"] += line.modified
-        out.write(line.text + "\n")
-    progress.done()
+    total = Tally()
+    fmt.begin(out)
+    batches = scan(walk(opts.paths, opts.follow_symlinks, stats), opts.jobs or os.cpu_count() or 1,
+                   opts.verify, render, opts.time_limit or None)
+    for rendered, tally in batches:
+        total.add(tally)
+        progress.before_output()
+        fmt.write(out, rendered)
+        if progress.shared:
+            out.flush()
+        progress.tick(total.files)
+    fmt.end(out)
     out.flush()
-    per_version = ", ".join(f"{v}: {n}" for v, n in sorted(versions.items()))
-    sys.stderr.write(f"scanned {counts['files']} files: {counts['go']} Go files"
-                     + (f" ({per_version})" if per_version else "")
-                     + (f", {counts['modified']} modified" if opts.verify else "")
-                     + f", {counts['errors']} errors, {stats.skipped} skipped (not regular files or links)\n")
-    return EXIT_CHECK_FAILED if counts["modified"] else EXIT_OK
+    progress.clear()
+    sys.stderr.write(total.summary(opts.verify, stats.skipped) + "\n")
+    return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 
 def main(args: list[str]) -> int:
@@ -122,6 +138,10 @@ def main(args: list[str]) -> int:
     opts = parse_simple(args)
     if opts is None:
         return -1
+    return guarded_run(opts)
+
+
+def guarded_run(opts: Options) -> int:
     try:
         return run(opts)
     except BrokenPipeError:

@@ -1,7 +1,7 @@
-"""`scan`: walk trees, one record per regular file, in parallel.
-
-Walking happens in the parent (cheap: directory entries only); reading, and
-hashing for --verify, happen in worker processes, in order."""
+"""`scan`: what a walked input becomes. `walk` streams the regular files under
+the roots; `records` turns one walked input into its records (one per file
+today; an archive would give one per member, named `ARCHIVE!/MEMBER`). Workers
+and output live elsewhere (workers.py, scanout.py); scancmd.py joins them."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from .errors import BuildIDError
 from .formats import FormatError, Source, locate, sniff
 from .formats.source import PREFIX_SIZE
-from .idstring import printable
 from .reading import to_info
 
 
@@ -24,6 +23,9 @@ class Walked:
         self.path = path
         self.error = error
 
+    def __reduce__(self):  # pickled by the million: keep it a bare tuple
+        return (Walked, (self.path, self.error))
+
 
 class ScanStats:
     __slots__ = ("skipped",)
@@ -33,12 +35,17 @@ class ScanStats:
 
 
 def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats) -> Iterator[Walked]:
-    """Regular files under each root, in sorted path order. Symlinks are followed
-    only when asked, and then each directory is entered once (by device and
-    inode), so a looping link cannot recurse for ever."""
-    seen: set[tuple[int, int]] = set()
+    """Regular files under each root, in sorted path order, as a stream (one
+    directory's entries in memory per level). A root that cannot be read is an
+    error item. Symlinks are followed only when asked, and then each directory
+    is entered once (by device and inode), so a looping link cannot recurse."""
+    seen: set[tuple[int, int]] | None = set() if follow_symlinks else None
     for root in roots:
-        st = os.stat(root)  # roots named on the command line are followed, as find -H does
+        try:
+            st = os.stat(root)  # roots named on the command line are followed, as find -H does
+        except OSError as e:
+            yield Walked(root, e.strerror or str(e))
+            continue
         if stat.S_ISREG(st.st_mode):
             yield Walked(root)
         elif stat.S_ISDIR(st.st_mode):
@@ -47,7 +54,7 @@ def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats) -> Itera
             stats.skipped += 1
 
 
-def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set) -> Iterator[Walked]:
+def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set | None) -> Iterator[Walked]:
     stack: list[Iterator[os.DirEntry]] = []  # sorted entries of each open directory
     err = _enter(root, seen, stack)
     if err:
@@ -75,15 +82,22 @@ def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set) -> Iterator[
             yield Walked(e.path, x.strerror or str(x))
 
 
-def _enter(d: str, seen: set, stack: list) -> str | None:
-    """Push d's sorted entries, unless d was entered before; an error message if unreadable."""
+def _name(e: os.DirEntry) -> str:
+    return e.name
+
+
+def _enter(d: str, seen: set | None, stack: list) -> str | None:
+    """Push d's sorted entries, unless d was entered before (only tracked when
+    following links: without them the tree has no cycles); an error message if
+    unreadable."""
     try:
-        st = os.stat(d)
-        if (st.st_dev, st.st_ino) in seen:
-            return None
-        seen.add((st.st_dev, st.st_ino))
+        if seen is not None:
+            st = os.stat(d)
+            if (st.st_dev, st.st_ino) in seen:
+                return None
+            seen.add((st.st_dev, st.st_ino))
         with os.scandir(d) as it:
-            stack.append(iter(sorted(it, key=lambda e: e.name)))
+            stack.append(iter(sorted(it, key=_name)))
     except OSError as e:
         return e.strerror or str(e)
     return None
@@ -98,168 +112,93 @@ def _go_summary(fd: int, found, src: Source) -> tuple[str | None, str | None]:
         return None, None
 
 
+def empty_record(name: str, error: str | None = None) -> dict:
+    """A record with every key and nothing known: the shape of every record,
+    so an error record has the same keys as any other."""
+    return {"file": name, "format": "unknown", "arch": None, "build_id": None, "parts": None,
+            "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
+            "error": error, "go_version": None, "main_path": None}
+
+
+def error_record(name: str, error: str, verify: bool) -> dict:
+    rec = empty_record(name, error)
+    if verify:
+        rec["status"], rec["reason"] = "error", error
+    return rec
+
+
+def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
+         time_limit: float | None = None) -> Iterator:
+    """The records of walked items in order, read by `jobs` worker processes
+    (0: in this one). With `render`, a function of a batch's list of records
+    run in the worker, its results instead (one per batch). A file whose
+    reader raises, is killed, or runs past `time_limit` seconds is an error
+    record; the rest go on."""
+    from .workers import ordered
+
+    def work(item):
+        return list(records(item, verify))
+
+    def fault(item, message):
+        return [error_record(item.path, message, verify)]
+
+    def combine(per_item):
+        recs = [r for rs in per_item for r in rs]
+        return recs if render is None else render(recs)
+
+    # Verifying reads whole files: small batches keep every worker busy to the end.
+    batches = ordered(items, work, fault, combine, jobs, batch_items=4 if verify else 256,
+                      time_limit=time_limit, size=_item_size)
+    if render is not None:
+        yield from batches
+    else:
+        for recs in batches:
+            yield from recs
+
+
+def _item_size(item: Walked) -> int:
+    return len(item.path) + 16
+
+
+def records(item: Walked, verify: bool = False) -> Iterator[dict]:
+    """The records for one walked input: `read --json` fields plus go_version,
+    main_path and, with verify, status and reason. This is where an input
+    becomes records; one per regular file."""
+    yield scan_one(item, verify)
+
+
 def scan_one(item: Walked, verify: bool = False) -> dict:
-    """The record for one walked path: `read --json` fields plus go_version,
-    main_path and, with verify, status and reason."""
+    """The record for one file."""
     path = item.path
-    record = {"file": path, "format": "unknown", "arch": None, "build_id": None, "parts": None,
-              "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-              "error": item.error, "go_version": None, "main_path": None}
     if item.error:
-        return record
+        return error_record(path, item.error, verify)
     try:
-        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
-        record["error"] = e.strerror or str(e)
-        return record
+        return error_record(path, e.strerror or str(e), verify)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
-            record["error"] = "not a regular file"
-            return record
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
+            return error_record(path, "not a regular file", verify)
         src = Source.of_file(fd)
+        record = empty_record(path)
         try:
             found = locate(src)
         except FormatError as e:
             record["format"] = sniff(src.prefix(PREFIX_SIZE))
             record["error"] = str(e)
+            if verify:
+                record["status"], record["reason"] = "error", str(e)
             return record
         except OSError as e:
-            record["error"] = f"read error: {e.strerror or e}"
-            return record
+            return error_record(path, f"read error: {e.strerror or e}", verify)
         record.update(to_info(path, found).to_json())
-        if found.format not in ("unknown",):
+        if found.format != "unknown":
             record["go_version"], record["main_path"] = _go_summary(fd, found, src)
         if verify:
             from .verifying import verify_found
             v = verify_found(path, fd, found)
             record["status"], record["reason"] = v.status, v.reason
+        return record
     finally:
         os.close(fd)
-    return record
-
-
-CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
-
-
-def format_record(rec: dict, form: str) -> str:
-    """One output line (without newline) for a record: json, csv or text."""
-    if form == "json":
-        import json
-        return json.dumps(rec)
-    if form == "csv":
-        import csv
-        import io
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(
-            ["" if rec.get(c) is None else rec.get(c) for c in CSV_COLUMNS])
-        return out.getvalue()
-    ids = [rec["build_id"]] + [s["build_id"] for s in rec["slices"]]
-    shown = rec["build_id"] or ",".join(filter(None, ids)) or "-"
-    status = f" {rec['status']}" if "status" in rec else ""
-    err = f" error: {rec['error']}" if rec["error"] else ""
-    fields = [rec["file"], rec["format"], rec["arch"] or "-", rec["go_version"] or "-", shown + status + err]
-    return "\t".join(printable(f) for f in fields)
-
-
-class Line:
-    """What a worker sends back: the formatted line and what the summary needs,
-    so that no record dictionary crosses the process boundary."""
-
-    __slots__ = ("text", "is_go", "go_version", "modified", "error")
-
-    def __init__(self, rec: dict, form: str):
-        self.text = format_record(rec, form)
-        self.is_go = bool(rec["build_id"] or any(s["build_id"] for s in rec["slices"]) or rec["go_version"])
-        self.go_version = rec["go_version"]
-        self.modified = rec.get("status") == "modified"
-        self.error = bool(rec["error"])
-
-    def __getstate__(self):
-        return (self.text, self.is_go, self.go_version, self.modified, self.error)
-
-    def __setstate__(self, state):
-        self.text, self.is_go, self.go_version, self.modified, self.error = state
-
-
-def _line(item: Walked, verify: bool, form: str) -> Line:
-    return Line(scan_one(item, verify), form)
-
-
-def scan(items: Iterable[Walked], jobs: int, verify: bool, form: str | None = None) -> Iterator:
-    """Records (dicts) in walk order, or with `form` ("json", "csv", "text")
-    Line objects formatted in the workers; `jobs` processes (1: this one)."""
-    import functools
-
-    fn = functools.partial(_line, verify=verify, form=form) if form else \
-        functools.partial(scan_one, verify=verify)
-    if jobs <= 1 or not hasattr(os, "fork"):
-        yield from map(fn, items)
-        return
-    # Verifying reads whole files: small chunks keep every core busy to the end.
-    yield from _forked(list(items), jobs, fn, chunk=4 if verify else 64)
-
-
-def _forked(items: list, jobs: int, fn, chunk: int) -> Iterator:
-    """fn over items in `jobs` workers, results in order. Worker k takes chunks
-    k, k+jobs, ...; worker 0 is this process, the others are forked and send
-    their results through a pipe each. A plain fork and a pipe cost far less
-    than starting a multiprocessing pool, which matters when a scan takes 0.2 s."""
-    import pickle
-    import struct
-    import sys
-
-    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-    jobs = max(1, min(jobs, len(chunks)))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    workers: list = [(None, None)]  # worker 0: this process
-    for k in range(1, jobs):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
-            code = 0
-            try:
-                os.close(r)
-                # Pipes of earlier workers must not stay open here, or those
-                # workers would never see the parent stop reading.
-                for _, earlier in workers[1:]:
-                    earlier.close()
-                with os.fdopen(w, "wb") as out:
-                    for ci in range(k, len(chunks), jobs):
-                        payload = pickle.dumps([fn(x) for x in chunks[ci]], pickle.HIGHEST_PROTOCOL)
-                        out.write(struct.pack("<Q", len(payload)))
-                        out.write(payload)
-            except BaseException:  # a broken pipe or a bug: the parent reports it
-                code = 1
-            os._exit(code)
-        os.close(w)
-        workers.append((pid, os.fdopen(r, "rb")))
-    finished = False
-    try:
-        for ci in range(len(chunks)):
-            pid, pipe = workers[ci % jobs]
-            if pipe is None:
-                yield from map(fn, chunks[ci])
-                continue
-            head = pipe.read(8)
-            if len(head) != 8:
-                raise RuntimeError(f"scan worker {pid} died")
-            (n,) = struct.unpack("<Q", head)
-            yield from pickle.loads(pipe.read(n))
-        finished = True
-    finally:
-        # Stopped early (output closed, Ctrl-C, an error): end the workers
-        # rather than wait for them to finish work nobody will read.
-        import signal
-        for pid, pipe in workers[1:]:
-            pipe.close()
-            if not finished:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass

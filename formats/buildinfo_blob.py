@@ -108,22 +108,20 @@ class Blob:
 
     inline: the Go 1.18+ layout, two varint-prefixed strings right after the header.
     Otherwise ptr_size/big_endian decode version_ptr and modinfo_ptr, the addresses
-    of two Go string headers (data pointer, length). `synthesized` is True for a
-    wasm module, where the header was built from the located string variables and
-    address/offset are None.
+    of two Go string headers (data pointer, length). For a wasm module the
+    header is built from the located string variables and address/offset are None.
     """
 
-    __slots__ = ("format", "arch", "header", "address", "offset", "space", "synthesized")
+    __slots__ = ("format", "arch", "header", "address", "offset", "space")
 
     def __init__(self, format: str, arch: str | None, header: bytes, address: int | None,
-                 offset: int | None, space, synthesized: bool = False):
+                 offset: int | None, space):
         if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
             raise ValueError("not a build info header")
         self.format, self.arch = format, arch
         self.header = header
         self.address, self.offset = address, offset
         self.space = space
-        self.synthesized = synthesized
 
     @property
     def ptr_size(self) -> int:
@@ -708,7 +706,7 @@ def _wasm_blob(src: Source) -> Blob | None:
     if ver_hdr is None:
         return None
     header = MAGIC + bytes([8, 0]) + struct.pack("<QQ", ver_hdr, mod_hdr or 0)
-    return Blob("wasm", "wasm", header, None, None, mem, synthesized=True)
+    return Blob("wasm", "wasm", header, None, None, mem)
 
 
 def wasm_summary(src: Source) -> tuple[bytes, bytes | None] | None:

@@ -1,0 +1,285 @@
+"""Run a function over a stream of items in forked worker processes: results in
+input order, memory bounded whatever the number of items, and no item able to
+end the run.
+
+Why not multiprocessing.Pool or concurrent.futures: when a worker dies (a
+signal, the out-of-memory killer) Pool loses its task and `imap` waits for
+ever, and ProcessPoolExecutor fails every pending future; neither can stop one
+task that runs too long, nor say which item was being worked on. Here each
+worker publishes the item it is on in shared memory, so the parent can blame
+exactly that item and hand the rest of the batch to a fresh worker.
+
+Protocol: the parent sends a worker batches (a sequence number, the items, and
+the items already known to fail) as length-prefixed pickles on one pipe; the
+worker answers each batch with (sequence number, combined results) on another.
+Each worker has at most WINDOW batches outstanding, so the walk feeding the
+items is read only as fast as workers consume it.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+WINDOW = 2  # batches outstanding per worker: one in work, one waiting in its pipe
+# A batch is cut at this many items or this many bytes of items, so that one
+# waiting batch always fits in a pipe's default 64 KiB buffer: the parent never
+# blocks writing a task while a worker blocks writing results.
+BATCH_ITEMS, BATCH_BYTES = 256, 24 * 1024
+_HEAD = struct.Struct("<Q")
+_SLOT = struct.Struct("<qqd")  # batch sequence number, item index (-1: between items), start (monotonic)
+IDLE_DEATHS = 3  # a batch whose workers die before starting any item this often fails as a whole
+
+
+class _Batch:
+    __slots__ = ("seq", "items", "faults", "idle_deaths")
+
+    def __init__(self, seq: int, items: list):
+        self.seq, self.items = seq, items
+        self.faults: dict[int, str] = {}  # index -> why that item failed
+        self.idle_deaths = 0
+
+
+class _Worker:
+    __slots__ = ("pid", "tasks", "results", "slot", "batches", "kill_reason")
+
+    def __init__(self, pid: int, tasks: int, results: int, slot: int):
+        self.pid, self.tasks, self.results, self.slot = pid, tasks, results, slot
+        self.batches: list[_Batch] = []
+        self.kill_reason: str | None = None
+
+
+def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable, jobs: int,
+            batch_items: int = BATCH_ITEMS, time_limit: float | None = None,
+            size: Callable = lambda item: 64) -> Iterator:
+    """combine([work(item) for item in batch]) for consecutive batches of items,
+    in order. An item whose work raises, or whose worker is killed or runs past
+    `time_limit` seconds, gives fault(item, message) instead. `size` estimates
+    an item's pickled size (to cut batches). jobs < 1 or no fork: in this process."""
+    if jobs < 1 or not hasattr(os, "fork"):
+        for chunk in _batches(iter(items), batch_items, size):
+            yield combine([_guarded(work, fault, x) for x in chunk])
+        return
+    yield from _Pool(work, fault, combine, jobs, time_limit).run(_batches(iter(items), batch_items, size))
+
+
+def _guarded(work, fault, item):
+    try:
+        return work(item)
+    except Exception as e:  # a bug in a reader: that item's error, not the run's
+        return fault(item, f"internal error: {type(e).__name__}: {e}")
+
+
+def _batches(it: Iterator, n: int, size) -> Iterator[list]:
+    while True:
+        chunk, nbytes = [], 0
+        for x in it:
+            chunk.append(x)
+            nbytes += size(x)
+            if len(chunk) >= n or nbytes >= BATCH_BYTES:
+                break
+        if not chunk:
+            return
+        yield chunk
+
+
+def _send(fd: int, obj) -> None:
+    data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEAD.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _recv(fd: int):
+    """The next message, or None at end of stream (also when cut short)."""
+    head = _read_exactly(fd, _HEAD.size)
+    if head is None:
+        return None
+    body = _read_exactly(fd, _HEAD.unpack(head)[0])
+    return None if body is None else pickle.loads(body)
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    parts, got = [], 0
+    while got < n:
+        b = os.read(fd, min(n - got, 1 << 20))
+        if not b:
+            return None
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+def _death_message(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        why = " (out of memory?)" if sig == signal.SIGKILL else ""
+        return f"worker process killed by {name}{why} while reading this file"
+    return f"worker process exited with status {os.waitstatus_to_exitcode(status)} while reading this file"
+
+
+class _Pool:
+    def __init__(self, work, fault, combine, jobs: int, time_limit: float | None):
+        import mmap
+        self.work, self.fault, self.combine = work, fault, combine
+        self.jobs, self.time_limit = jobs, time_limit
+        self.shared = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous, shared with forked children
+        self.workers: list[_Worker | None] = [None] * jobs
+
+    # --- the parent ---------------------------------------------------------
+    def run(self, batches: Iterator[list]) -> Iterator:
+        import select
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        done: dict[int, object] = {}
+        next_out = next_seq = 0
+        exhausted = False
+        finished = False
+        try:
+            for k in range(self.jobs):
+                self._spawn(k)
+            while True:
+                for w in self.workers:  # keep every worker fed, no further ahead than WINDOW
+                    while not exhausted and len(w.batches) < WINDOW:
+                        chunk = next(batches, None)
+                        if chunk is None:
+                            exhausted = True
+                            break
+                        b = _Batch(next_seq, chunk)
+                        next_seq += 1
+                        w.batches.append(b)
+                        _send(w.tasks, (b.seq, b.items, b.faults))
+                while next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+                if exhausted and next_out == next_seq:
+                    break
+                busy = {w.results: w for w in self.workers if w.batches}
+                ready, _, _ = select.select(list(busy), [], [], self._wait())
+                for fd in ready:
+                    w = busy[fd]
+                    msg = _recv(fd)
+                    if msg is None:
+                        self._replace(w)
+                        continue
+                    seq, payload = msg
+                    assert w.batches and w.batches[0].seq == seq
+                    w.batches.pop(0)
+                    done[seq] = payload
+                self._enforce_time_limit()
+            finished = True
+        finally:
+            self._stop(finished)
+
+    def _wait(self) -> float | None:
+        if self.time_limit is None:
+            return None
+        return max(0.05, min(1.0, self.time_limit / 4))
+
+    def _slot(self, k: int) -> tuple[int, int, float]:
+        return _SLOT.unpack_from(self.shared, k * _SLOT.size)
+
+    def _enforce_time_limit(self) -> None:
+        if self.time_limit is None:
+            return
+        now = time.monotonic()
+        for w in self.workers:
+            seq, index, start = self._slot(w.slot)
+            if index >= 0 and w.batches and w.batches[0].seq == seq and now - start > self.time_limit \
+                    and w.kill_reason is None:
+                w.kill_reason = f"stopped after the per-file time limit of {self.time_limit:g} s"
+                os.kill(w.pid, signal.SIGKILL)
+
+    def _replace(self, w: _Worker) -> None:
+        """w's results pipe ended: blame the item it was on, start a new worker
+        in its place, and give it w's outstanding batches."""
+        _, status = os.waitpid(w.pid, 0)
+        seq, index, _ = self._slot(w.slot)
+        os.close(w.tasks)
+        os.close(w.results)
+        first = w.batches[0]
+        if index >= 0 and first.seq == seq:
+            first.faults[index] = w.kill_reason or _death_message(status)
+        else:
+            first.idle_deaths += 1
+            if first.idle_deaths >= IDLE_DEATHS:
+                first.faults.update((i, _death_message(status)) for i in range(len(first.items)))
+        fresh = self._spawn(w.slot)
+        fresh.batches = w.batches
+        for b in fresh.batches:
+            _send(fresh.tasks, (b.seq, b.items, b.faults))
+
+    def _spawn(self, k: int) -> _Worker:
+        task_r, task_w = os.pipe()
+        res_r, res_w = os.pipe()
+        _SLOT.pack_into(self.shared, k * _SLOT.size, -1, -1, 0.0)
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            code = 0
+            try:
+                os.close(task_w)
+                os.close(res_r)
+                # Other workers' pipes must not stay open here, or they would
+                # never see the parent stop.
+                for other in self.workers:
+                    if other is not None:
+                        os.close(other.tasks)
+                        os.close(other.results)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
+                self._serve(k, task_r, res_w)
+            except BaseException:  # a broken pipe: the parent has gone
+                code = 1
+            os._exit(code)
+        os.close(task_r)
+        os.close(res_w)
+        w = self.workers[k] = _Worker(pid, task_w, res_r, k)
+        return w
+
+    def _stop(self, finished: bool) -> None:
+        """End the workers: at the end of input they exit on their own; when
+        stopped early (output closed, Ctrl-C, an error) they are ended rather
+        than waited for, having work nobody will read."""
+        for w in self.workers:
+            if w is None:
+                continue
+            os.close(w.tasks)
+            os.close(w.results)
+            if not finished:
+                try:
+                    os.kill(w.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.waitpid(w.pid, 0)
+            except ChildProcessError:
+                pass
+        self.shared.close()
+
+    # --- a worker -----------------------------------------------------------
+    def _serve(self, k: int, tasks: int, results: int) -> None:
+        at = k * _SLOT.size
+        shared, clock, work, fault = self.shared, time.monotonic, self.work, self.fault
+        while True:
+            msg = _recv(tasks)
+            if msg is None:
+                return
+            seq, items, faults = msg
+            out = []
+            for i, item in enumerate(items):
+                _SLOT.pack_into(shared, at, seq, i, clock())
+                if i in faults:
+                    out.append(fault(item, faults[i]))
+                else:
+                    out.append(_guarded(work, fault, item))
+            payload = self.combine(out)
+            _SLOT.pack_into(shared, at, seq, -1, 0.0)
+            _send(results, (seq, payload))
