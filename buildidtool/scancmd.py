@@ -17,12 +17,16 @@ DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 10
 
 
 class Options:
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit")
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "archives")
 
     def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
-                 time_limit=DEFAULT_TIME_LIMIT):
+                 time_limit=DEFAULT_TIME_LIMIT, archives="default"):
         self.paths, self.form, self.verify = list(paths), form, verify
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        if archives == "default":  # look inside archives with the default limits
+            from .archives.limits import Limits
+            archives = Limits()
+        self.archives = archives  # an archives.limits.Limits, or None: --no-archives
 
 
 _FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow"}
@@ -116,8 +120,9 @@ def run(opts: Options) -> int:
     progress = Progress()
     total = Tally()
     fmt.begin(out)
-    batches = scan(walk(opts.paths, opts.follow_symlinks, stats), opts.jobs or os.cpu_count() or 1,
-                   opts.verify, render, opts.time_limit or None)
+    layouts = opts.archives is not None
+    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+                   opts.verify, render, opts.time_limit or None, opts.archives)
     for rendered, tally in batches:
         total.add(tally)
         progress.before_output()

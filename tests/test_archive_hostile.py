@@ -3,7 +3,6 @@ limit, one error on the archive's record that names the problem; members read
 before the problem stay; nothing is followed, extracted or allowed to run long."""
 from __future__ import annotations
 
-import bz2
 import gzip
 import io
 import os
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from buildidtool.archives import ARCHIVE, LINK, MEMBER, Limits, expand
+from buildidtool.archives.limits import Limits
+from buildidtool.archives.walk import ARCHIVE, LINK, MEMBER, expand
 
 MiB = 1 << 20
 

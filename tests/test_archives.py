@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from buildidtool.archives import ARCHIVE, LINK, MEMBER, Limits, expand, expand_layout
+from buildidtool.archives.limits import Limits
+from buildidtool.archives.walk import ARCHIVE, LINK, MEMBER, expand, expand_layout
 from buildidtool.inspecting import inspect
 from buildidtool.reading import read
 from buildidtool.verifying import verify

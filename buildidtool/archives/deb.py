@@ -6,15 +6,11 @@ from __future__ import annotations
 import io
 
 from . import tarball
+from .detect import AR_MAGIC
 from .limits import Budget
 from .streams import CHUNK, Window
 
-AR_MAGIC = b"!<arch>\n"
 _HEADER = 60
-
-
-def is_deb(head: bytes) -> bool:
-    return head.startswith(AR_MAGIC) and head[8:24].rstrip(b" ").rstrip(b"/") == b"debian-binary"
 
 
 def members(fd: int, base: int, size: int):

@@ -16,7 +16,6 @@ import posixpath
 import re
 
 from . import tarball
-from .entry import Entry
 from .limits import Budget
 from .paths import clean
 from .streams import CHUNK, Window

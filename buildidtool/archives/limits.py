@@ -21,11 +21,29 @@ class Limits:
     ratio_floor: int = 64 * MiB        # the ratio is judged only once this much was produced
     max_members: int = 1_000_000       # members of one input, all levels
     memory_spool: int = 64 * MiB       # members up to this size spool to memory, larger to a temp file
+    all_layers: bool = False           # images: every layer's files, not the squashed file system
 
     # The command-line flag that sets each limit, for error messages.
     FLAGS = {"max_depth": "--max-depth", "max_member_size": "--max-member-size",
              "max_total_size": "--max-total-size", "max_ratio": "--max-ratio",
              "max_members": "--max-members"}
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": MiB, "G": GiB, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """`4G`, `512M`, `100000` (bytes; K, M, G, T are powers of 1024; a trailing B or iB is allowed)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] else ""
+    number = t[:-1] if unit else t
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size (like 4G, 512M or a number of bytes)") from None
+    if value < 1:
+        raise ValueError(f"{text!r}: a size must be at least one byte")
+    return value
 
 
 class LimitExceeded(Exception):

@@ -11,14 +11,9 @@ from . import cpio
 from .limits import Budget
 from .streams import CHUNK, Window, decompressed
 
-LEAD_MAGIC = b"\xed\xab\xee\xdb"
 _HEADER_MAGIC = b"\x8e\xad\xe8\x01"
 _LEAD = 96
 _MAX_HEADER = 256 << 20
-
-
-def is_rpm(head: bytes) -> bool:
-    return head.startswith(LEAD_MAGIC)
 
 
 def _header_end(fd: int, base: int, off: int, size: int, pad: bool) -> int:

@@ -12,15 +12,7 @@ from .limits import Budget
 
 CHUNK = 1 << 20
 
-GZIP, BZIP2, XZ, ZSTD = "gzip", "bzip2", "xz", "zstd"
-_MAGIC = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ), (b"\x28\xb5\x2f\xfd", ZSTD))
-
-
-def compression(head: bytes) -> str | None:
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            return kind
-    return None
+from .detect import BZIP2, GZIP, XZ, ZSTD, compression
 
 
 class Window(io.RawIOBase):

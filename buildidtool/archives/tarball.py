@@ -10,19 +10,6 @@ from .limits import Budget
 from .streams import CHUNK, decompressed
 
 
-def looks_like_tar(block: bytes) -> bool:
-    """A 512-byte header block: the ustar magic, or a v7 header whose checksum adds up."""
-    if len(block) < 512:
-        return False
-    if block[257:262] == b"ustar":
-        return True
-    try:
-        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"x", 8)
-    except ValueError:
-        return False
-    return stored in tarfile.calc_chksums(block[:512]) and block[0] != 0
-
-
 def entries(raw, budget: Budget, compressed: bool = True):
     """Entries of the tar in buffered reader `raw` (decompressed first if it is
     compressed, unless told it is not). Sparse members read with their holes as zeros."""

@@ -16,7 +16,8 @@ from . import deb, image, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import clean, join
-from .streams import CHUNK, Chain, Counted, Window, compression, decompressor, read_full, spool
+from .detect import SUFFIX, detect, looks_like_tar
+from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool
 
 HEAD = 32 * 1024
 
@@ -59,21 +60,6 @@ def _message(e: BaseException) -> str:
         return e.strerror
     return text
 
-
-def detect(head: bytes) -> str | None:
-    """The archive format of data starting with `head`, or None (not one we open)."""
-    if head.startswith(ziparchive.MAGICS):
-        return "zip"
-    if deb.is_deb(head):
-        return "deb"
-    if rpm.is_rpm(head):
-        return "rpm"
-    if tarball.looks_like_tar(head):
-        return "tar"
-    return compression(head)
-
-
-_SUFFIX = {"gzip": "gz", "bzip2": "bz2", "xz": "xz", "zstd": "zst"}
 
 
 def expand(name: str, fd: int, limits: Limits, all_layers: bool = False,
@@ -147,8 +133,8 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         stream = Counted(decompressor(fmt, raw), budget)
         first = read_full(stream, 512)
         stream = Chain(first, stream)
-        if tarball.looks_like_tar(first):
-            rec.format = f"tar.{_SUFFIX[fmt]}"
+        if looks_like_tar(first):
+            rec.format = f"tar.{SUFFIX[fmt]}"
             return tarball.entries(stream, budget, compressed=False)
         stem, ext = posixpath.splitext(posixpath.basename(name.rsplit("!/", 1)[-1]))
         member = stem if ext else f"{stem}.out"

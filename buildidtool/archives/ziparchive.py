@@ -13,7 +13,6 @@ from .entry import FILE, OTHER, SYMLINK, Entry
 from .limits import Budget, LimitExceeded
 from .streams import CHUNK, Counted
 
-MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
 
 
 def entries(raw, budget: Budget):
