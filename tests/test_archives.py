@@ -22,6 +22,7 @@ from buildidtool.archives.limits import Limits
 from buildidtool.archives.walk import ARCHIVE, LINK, MEMBER, expand, expand_layout
 from buildidtool.inspecting import inspect
 from buildidtool.reading import read
+from buildidtool.scanning import Walked, records
 from buildidtool.verifying import verify
 from helpers import flip_byte, run
 
@@ -85,17 +86,34 @@ def _same(member: str, extracted: Path) -> None:
     assert strip(verify(member).to_json()) == strip(verify(str(extracted)).to_json())
 
 
+def scanned(path, limits=None) -> dict[str, dict]:
+    """scan --verify records by name, in process."""
+    return {r["file"]: r for r in records(Walked(str(path)), True, limits or Limits())}
+
+
+def _nameless(rec: dict) -> dict:
+    rec = dict(rec)
+    rec.pop("file")
+    rec["slices"] = [{k: v for k, v in s.items() if k != "file"} for s in rec["slices"]]
+    return rec
+
+
+def _loose(path: Path) -> dict:
+    return _nameless(next(records(Walked(str(path)), True, None)))
+
+
 def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str) -> None:
-    found = items(pkg)
-    assert found[-1][:4] == (ARCHIVE, str(pkg), fmt, None), found[-1]
-    members = {name for kind, name, *_ in found if kind == MEMBER}
+    recs = scanned(pkg)
+    top = recs.pop(str(pkg))
+    assert (top["format"], top["error"]) == (fmt, None), top
     for name, src in payload.items():
         member = f"{pkg}!/{prefix}{name}"
-        assert member in members, (member, sorted(members))
-        if name != "README":
-            _same(member, src)
-    assert verify(f"{pkg}!/{prefix}{TAMPERED}").status == "modified"
-    assert verify(f"{pkg}!/{prefix}hello").status == "ok"
+        assert member in recs, (member, sorted(recs))
+        assert _nameless(recs[member]) == _loose(src), name  # the scan record of the member is that of the extracted file
+    assert recs[f"{pkg}!/{prefix}{TAMPERED}"]["status"] == "modified"
+    assert recs[f"{pkg}!/{prefix}hello"]["status"] == "ok"
+    # read, info and verify by member path, for one member
+    _same(f"{pkg}!/{prefix}hello-mac", payload["hello-mac"])
 
 
 def test_npm_pack(payload, tmp_path):
@@ -137,13 +155,13 @@ def test_deb(payload, tmp_path, comp):
         shutil.copyfile(src, root / "usr" / "bin" / name)
     os.symlink("hello", root / "usr" / "bin" / "hello-link")
     deb = tmp_path / "gobins.deb"
-    _sh(dpkg, "--build", "--root-owner-group", f"-Z{comp}", root, deb)
+    _sh(dpkg, "--build", "--root-owner-group", f"-Z{comp}", "-z1", root, deb)  # -z1: fast, same format
     _check_package(deb, "usr/bin/", payload, "deb")
     links = [it for it in items(deb) if it[0] == LINK]
     assert [(n, l) for _, n, _, _, _, l, *_ in links] == [(f"{deb}!/usr/bin/hello-link", "symlink to hello")]
 
 
-@pytest.mark.parametrize("comp", ["w9.gzdio", "w6.xzdio", "w19.zstdio"])
+@pytest.mark.parametrize("comp", ["w1.gzdio", "w1.xzdio", "w3.zstdio"])
 def test_rpm(payload, tmp_path, comp):
     rpmbuild = _need("rpmbuild")
     top = tmp_path / "rpm"
@@ -257,6 +275,11 @@ def oci_layout(root: Path, layers: list[bytes], ref="1.0") -> str:
 def _image_checks(image: str, found: list, payload, fmt: str) -> None:
     members = {n: layer for kind, n, _, _, layer, *_ in found if kind == MEMBER}
     assert set(members) == {f"{image}!/usr/bin/hello", f"{image}!/usr/bin/hello.exe", f"{image}!/opt/d/new"}
+    recs = scanned(image)
+    for name, src in (("usr/bin/hello", TAMPERED), ("usr/bin/hello.exe", "hello.exe"), ("opt/d/new", "hello")):
+        rec = _nameless(recs[f"{image}!/{name}"])
+        assert rec.pop("layer").startswith("sha256:")
+        assert rec == _loose(payload[src])
     rec = found[-1]
     assert rec[0] == ARCHIVE and rec[2] == fmt and rec[3] is None
     assert verify(f"{image}!/usr/bin/hello").status == "modified"  # the upper layer's tampered copy
