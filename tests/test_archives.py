@@ -378,3 +378,43 @@ def test_cli_member_paths_and_rewrite_refusal(payload, tmp_path):
     assert z.read_bytes() == before
     proc = run("read", f"{z}!/missing")
     assert proc.returncode == 2 and b"no such member" in proc.stderr
+
+
+def test_scan_cli_flags_and_exit_codes(payload, tmp_path):
+    d = tmp_path / "dist"
+    d.mkdir()
+    with tarfile.open(d / "rel.tar.gz", "w:gz") as t:
+        t.add(payload["hello"], "bin/hello")
+    layers = [_layer(l) for l in _layers(payload)]
+    docker_save(d / "img.tar", layers)
+
+    def scan(*args):
+        proc = run("scan", "--json", *args)
+        return proc.returncode, [json.loads(l) for l in proc.stdout.splitlines()], proc.stderr.decode()
+
+    code, recs, err = scan("--verify", d)
+    names = {r["file"]: r for r in recs}
+    assert code == 1  # the image's upper layer holds a tampered copy
+    assert names[f"{d}/rel.tar.gz!/bin/hello"]["status"] == "ok"
+    assert names[f"{d}/img.tar!/usr/bin/hello"]["status"] == "modified"
+    assert names[f"{d}/img.tar"]["repo_tags"] == ["example/gobins:1"]
+    assert err.count("\n") == 1 and err.startswith("scanned ")
+
+    code, recs, _ = scan("--no-archives", d)
+    assert code == 0 and sorted((r["file"], r["format"]) for r in recs) == [
+        (f"{d}/img.tar", "unknown"), (f"{d}/rel.tar.gz", "unknown")]
+
+    code, recs, _ = scan("--all-layers", d / "img.tar")
+    hellos = [r["layer"] for r in recs if r["file"] == f"{d}/img.tar!/usr/bin/hello"]
+    assert hellos == [_sha(l) for l in layers]
+
+    code, recs, _ = scan("--max-depth", "1", "--max-members", "2", d / "img.tar")
+    assert code == 2 and recs[-1]["error"] == "member count exceeds --max-members 2"
+
+    (d / "broken.tar.gz").write_bytes((d / "rel.tar.gz").read_bytes()[:-200])
+    code, recs, err = scan(d / "broken.tar.gz")
+    assert code == 2 and recs[-1]["file"] == f"{d}/broken.tar.gz" and recs[-1]["error"]
+    assert "Traceback" not in err
+
+    proc = run("scan", "--max-member-size", "lots", d)
+    assert proc.returncode == 2 and b"is not a size" in proc.stderr
