@@ -53,11 +53,15 @@ _ERRORS = _errors()
 
 
 def _message(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    if isinstance(e, (EOFError,)) or "end of data" in text or "truncated" in text.lower():
-        return f"truncated archive: {text}" if "truncat" not in text.lower() else text
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
+    """One line for what stopped an archive: truncated, corrupt, or the OS's word."""
+    text = " ".join((str(e) or type(e).__name__).split())
+    low = text.lower()
+    if isinstance(e, EOFError) or "end of data" in low or "ended before" in low:
+        return text if "truncat" in low else f"truncated archive: {text}"
+    if isinstance(e, OSError) and e.errno:
+        return f"read error: {e.strerror or text}"
+    if isinstance(e, (tarfile.TarError, zipfile.BadZipFile, zlib.error, OSError)) or "decompress" in low:
+        return text if "corrupt" in low else f"corrupt archive: {text}"
     return text
 
 
