@@ -418,3 +418,14 @@ def test_scan_cli_flags_and_exit_codes(payload, tmp_path):
 
     proc = run("scan", "--max-member-size", "lots", d)
     assert proc.returncode == 2 and b"is not a size" in proc.stderr
+
+
+def test_lone_compressed_files(payload, tmp_path):
+    """A gzip-compressed binary is opened; a compressed man page stays one plain record."""
+    (tmp_path / "tool.gz").write_bytes(gzip.compress(payload["hello"].read_bytes(), 1))
+    (tmp_path / "tool.1.gz").write_bytes(gzip.compress(b".TH TOOL 1\n" * 100))
+    recs = {r["file"]: r for r in records(Walked(str(tmp_path / "tool.gz")), True, Limits())}
+    assert recs[f"{tmp_path}/tool.gz"]["format"] == "gzip"
+    assert _nameless(recs[f"{tmp_path}/tool.gz!/tool"]) == _loose(payload["hello"])
+    recs = list(records(Walked(str(tmp_path / "tool.1.gz")), True, Limits()))
+    assert [(r["file"], r["format"]) for r in recs] == [(f"{tmp_path}/tool.1.gz", "unknown")]

@@ -34,6 +34,9 @@ def of_input(path: str, verify: bool, limits: Limits):
         except OSError as e:
             yield error_record(path, f"read error: {e.strerror or e}", verify)
             return
+        if fmt is not None:
+            from .walk import worth_opening
+            fmt = worth_opening(fmt, os.pread(fd, HEAD, 0))
         if fmt is None:
             yield record_of_fd(path, fd, verify)
             return

@@ -181,7 +181,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         return
     budget.member(e.size)
     head = read_full(e.reader, HEAD)
-    inner = None if vname == target else detect(head)
+    inner = None if vname == target else worth_opening(detect(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
             lim = budget.limits.max_depth
@@ -207,6 +207,25 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         yield Item(vname, MEMBER, fd=fd, notes=notes, layer=e.layer)
     finally:
         os.close(fd)
+
+
+def worth_opening(fmt: str | None, head: bytes) -> str | None:
+    """`fmt` if an archive of that format should be opened. A lone compressed
+    file is opened only when what it holds starts like a tar, an archive or a
+    binary: a package's hundreds of compressed man pages stay one plain record
+    each. A start that does not decode on its own (a bzip2 block is up to
+    900 kB) is opened, to be sure."""
+    if fmt not in SUFFIX:
+        return fmt
+    try:
+        inner = decompressor(fmt, io.BytesIO(head)).read(HEAD)
+    except _ERRORS:
+        inner = b""
+    except Exception:  # the codec of a cut-off start can fail in its own ways
+        inner = b""
+    if not inner:
+        return fmt
+    return fmt if detect(inner) is not None or _worth_spooling(inner) else None
 
 
 def _worth_spooling(head: bytes) -> bool:
