@@ -132,12 +132,7 @@ def spool(head: bytes, rest, size: int, budget: Budget) -> int:
     anonymous temporary file beyond; the caller closes it. A stream that ends
     early leaves a short spool: the format parsers see a truncated file.
     Nothing is charged here: bytes are charged where they are decompressed."""
-    if size <= budget.limits.memory_spool and hasattr(os, "memfd_create"):
-        fd = os.memfd_create("buildid-member", getattr(os, "MFD_CLOEXEC", 0))
-    else:
-        f = tempfile.TemporaryFile()
-        fd = os.dup(f.fileno())
-        f.close()
+    fd = _spool_fd(size, budget)
     try:
         _write_all(fd, head)
         left = size - len(head)
@@ -151,6 +146,31 @@ def spool(head: bytes, rest, size: int, budget: Budget) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def spool_extent(src: int, offset: int, size: int, budget: Budget) -> int:
+    """spool() for bytes lying in file `src` at `offset`: copied by the kernel."""
+    fd = _spool_fd(size, budget)
+    try:
+        done = 0
+        while done < size:
+            n = os.sendfile(fd, src, offset + done, min(size - done, 1 << 30))
+            if n == 0:  # the file is shorter than its tar header says
+                break
+            done += n
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _spool_fd(size: int, budget: Budget) -> int:
+    if size <= budget.limits.memory_spool and hasattr(os, "memfd_create"):
+        return os.memfd_create("buildid-member", getattr(os, "MFD_CLOEXEC", 0))
+    f = tempfile.TemporaryFile()
+    fd = os.dup(f.fileno())
+    f.close()
+    return fd
 
 
 def _write_all(fd: int, b: bytes) -> None:

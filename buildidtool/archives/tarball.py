@@ -7,21 +7,31 @@ import tarfile
 
 from .entry import FILE, HARDLINK, OTHER, SYMLINK, Entry
 from .limits import Budget
-from .streams import CHUNK, decompressed
+from .streams import CHUNK, Window, decompressed
 
 
 def entries(raw, budget: Budget, compressed: bool = True):
     """Entries of the tar in buffered reader `raw` (decompressed first if it is
     compressed, unless told it is not). Sparse members read with their holes as zeros."""
-    stream = decompressed(raw, budget)[1] if compressed else raw
-    tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)
+    kind, stream = decompressed(raw, budget) if compressed else (None, raw)
+    window = getattr(stream, "raw", None)
+    if kind is None and isinstance(window, Window):
+        # Not compressed and seekable (a tar on disk, a spooled member, an image
+        # layer read in place): tarfile then reads each member straight from the
+        # file instead of copying it through its 10 KiB stream buffer.
+        tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
+    else:
+        tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)
     with tar:
         while True:
             m = tar.next()
             if m is None:
                 return
             tar.members.clear()  # tarfile keeps every header otherwise: memory would grow with the count
-            yield from _entry(tar, m)
+            for e in _entry(tar, m):
+                if kind is None and isinstance(window, Window) and e.reader is not None and not m.issparse():
+                    e.extent = (window.fd, window.base + m.offset_data)
+                yield e
 
 
 def _entry(tar, m: tarfile.TarInfo):

@@ -17,7 +17,7 @@ from .entry import FILE, HARDLINK, SYMLINK, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import clean, join
 from .detect import SUFFIX, detect, looks_like_tar
-from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool
+from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
 
 HEAD = 32 * 1024
 
@@ -180,7 +180,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         yield Item(vname, SKIPPED, notes=notes, layer=e.layer)
         return
     budget.member(e.size)
-    head = read_full(e.reader, HEAD)
+    head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1]) if e.extent else read_full(e.reader, HEAD)
     inner = None if vname == target else worth_opening(detect(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
@@ -188,7 +188,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
             yield Item(vname, ARCHIVE, format=inner, notes=notes, layer=e.layer,
                        error=str(LimitExceeded("max_depth", lim, f"nesting depth {depth + 1}")))
             return
-        fd = spool(head, e.reader, e.size, budget)
+        fd = _spool(e, head, budget)
         try:
             size = os.fstat(fd).st_size
             for item in _archive(vname, fd, size, inner, budget, all_layers, depth + 1):
@@ -202,7 +202,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
     if target is None and not _worth_spooling(head):
         yield Item(vname, MEMBER, notes=notes, layer=e.layer)
         return
-    fd = spool(head, e.reader, e.size, budget)
+    fd = _spool(e, head, budget)
     try:
         yield Item(vname, MEMBER, fd=fd, notes=notes, layer=e.layer)
     finally:
@@ -226,6 +226,12 @@ def worth_opening(fmt: str | None, head: bytes) -> str | None:
     if not inner:
         return fmt
     return fmt if detect(inner) is not None or _worth_spooling(inner) else None
+
+
+def _spool(e: Entry, head: bytes, budget: Budget) -> int:
+    if e.extent is not None:
+        return spool_extent(e.extent[0], e.extent[1], e.size, budget)
+    return spool(head, e.reader, e.size, budget)
 
 
 def _worth_spooling(head: bytes) -> bool:

