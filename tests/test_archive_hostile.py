@@ -170,3 +170,19 @@ def test_nesting_bomb(tmp_path):
     out = items(p)
     assert len(out) < 400
     assert any(o[2] and "--max-depth 4" in o[2] for o in out if o[0] == ARCHIVE)
+
+
+def test_tar_with_a_manifest_json_that_is_no_image(tmp_path, samples):
+    """A web app's tarball may hold manifest.json: without an image in it, the tar reads as a tar."""
+    exe = samples.path("hello-linux-amd64").read_bytes()
+    p = _tar(tmp_path / "app.tar", [("manifest.json", b'{"name": "app", "icons": []}'), ("bin/app", exe)])
+    out = items(p)
+    assert [o[1] for o in out if o[0] == MEMBER] == ["manifest.json", "bin/app"]
+    assert out[-1][2] is None
+
+
+def test_image_with_a_missing_layer(tmp_path):
+    p = _tar(tmp_path / "img.tar", [("manifest.json", b'[{"Config": "c.json", "Layers": ["nope/layer.tar"]}]'),
+                                    ("c.json", b"{}")])
+    out = items(p)
+    assert out[-1][0] == ARCHIVE and "missing" in out[-1][2]

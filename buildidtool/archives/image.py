@@ -139,6 +139,8 @@ def describe(store, fmt: str) -> Image:
         if len(manifest) > 1:
             img.note = f"manifest.json holds {len(manifest)} images; the first is read"
         m = manifest[0]
+        if not isinstance(m.get("Layers"), list) or not isinstance(m.get("Config"), str):
+            raise ValueError("manifest.json names no layers and config")
         img.repo_tags = [t for t in m.get("RepoTags") or [] if isinstance(t, str)]
         config = m.get("Config", "")
         diff_ids = []
@@ -156,6 +158,8 @@ def describe(store, fmt: str) -> Image:
             img.layers.append((str(digest), path))
         return img
     index = _json(store, "index.json")
+    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+        raise ValueError("index.json lists no manifests")
     manifests = _image_manifests(store, index, depth=0)
     if not manifests:
         raise ValueError("index.json holds no image manifest")

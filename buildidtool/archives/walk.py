@@ -105,8 +105,8 @@ def _tree_size(root: str) -> int:
     return total
 
 
-def _image_entries(store, fmt, rec: Item, budget, all_layers):
-    img = image.describe(store, fmt)
+def _image_entries(store, fmt, rec: Item, budget, all_layers, img=None):
+    img = img or image.describe(store, fmt)
     rec.info.update(img.info())
     if img.note:
         rec.notes.append(img.note)
@@ -128,8 +128,13 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
                 store = None
             kind = image.kind(store) if store is not None else None
             if kind is not None:
-                rec.format = kind
-                return _image_entries(store, kind, rec, budget, all_layers)
+                try:
+                    img = image.describe(store, kind)
+                except _ERRORS:  # a manifest.json that describes no image: an ordinary tar
+                    img = None
+                if img is not None:
+                    rec.format = kind
+                    return _image_entries(store, kind, rec, budget, all_layers, img)
             return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
         # compressed: a tar inside reads as one (tar.gz, ...); anything else is one member,
         # named as the archive without its suffix
