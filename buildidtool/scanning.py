@@ -120,7 +120,7 @@ def empty_record(name: str, error: str | None = None) -> dict:
     so an error record has the same keys as any other."""
     return {"file": name, "format": "unknown", "arch": None, "build_id": None, "parts": None,
             "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-            "error": error, "go_version": None, "main_path": None}
+            "error": error, "go_version": None, "go_version_source": None, "main_path": None}
 
 
 def error_record(name: str, error: str, verify: bool) -> dict:
@@ -131,16 +131,16 @@ def error_record(name: str, error: str, verify: bool) -> dict:
 
 
 def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
-         time_limit: float | None = None, archives=None) -> Iterator:
+         time_limit: float | None = None, sbom: bool = False, archives=None) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on."""
+    record; the rest go on. sbom: records carry what an SBOM needs (scan_one)."""
     from .workers import ordered
 
     def work(item):
-        return list(records(item, verify, archives))
+        return list(records(item, verify, sbom, archives))
 
     def fault(item, message):
         return [error_record(item.path, message, verify)]
@@ -163,21 +163,21 @@ def _item_size(item: Walked) -> int:
     return len(item.path) + 16
 
 
-def records(item: Walked, verify: bool = False, archives=None) -> Iterator[dict]:
+def records(item: Walked, verify: bool = False, sbom: bool = False, archives=None) -> Iterator[dict]:
     """The records for one walked input: `read --json` fields plus go_version,
-    main_path and, with verify, status and reason. This is where an input
-    becomes records: one per regular file, and with `archives` (an
-    archives.limits.Limits, None to look inside nothing) one per member of an
-    archive, package or image too, named `ARCHIVE!/MEMBER`."""
+    go_version_source, main_path and, with verify, status and reason. This is
+    where an input becomes records: one per regular file, and with `archives`
+    (an archives.limits.Limits, None to look inside nothing) one per member of
+    an archive, package or image too, named `ARCHIVE!/MEMBER`."""
     if archives is not None and not item.error:
         from .archives import records as archive_records
-        yield from archive_records.of_input(item.path, verify, archives)
+        yield from archive_records.of_input(item.path, verify, archives, sbom)
         return
-    yield scan_one(item, verify)
+    yield scan_one(item, verify, sbom)
 
 
-def scan_one(item: Walked, verify: bool = False) -> dict:
-    """The record for one file."""
+def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
+    """The record for one file; with sbom, what an SBOM needs besides (sbom.facts)."""
     path = item.path
     if item.error:
         return error_record(path, item.error, verify)
@@ -189,12 +189,12 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             return error_record(path, "not a regular file", verify)
-        return record_of_fd(path, fd, verify)
+        return record_of_fd(path, fd, verify, sbom)
     finally:
         os.close(fd)
 
 
-def record_of_fd(path: str, fd: int, verify: bool = False) -> dict:
+def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False) -> dict:
     """The record for the bytes open on fd (a file, or a spooled archive member), named `path`."""
     src = Source.of_file(fd)
     record = empty_record(path)
@@ -211,6 +211,11 @@ def record_of_fd(path: str, fd: int, verify: bool = False) -> dict:
     record.update(to_info(path, found).to_json())
     if found.format != "unknown":
         record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+    from .goversion import fill
+    fill(record, found, src)
+    if sbom:
+        from .sbom import facts
+        record.update(facts(path, fd, found, src))
     if verify:
         from .verifying import verify_found
         v = verify_found(path, fd, found)

@@ -13,12 +13,12 @@ from .limits import Limits
 HEAD = 32 * 1024
 
 
-def of_input(path: str, verify: bool, limits: Limits):
+def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
     from ..scanning import error_record, record_of_fd
 
     if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
         from .walk import expand_layout
-        yield from _records(expand_layout(path, limits, limits.all_layers), verify)
+        yield from _records(expand_layout(path, limits, limits.all_layers), verify, sbom)
         return
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -38,21 +38,21 @@ def of_input(path: str, verify: bool, limits: Limits):
             from .walk import worth_opening
             fmt = worth_opening(fmt, os.pread(fd, HEAD, 0))
         if fmt is None:
-            yield record_of_fd(path, fd, verify)
+            yield record_of_fd(path, fd, verify, sbom)
             return
         from .walk import expand
-        yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt), verify)
+        yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt), verify, sbom)
     finally:
         os.close(fd)
 
 
-def _records(items, verify: bool):
+def _records(items, verify: bool, sbom: bool):
     from ..scanning import empty_record, record_of_fd
     from .walk import ARCHIVE, LINK, MEMBER
 
     for it in items:
         if it.kind == MEMBER:
-            rec = record_of_fd(it.name, it.fd, verify) if it.fd is not None else _plain(it.name, verify)
+            rec = record_of_fd(it.name, it.fd, verify, sbom) if it.fd is not None else _plain(it.name, verify)
         elif it.kind == LINK:
             rec = empty_record(it.name)
             rec["format"], rec["link"] = "link", it.link
