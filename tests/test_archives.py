@@ -87,8 +87,8 @@ def _same(member: str, extracted: Path) -> None:
 
 
 def scanned(path, limits=None) -> dict[str, dict]:
-    """scan --verify records by name, in process."""
-    return {r["file"]: r for r in records(Walked(str(path)), True, limits or Limits())}
+    """scan --verify records (with the facts an SBOM needs) by name, in process."""
+    return {r["file"]: r for r in records(Walked(str(path)), True, sbom=True, archives=limits or Limits())}
 
 
 def _nameless(rec: dict) -> dict:
@@ -99,7 +99,7 @@ def _nameless(rec: dict) -> dict:
 
 
 def _loose(path: Path) -> dict:
-    return _nameless(next(records(Walked(str(path)), True, None)))
+    return _nameless(next(records(Walked(str(path)), True, sbom=True, archives=None)))
 
 
 def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str) -> None:
@@ -424,8 +424,8 @@ def test_lone_compressed_files(payload, tmp_path):
     """A gzip-compressed binary is opened; a compressed man page stays one plain record."""
     (tmp_path / "tool.gz").write_bytes(gzip.compress(payload["hello"].read_bytes(), 1))
     (tmp_path / "tool.1.gz").write_bytes(gzip.compress(b".TH TOOL 1\n" * 100))
-    recs = {r["file"]: r for r in records(Walked(str(tmp_path / "tool.gz")), True, Limits())}
+    recs = {r["file"]: r for r in records(Walked(str(tmp_path / "tool.gz")), True, sbom=True, archives=Limits())}
     assert recs[f"{tmp_path}/tool.gz"]["format"] == "gzip"
     assert _nameless(recs[f"{tmp_path}/tool.gz!/tool"]) == _loose(payload["hello"])
-    recs = list(records(Walked(str(tmp_path / "tool.1.gz")), True, Limits()))
+    recs = list(records(Walked(str(tmp_path / "tool.1.gz")), True, archives=Limits()))
     assert [(r["file"], r["format"]) for r in recs] == [(f"{tmp_path}/tool.1.gz", "unknown")]

@@ -139,7 +139,7 @@ def check(path: str) -> None:
     t0 = time.monotonic()
     tracemalloc.start()
     try:
-        recs = list(records(Walked(path), True, LIMITS))
+        recs = list(records(Walked(path), True, sbom=True, archives=LIMITS))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -162,7 +162,7 @@ def test_seeds_read_cleanly(seeds, tmp_path):
     for name, data in seeds.items():
         p = tmp_path / name
         p.write_bytes(data)
-        recs = list(records(Walked(str(p)), True, LIMITS))
+        recs = list(records(Walked(str(p)), True, archives=LIMITS))
         assert recs[-1]["error"] is None, (name, recs[-1])
         assert any(r["build_id"] for r in recs), name
         check(str(p))

@@ -64,7 +64,7 @@ def _human(v) -> str:
 class Budget:
     """What one top-level input has used so far."""
 
-    __slots__ = ("limits", "input_size", "produced", "members", "target")
+    __slots__ = ("limits", "input_size", "produced", "members", "target", "spool_all")
 
     def __init__(self, limits: Limits, input_size: int):
         self.limits = limits
@@ -72,6 +72,7 @@ class Budget:
         self.produced = 0
         self.members = 0
         self.target: str | None = None  # a member path being opened: only its way is read
+        self.spool_all = False  # spool every member, not only those the formats layer can use
 
     def count(self, n: int) -> None:
         self.produced += n

@@ -18,7 +18,7 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
 
     if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
         from .walk import expand_layout
-        yield from _records(expand_layout(path, limits, limits.all_layers), verify, sbom)
+        yield from _records(expand_layout(path, limits, limits.all_layers, spool_all=sbom), verify, sbom)
         return
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -41,7 +41,7 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
             yield record_of_fd(path, fd, verify, sbom)
             return
         from .walk import expand
-        yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt), verify, sbom)
+        yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=sbom), verify, sbom)
     finally:
         os.close(fd)
 

@@ -67,24 +67,26 @@ def _message(e: BaseException) -> str:
 
 
 def expand(name: str, fd: int, limits: Limits, all_layers: bool = False,
-           fmt: str | None = None, target: str | None = None):
+           fmt: str | None = None, target: str | None = None, spool_all: bool = False):
     """Items for the archive open on fd, named `name`; None if it is not an
     archive. With `target` (a member path), only what leads to it is read and
-    that member is spooled whatever it holds."""
+    that member is spooled whatever it holds; with `spool_all` every member is
+    (an SBOM wants every file's digest)."""
     size = os.fstat(fd).st_size
     if fmt is None:
         fmt = detect(os.pread(fd, HEAD, 0))
     if fmt is None:
         return None
     budget = Budget(limits, size)
-    budget.target = target
+    budget.target, budget.spool_all = target, spool_all
     return _archive(name, fd, size, fmt, budget, all_layers, depth=1)
 
 
-def expand_layout(root: str, limits: Limits, all_layers: bool = False, target: str | None = None):
+def expand_layout(root: str, limits: Limits, all_layers: bool = False, target: str | None = None,
+                  spool_all: bool = False):
     """Items for an OCI layout directory."""
     budget = Budget(limits, _tree_size(root))
-    budget.target = target
+    budget.target, budget.spool_all = target, spool_all
     store = image.DirStore(root)
     return _run(root, "oci-image", budget, all_layers, 1, lambda rec: _image_entries(store, image.OCI, rec, budget,
                                                                                       all_layers))
@@ -204,7 +206,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         finally:
             os.close(fd)
         return
-    if target is None and not _worth_spooling(head):
+    if target is None and not budget.spool_all and not _worth_spooling(head):
         yield Item(vname, MEMBER, notes=notes, layer=e.layer)
         return
     fd = _spool(e, head, budget)
