@@ -416,6 +416,12 @@ def test_scan_cli_flags_and_exit_codes(payload, tmp_path):
     assert code == 2 and recs[-1]["file"] == f"{d}/broken.tar.gz" and recs[-1]["error"]
     assert "Traceback" not in err
 
+    (d / "half.tar.gz").write_bytes((d / "rel.tar.gz").read_bytes()[:20000])
+    for cmd in ("read", "info", "verify", "hash"):
+        proc = run(cmd, f"{d}/half.tar.gz!/bin/hello")
+        assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1, (cmd, proc.stderr)
+        assert b"truncated" in proc.stderr and b"Traceback" not in proc.stderr
+
     proc = run("scan", "--max-member-size", "lots", d)
     assert proc.returncode == 2 and b"is not a size" in proc.stderr
 
