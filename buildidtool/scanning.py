@@ -194,9 +194,11 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
         os.close(fd)
 
 
-def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False) -> dict:
-    """The record for the bytes open on fd (a file, or a spooled archive member), named `path`."""
-    src = Source.of_file(fd)
+def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False,
+                 head: bytes | None = None) -> dict:
+    """The record for the bytes open on fd (a file, or a spooled archive member), named
+    `path`; `head`: its first bytes, when the caller has read them already."""
+    src = Source(fd, 0, os.fstat(fd).st_size, head)
     record = empty_record(path)
     try:
         found = locate(src)

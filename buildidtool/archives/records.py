@@ -10,7 +10,7 @@ import stat
 from .detect import detect
 from .limits import Limits
 
-HEAD = 32 * 1024
+from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parsers read first
 
 
 def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
@@ -30,15 +30,16 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
             yield error_record(path, "not a regular file", verify)
             return
         try:
-            fmt = detect(os.pread(fd, HEAD, 0))
+            head = os.pread(fd, HEAD, 0)
         except OSError as e:
             yield error_record(path, f"read error: {e.strerror or e}", verify)
             return
+        fmt = detect(head)
         if fmt is not None:
             from .walk import worth_opening
-            fmt = worth_opening(fmt, os.pread(fd, HEAD, 0))
+            fmt = worth_opening(fmt, head)
         if fmt is None:
-            yield record_of_fd(path, fd, verify, sbom)
+            yield record_of_fd(path, fd, verify, sbom, head)
             return
         from .walk import expand
         yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=sbom), verify, sbom)

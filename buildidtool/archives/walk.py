@@ -19,7 +19,7 @@ from .paths import clean, join
 from .detect import SUFFIX, detect, looks_like_tar
 from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
 
-HEAD = 32 * 1024
+from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parsers read first
 
 MEMBER, LINK, ARCHIVE, SKIPPED = "member", "link", "archive", "skipped"
 
