@@ -240,7 +240,7 @@ def large_member_archive(mib: int = 1024) -> Path:
                     tarfile.open(fileobj=g, mode="w|") as t:
                 ti = tarfile.TarInfo("bin/big")
                 ti.size = len(exe) + (mib << 20)
-                t.addfile(ti, _Padded(exe, mib << 20))
+                t.addfile(ti, io.BufferedReader(_Padded(exe, mib << 20), 1 << 20))
         tmp.rename(path)
     return path
 
