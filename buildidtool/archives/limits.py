@@ -1,27 +1,33 @@
 """Limits on what one input may make us read, and the budget that enforces them.
 
-Every byte that comes out of a decompressor or is copied into a spool is
+Every byte that comes out of a decompressor (zip's inflater included) is
 counted against the input that led to it (nested archives included), so a
 zip bomb, a nesting bomb or a tar with a petabyte of zeros stops at a limit
 with an error that names it, instead of running for ever."""
 from __future__ import annotations
 
-import dataclasses
-
 GiB = 1 << 30
 MiB = 1 << 20
 
 
-@dataclasses.dataclass
 class Limits:
-    max_depth: int = 4                 # archives inside archives (the outermost is depth 1)
-    max_member_size: int = 4 * GiB     # one member, uncompressed
-    max_total_size: int = 16 * GiB     # everything read out of one input, all levels
-    max_ratio: float = 250.0           # bytes produced / bytes of the input file
-    ratio_floor: int = 64 * MiB        # the ratio is judged only once this much was produced
-    max_members: int = 1_000_000       # members of one input, all levels
-    memory_spool: int = 64 * MiB       # members up to this size spool to memory, larger to a temp file
-    all_layers: bool = False           # images: every layer's files, not the squashed file system
+    """How far looking inside may go (a plain class: scan imports it on every run,
+    and dataclasses would cost more than the rest of a small scan's imports)."""
+
+    __slots__ = ("max_depth", "max_member_size", "max_total_size", "max_ratio", "ratio_floor",
+                 "max_members", "memory_spool", "all_layers")
+
+    def __init__(self, max_depth: int = 4, max_member_size: int = 4 * GiB, max_total_size: int = 16 * GiB,
+                 max_ratio: float = 250.0, ratio_floor: int = 64 * MiB, max_members: int = 1_000_000,
+                 memory_spool: int = 64 * MiB, all_layers: bool = False):
+        self.max_depth = max_depth              # archives inside archives (the outermost is depth 1)
+        self.max_member_size = max_member_size  # one member, uncompressed
+        self.max_total_size = max_total_size    # everything read out of one input, all levels
+        self.max_ratio = max_ratio              # bytes produced / bytes of the input file
+        self.ratio_floor = ratio_floor          # the ratio is judged only once this much was produced
+        self.max_members = max_members          # members of one input, all levels
+        self.memory_spool = memory_spool        # members up to this size spool to memory, larger to a temp file
+        self.all_layers = all_layers            # images: every layer's files, not the squashed file system
 
     # The command-line flag that sets each limit, for error messages.
     FLAGS = {"max_depth": "--max-depth", "max_member_size": "--max-member-size",
