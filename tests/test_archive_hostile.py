@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -99,7 +100,8 @@ def test_links_are_reported_never_followed(tmp_path):
                                                            ("bin/hard", "hardlink to ../../outside")]
 
 
-def test_sparse_member(tmp_path, samples):
+@pytest.mark.parametrize("flags", ["-cf", "-czf"])
+def test_sparse_member(tmp_path, samples, flags):
     tar = shutil.which("tar")
     if tar is None:
         pytest.skip("GNU tar is not installed")
@@ -110,8 +112,8 @@ def test_sparse_member(tmp_path, samples):
     with open(f, "wb") as out:
         out.write(exe)
         out.truncate(len(exe) + 64 * MiB)
-    p = tmp_path / "sparse.tar.gz"
-    subprocess.run([tar, "--sparse", "-czf", str(p), "-C", str(src), "sparse.bin"], check=True)
+    p = tmp_path / "sparse.tar"
+    subprocess.run([tar, "--sparse", flags, str(p), "-C", str(src), "sparse.bin"], check=True)
     out = items(p)
     assert out[0][:2] == (MEMBER, "sparse.bin") and "sparse member" in out[0][3] and out[0][5]
     assert out[-1][2] is None
@@ -186,3 +188,25 @@ def test_image_with_a_missing_layer(tmp_path):
                                     ("c.json", b"{}")])
     out = items(p)
     assert out[-1][0] == ARCHIVE and "missing" in out[-1][2]
+
+
+def test_encrypted_zip_member(tmp_path, samples):
+    zip_tool = shutil.which("zip")
+    if zip_tool is None:
+        pytest.skip("zip is not installed")
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(samples.path("hello-linux-amd64"), src / "secret")
+    shutil.copyfile(samples.path("hello-linux-amd64"), src / "open")
+    z = tmp_path / "mixed.zip"
+    subprocess.run([zip_tool, "-q", "-P", "pw", str(z), "secret"], cwd=src, check=True)
+    subprocess.run([zip_tool, "-q", str(z), "open"], cwd=src, check=True)
+    fd = os.open(z, os.O_RDONLY)
+    try:
+        got = {it.name.split("!/")[1]: it for it in expand(str(z), fd, Limits()) if "!/" in it.name}
+    finally:
+        os.close(fd)
+    assert got["secret"].error == "encrypted member: not read" and got["secret"].fd is None
+    assert got["open"].error is None
+    proc = subprocess.run([sys.executable, "-m", "buildidtool", "read", f"{z}!/secret"], capture_output=True)
+    assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1 and b"encrypted" in proc.stderr

@@ -161,7 +161,7 @@ def test_deb(payload, tmp_path, comp):
     assert [(n, l) for _, n, _, _, _, l, *_ in links] == [(f"{deb}!/usr/bin/hello-link", "symlink to hello")]
 
 
-@pytest.mark.parametrize("comp", ["w1.gzdio", "w1.xzdio", "w3.zstdio"])
+@pytest.mark.parametrize("comp", ["w1.gzdio", "w1.bzdio", "w1.xzdio", "w3.zstdio"])
 def test_rpm(payload, tmp_path, comp):
     rpmbuild = _need("rpmbuild")
     top = tmp_path / "rpm"

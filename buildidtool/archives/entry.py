@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 FILE, SYMLINK, HARDLINK, OTHER = "file", "symlink", "hardlink", "other"
+UNREADABLE = "unreadable"  # a member we cannot read (encrypted, an unsupported method): its notes say why
 
 
 class Entry:

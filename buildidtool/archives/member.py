@@ -45,6 +45,8 @@ def open_member(path: str, limits: Limits | None = None) -> int:
         for item in items:
             if item.name == path and item.kind == MEMBER and item.fd is not None:
                 return os.dup(item.fd)
+            if item.name == path and item.kind == MEMBER and item.error:
+                raise MalformedFile(path, item.error)
             if item.name == path and item.kind == LINK:
                 raise NotRegularFile(path, f"is a {item.link} inside the archive (links are not followed)")
             if item.kind == ARCHIVE and item.error and (path.startswith(item.name + SEP) or item.name == path):

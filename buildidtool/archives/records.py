@@ -48,11 +48,13 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
 
 
 def _records(items, verify: bool, sbom: bool):
-    from ..scanning import empty_record, record_of_fd
+    from ..scanning import empty_record, error_record, record_of_fd
     from .walk import ARCHIVE, LINK, MEMBER
 
     for it in items:
-        if it.kind == MEMBER:
+        if it.kind == MEMBER and it.error:
+            rec = error_record(it.name, it.error, verify)
+        elif it.kind == MEMBER:
             rec = record_of_fd(it.name, it.fd, verify, sbom) if it.fd is not None else _plain(it.name, verify)
         elif it.kind == LINK:
             rec = empty_record(it.name)

@@ -13,7 +13,7 @@ import zipfile
 import zlib
 
 from . import deb, image, rpm, tarball, ziparchive
-from .entry import FILE, HARDLINK, SYMLINK, Entry
+from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import clean, join
 from .detect import SUFFIX, detect, looks_like_tar
@@ -182,6 +182,9 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
     seen.add(key)
     if e.kind in (SYMLINK, HARDLINK):
         yield Item(vname, LINK, notes=notes, layer=e.layer, link=f"{e.kind} to {e.link}")
+        return
+    if e.kind == UNREADABLE:
+        yield Item(vname, MEMBER, error="; ".join(notes), layer=e.layer)
         return
     if e.kind != FILE:
         yield Item(vname, SKIPPED, notes=notes, layer=e.layer)

@@ -9,7 +9,7 @@ import io
 import stat
 import zipfile
 
-from .entry import FILE, OTHER, SYMLINK, Entry
+from .entry import FILE, OTHER, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded
 from .streams import CHUNK, Counted
 
@@ -20,6 +20,10 @@ def entries(raw, budget: Budget):
     with z:
         for info in z.infolist():
             if info.is_dir():
+                continue
+            why = _unreadable(info)
+            if why:
+                yield Entry(info.filename, UNREADABLE, notes=[why])
                 continue
             mode = info.external_attr >> 16
             if info.create_system == 3 and stat.S_ISLNK(mode):  # made on Unix: the mode is meaningful
@@ -38,6 +42,18 @@ def entries(raw, budget: Budget):
             reader = _Lazy(z, info, budget if info.compress_type != zipfile.ZIP_STORED else None)
             yield Entry(info.filename, FILE, info.file_size, reader=io.BufferedReader(reader, CHUNK))
             reader.close_member()
+
+
+# stored, deflate, bzip2, lzma: what zipfile decompresses
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+def _unreadable(info) -> str | None:
+    if info.flag_bits & 0x1:
+        return "encrypted member: not read"
+    if info.compress_type not in _METHODS:
+        return f"compression method {info.compress_type} is not supported: not read"
+    return None
 
 
 class _Lazy(io.RawIOBase):
