@@ -30,7 +30,8 @@ class Options:
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
 
 
-_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow"}
+_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow",
+          "--no-archives": "no-archives", "--all-layers": "all-layers"}
 
 
 def _value(args: list[str], i: int, long: str, short: str | None = None) -> tuple[str | None, int]:
@@ -54,6 +55,7 @@ def parse_simple(args: list[str]) -> Options | None:
     verify = follow = False
     jobs = None
     limit = DEFAULT_TIME_LIMIT
+    archives: set[str] = set()  # flags about looking inside archives
     paths: list[str] = []
     i = 0
     while i < len(args):
@@ -67,6 +69,8 @@ def parse_simple(args: list[str]) -> Options | None:
                 forms.add(flag)
             verify |= flag == "verify"
             follow |= flag == "follow"
+            if flag in ("no-archives", "all-layers"):
+                archives.add(flag)
             i += 1
             continue
         v, j = _value(args, i, "--jobs", "-j")
@@ -98,7 +102,11 @@ def parse_simple(args: list[str]) -> Options | None:
         i += 1
     if not paths or len(forms) > 1:
         return None
-    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit)
+    limits = None
+    if "no-archives" not in archives:
+        from .archives.limits import Limits
+        limits = Limits(all_layers="all-layers" in archives)
+    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit, archives=limits)
 
 
 def run(opts: Options) -> int:
