@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = {"read", "hash", "rewrite", "verify", "info", "scan", "--help", "--version"}
+SUBCOMMANDS = {"read", "hash", "rewrite", "verify", "info", "scan", "diff", "--help", "--version"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 
 USAGE = """usage: buildid [-w] file          (as go tool buildid)
-       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan; see buildid --help)
+       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan, diff; see buildid --help)
 """
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}

@@ -64,7 +64,7 @@ def _records(items, verify: bool, sbom: bool):
             rec["format"] = it.format
             rec.update(it.info)
             if verify and it.error:
-                rec["status"], rec["reason"] = "error", it.error
+                rec["status"], rec["reason"], rec["modification"] = "error", it.error, None
         else:  # devices, FIFOs: not regular files, as the walk skips them on disk
             continue
         if it.layer is not None:
@@ -81,5 +81,5 @@ def _plain(name: str, verify: bool) -> dict:
     rec = empty_record(name)
     if verify:
         from ..verifying import NO_BUILD_ID
-        rec["status"], rec["reason"] = NO_BUILD_ID, "the file has no Go build ID"
+        rec["status"], rec["reason"], rec["modification"] = NO_BUILD_ID, "the file has no Go build ID", None
     return rec
