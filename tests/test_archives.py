@@ -371,6 +371,7 @@ def test_cli_member_paths_and_rewrite_refusal(payload, tmp_path):
     assert run("read", member).stdout == run("read", payload["hello"]).stdout
     assert run("hash", member).stdout == run("hash", payload["hello"]).stdout
     assert run("verify", member).returncode == 0
+    assert run("diff", member, payload["hello"]).returncode == 0  # the same build
     for args in (["rewrite", member], ["rewrite", "--dry-run", member], ["-w", member]):
         proc = run(*args)
         assert proc.returncode != 0
