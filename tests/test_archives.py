@@ -305,6 +305,11 @@ def test_docker_save_squashed_and_all_layers(payload, tmp_path):
     _image_checks(str(img), found, payload, "docker-image")
     assert found[-1][6]["repo_tags"] == ["example/gobins:1"] and found[-1][6]["config_digest"] == cfg
     assert found[-1][6]["layers"] == [_sha(l) for l in layers]
+    gz = tmp_path / "img.tar.gz"  # docker save | gzip
+    gz.write_bytes(gzip.compress(img.read_bytes(), 1))
+    found_gz = items(gz)
+    _image_checks(str(gz), found_gz, payload, "docker-image")
+    assert found_gz[-1][7] == ["gzip-compressed image, decompressed to a temporary file first"]
     every = items(img, all_layers=True)
     hellos = [(n.rsplit("!/", 1)[1], layer) for kind, n, _, _, layer, *_ in every if kind == MEMBER]
     assert ("usr/bin/hello", _sha(layers[0])) in hellos and ("usr/bin/hello", _sha(layers[1])) in hellos

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import re
 import struct
 import tarfile
 import zipfile
@@ -124,20 +125,7 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         if fmt == "rpm":
             return rpm.entries(fd, 0, size, budget)
         if fmt == "tar":
-            try:
-                store = image.TarStore(fd, size)
-            except _ERRORS:  # broken: the forward read below yields what it can, then says what is wrong
-                store = None
-            kind = image.kind(store) if store is not None else None
-            if kind is not None:
-                try:
-                    img = image.describe(store, kind)
-                except _ERRORS:  # a manifest.json that describes no image: an ordinary tar
-                    img = None
-                if img is not None:
-                    rec.format = kind
-                    return _image_entries(store, kind, rec, budget, all_layers, img)
-            return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
+            return _tar_or_image(fd, size, rec, budget, all_layers)
         # compressed: a tar inside reads as one (tar.gz, ...); anything else is one member,
         # named as the archive without its suffix
         raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
@@ -146,11 +134,52 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         stream = Chain(first, stream)
         if looks_like_tar(first):
             rec.format = f"tar.{SUFFIX[fmt]}"
+            if _IMAGE_START.match(first[:100].split(b"\0", 1)[0]):
+                return _compressed_image(stream, rec, budget, all_layers, fmt)
             return tarball.entries(stream, budget, compressed=False)
         stem, ext = posixpath.splitext(posixpath.basename(name.rsplit("!/", 1)[-1]))
         member = stem if ext else f"{stem}.out"
         return iter([Entry(member, FILE, budget.limits.max_member_size, reader=stream)])
     return _run(name, fmt, budget, all_layers, depth, open_entries)
+
+
+def _tar_or_image(fd, size, rec: Item, budget, all_layers):
+    """A plain tar on fd: an image when it holds one, else its members."""
+    try:
+        store = image.TarStore(fd, size)
+    except _ERRORS:  # broken: the forward read below yields what it can, then says what is wrong
+        store = None
+    kind = image.kind(store) if store is not None else None
+    if kind is not None:
+        try:
+            img = image.describe(store, kind)
+        except _ERRORS:  # a manifest.json that describes no image: an ordinary tar
+            img = None
+        if img is not None:
+            rec.format = kind
+            return _image_entries(store, kind, rec, budget, all_layers, img)
+    return tarball.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
+
+
+# The first member of a `docker save` or OCI layout tar: an image layout file, a blob
+# directory, or (older docker) a layer directory or config named by a digest.
+_IMAGE_START = re.compile(rb"^(\./)?(oci-layout|index\.json|manifest\.json|blobs/?|[0-9a-f]{64}(/|\.json)).*", re.S)
+
+
+def _compressed_image(stream, rec: Item, budget, all_layers, fmt):
+    """`docker save | gzip`: the image needs random access, so the decompressed tar
+    is spooled first (counted against the limits like any decompressed byte)."""
+    fd = spool(b"", stream, budget.limits.max_total_size, budget)
+    try:
+        size = os.fstat(fd).st_size
+        entries = _tar_or_image(fd, size, rec, budget, all_layers)
+        if rec.format in (image.DOCKER, image.OCI):
+            rec.notes.append(f"{fmt}-compressed image, decompressed to a temporary file first")
+        else:
+            rec.format = f"tar.{SUFFIX[fmt]}"
+        yield from entries
+    finally:
+        os.close(fd)
 
 
 def _run(name, fmt, budget, all_layers, depth, open_entries):
