@@ -210,3 +210,13 @@ def test_encrypted_zip_member(tmp_path, samples):
     assert got["open"].error is None
     proc = subprocess.run([sys.executable, "-m", "buildidtool", "read", f"{z}!/secret"], capture_output=True)
     assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1 and b"encrypted" in proc.stderr
+
+
+def test_zip_member_count_checked_before_the_directory_is_loaded(tmp_path):
+    z = tmp_path / "many.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for i in range(300):
+            zf.writestr(f"f{i}", b"")
+    out = items(z, Limits(max_members=100))
+    assert [o for o in out if o[0] == MEMBER] == []  # refused up front, from the end record
+    assert out[-1][2] == "member count 300 exceeds --max-members 100"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import zipfile
 
 from .entry import FILE, OTHER, SYMLINK, UNREADABLE, Entry
@@ -15,7 +16,35 @@ from .streams import CHUNK, Counted
 
 
 
+def declared_count(raw) -> int | None:
+    """The member count the end-of-central-directory record declares (zip64 too),
+    read before zipfile loads the whole directory into memory; None if not found."""
+    raw.seek(0, 2)
+    size = raw.tell()
+    start = max(0, size - (65536 + 22))
+    raw.seek(start)
+    tail = raw.read(size - start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    (count,) = struct.unpack_from("<H", tail, at + 10)
+    loc = at - 20
+    if count == 0xFFFF and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+        (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
+        if 0 <= eocd64 <= size - 56:
+            raw.seek(eocd64)
+            rec = raw.read(56)
+            if rec[:4] == b"PK\x06\x06":
+                (count,) = struct.unpack_from("<Q", rec, 32)
+    return count
+
+
 def entries(raw, budget: Budget):
+    count = declared_count(raw)
+    lim = budget.limits
+    if count is not None and budget.members + count > lim.max_members:
+        raise LimitExceeded("max_members", lim.max_members, f"member count {count}")
+    raw.seek(0)
     z = zipfile.ZipFile(raw)
     with z:
         for info in z.infolist():
