@@ -28,9 +28,18 @@ _DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]{64,128})$")
 _MAX_JSON = 16 << 20
 
 
+MAX_IMAGE_MEMBERS = 100_000  # an image tar holds layers and metadata: a few per layer
+
+
+class NotAnImage(Exception):
+    pass
+
+
 class TarStore:
     """The regular members of a seekable, uncompressed tar, by name (links
-    inside the tar resolved, a few steps at most), read through windows."""
+    inside the tar resolved, a few steps at most), read through windows.
+    Raises NotAnImage past MAX_IMAGE_MEMBERS members, so that indexing a huge
+    ordinary tar never holds more than that many names."""
 
     def __init__(self, fd: int, size: int):
         import tarfile
@@ -38,8 +47,12 @@ class TarStore:
         self.files: dict[str, tuple[int, int]] = {}
         links: dict[str, str] = {}
         with tarfile.open(fileobj=io.BufferedReader(Window(fd, 0, size), 64 << 10), mode="r:") as tar:
+            count = 0
             while (m := tar.next()) is not None:
                 tar.members.clear()
+                count += 1
+                if count > MAX_IMAGE_MEMBERS:
+                    raise NotAnImage()
                 name = _norm(m.name)
                 if m.isreg() and not m.issparse():
                     self.files[name] = (m.offset_data, m.size)

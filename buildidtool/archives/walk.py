@@ -147,6 +147,8 @@ def _tar_or_image(fd, size, rec: Item, budget, all_layers):
     """A plain tar on fd: an image when it holds one, else its members."""
     try:
         store = image.TarStore(fd, size)
+    except image.NotAnImage:
+        store = None
     except _ERRORS:  # broken: the forward read below yields what it can, then says what is wrong
         store = None
     kind = image.kind(store) if store is not None else None
