@@ -241,7 +241,8 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
          all_layers: bool, max_depth: int | None, max_member_size: str | None, max_total_size: str | None,
          max_ratio: float | None, max_members: int | None, serial_number: str | None,
          timestamp: str | None, reproducible: bool) -> None:
-    """Scan files and directory trees: one record per regular file.
+    """Scan files and directory trees: one record per regular file, and per member
+    of archives, packages and container images (ARCHIVE!/MEMBER).
 
     Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
     file failed (missing, unreadable, malformed, or its reader crashed or ran
