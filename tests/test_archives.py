@@ -324,6 +324,11 @@ def test_oci_layout_directory_and_archive(payload, tmp_path):
              for it in expand_layout(str(root), Limits())]
     _image_checks(str(root), found, payload, "oci-image")
     assert found[-1][6]["config_digest"] == cfg and found[-1][6]["repo_tags"] == ["1.0"]
+    proc = run("scan", "--json", "--verify", root)  # a layout directory named on the command line
+    recs = {r["file"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert proc.returncode == 1 and recs[str(root)]["format"] == "oci-image"
+    assert recs[f"{root}!/usr/bin/hello"]["status"] == "modified"
+    assert recs[f"{root}!/usr/bin/hello.exe"]["status"] == "ok"
     archive = tmp_path / "img-oci.tar"
     with tarfile.open(archive, "w") as t:
         for p in sorted(root.rglob("*")):
