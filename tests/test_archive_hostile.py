@@ -220,3 +220,14 @@ def test_zip_member_count_checked_before_the_directory_is_loaded(tmp_path):
     out = items(z, Limits(max_members=100))
     assert [o for o in out if o[0] == MEMBER] == []  # refused up front, from the end record
     assert out[-1][2] == "member count 300 exceeds --max-members 100"
+
+
+@pytest.mark.parametrize("index", [
+    b'{"manifests": [{"digest": 5}]}', b'{"manifests": [7]}', b'{"manifests": {}}', b'[]',
+    b'{"manifests": [{"digest": "sha256:' + b"a" * 64 + b'"}]}'])
+def test_oci_index_of_the_wrong_shape(tmp_path, index):
+    blob = b'{"config": [], "layers": [3, {"digest": null}], "annotations": 1}'
+    p = _tar(tmp_path / "oci.tar", [("oci-layout", b"{}"), ("index.json", index),
+                                    ("blobs/sha256/" + "a" * 64, blob)])
+    out = items(p)
+    assert out[-1][0] == ARCHIVE and (out[-1][2] is None or "\n" not in out[-1][2])

@@ -121,8 +121,17 @@ def _json(store, name: str):
         return json.loads(f.read())
 
 
-def _blob(digest: str) -> str:
-    m = _DIGEST.match(digest or "")
+def _dict(x) -> dict:
+    """Image metadata is JSON from the archive: a field of the wrong type reads as empty."""
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _blob(digest) -> str:
+    m = _DIGEST.match(digest if isinstance(digest, str) else "")
     if not m:
         raise ValueError(f"malformed digest {digest!r}")
     return f"blobs/{m.group(1)}/{m.group(2)}"
@@ -154,14 +163,14 @@ def describe(store, fmt: str) -> Image:
         m = manifest[0]
         if not isinstance(m.get("Layers"), list) or not isinstance(m.get("Config"), str):
             raise ValueError("manifest.json names no layers and config")
-        img.repo_tags = [t for t in m.get("RepoTags") or [] if isinstance(t, str)]
+        img.repo_tags = [t for t in _list(m.get("RepoTags")) if isinstance(t, str)]
         config = m.get("Config", "")
         diff_ids = []
         if isinstance(config, str) and store.has(_norm(config)):
             hexpart = posixpath.basename(config).removesuffix(".json")
             img.config_digest = f"sha256:{hexpart}" if re.fullmatch(r"[0-9a-f]{64}", hexpart) else None
             cfg = _json(store, _norm(config))
-            diff_ids = ((cfg.get("rootfs") or {}).get("diff_ids") or []) if isinstance(cfg, dict) else []
+            diff_ids = _list(_dict(_dict(cfg).get("rootfs")).get("diff_ids"))
         layers = m.get("Layers") or []
         for i, path in enumerate(layers):
             path = _norm(str(path))
@@ -179,11 +188,13 @@ def describe(store, fmt: str) -> Image:
     if len(manifests) > 1:
         img.note = f"the index holds {len(manifests)} image manifests; the first is read"
     desc, manifest = manifests[0]
-    ref = (desc.get("annotations") or {}).get("org.opencontainers.image.ref.name")
+    ref = _dict(desc.get("annotations")).get("org.opencontainers.image.ref.name")
     img.repo_tags = [ref] if isinstance(ref, str) else []
-    img.config_digest = (manifest.get("config") or {}).get("digest")
-    for layer in manifest.get("layers") or []:
-        img.layers.append((layer.get("digest"), _blob(layer.get("digest"))))
+    digest = _dict(manifest.get("config")).get("digest")
+    img.config_digest = digest if isinstance(digest, str) else None
+    for layer in _list(manifest.get("layers")):
+        digest = _dict(layer).get("digest")
+        img.layers.append((digest, _blob(digest)))
     return img
 
 
@@ -191,7 +202,7 @@ def _image_manifests(store, index, depth: int) -> list:
     if depth > 4 or not isinstance(index, dict):
         return []
     out = []
-    for desc in index.get("manifests") or []:
+    for desc in _list(index.get("manifests")):
         if not isinstance(desc, dict):
             continue
         doc = _json(store, _blob(desc.get("digest")))

@@ -39,7 +39,7 @@ class Item:
 def _errors() -> tuple:
     errs = [tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
             ValueError, KeyError, IndexError, struct.error, UnicodeError, NotImplementedError,
-            RuntimeError, TypeError, AttributeError, RecursionError]
+            RuntimeError]
     import lzma
     errs.append(lzma.LZMAError)
     try:
