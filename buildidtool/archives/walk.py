@@ -38,7 +38,7 @@ class Item:
 
 def _errors() -> tuple:
     errs = [tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            ValueError, KeyError, IndexError, struct.error, UnicodeError, NotImplementedError,
+            ValueError, KeyError, IndexError, OverflowError, struct.error, UnicodeError, NotImplementedError,
             RuntimeError]
     import lzma
     errs.append(lzma.LZMAError)
