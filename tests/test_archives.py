@@ -102,18 +102,39 @@ def _loose(path: Path) -> dict:
     return _nameless(next(records(Walked(str(path)), True, sbom=True, archives=None)))
 
 
+def _extract(pkg: Path, dest: Path) -> Path:
+    """The package's files as its own tools extract them."""
+    dest.mkdir()
+    if pkg.suffix == ".deb":
+        _sh(_need("dpkg-deb"), "-x", pkg, dest)
+    elif pkg.suffix == ".rpm":
+        _sh(_need("rpm2archive"), "-n", pkg)  # writes PKG.tar beside the package
+        _sh("tar", "-xf", f"{pkg}.tar", "-C", dest)
+    elif pkg.suffix == ".whl":
+        _sh(_need("unzip"), "-q", pkg, "-d", dest)
+    else:
+        _sh("tar", "-xzf", pkg, "-C", dest)
+    return dest
+
+
 def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str) -> None:
     recs = scanned(pkg)
     top = recs.pop(str(pkg))
     assert (top["format"], top["error"]) == (fmt, None), top
     for name, src in payload.items():
-        member = f"{pkg}!/{prefix}{name}"
+        assert f"{pkg}!/{prefix}{name}" in recs, (name, sorted(recs))
+    # every regular file the package's own tools extract has a member record equal to its own
+    out = _extract(pkg, pkg.parent / f"{pkg.name}.extracted")
+    files = sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink())
+    assert len(files) >= len(payload)
+    for f in files:
+        member = f"{pkg}!/{f.relative_to(out).as_posix()}"
         assert member in recs, (member, sorted(recs))
-        assert _nameless(recs[member]) == _loose(src), name  # the scan record of the member is that of the extracted file
+        assert _nameless(recs[member]) == _loose(f), member
     assert recs[f"{pkg}!/{prefix}{TAMPERED}"]["status"] == "modified"
     assert recs[f"{pkg}!/{prefix}hello"]["status"] == "ok"
     # read, info and verify by member path, for one member
-    _same(f"{pkg}!/{prefix}hello-mac", payload["hello-mac"])
+    _same(f"{pkg}!/{prefix}hello-mac", out / prefix / "hello-mac")
 
 
 def test_npm_pack(payload, tmp_path):
