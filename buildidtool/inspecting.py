@@ -16,8 +16,9 @@ from .reading import locate_fd, to_info
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
     if h is not None:
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(),
-                                   "status": hostid.status(found.build_id, h.kind, h.value)}
+        facts = (build_info.go_version, hostid.settings_of(build_info)) if build_info is not None else (None, None)
+        status, why = hostid.judge(found.build_id, h.kind, h.value, *facts)
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status, "reason": why}
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0
@@ -85,7 +86,8 @@ def human_lines(record: dict) -> list[str]:
             out.append(f"\t  {name}\t{value}")
         h = u.get("host_build_id")
         if h:
-            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']})")
+            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
         sig = u.get("code_signature")
         if sig:
             state = {True: "page hashes match", False: "page hashes DO NOT match",
