@@ -5,7 +5,6 @@ Exit codes: 0 success; 1 a check failed (verify found a modified file);
 """
 from __future__ import annotations
 
-import json
 import signal
 import sys
 
@@ -16,8 +15,14 @@ from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
 from .idstring import printable
 
 
-def _emit_json(obj: dict) -> None:
-    click.echo(json.dumps(obj))  # ASCII: a file name that is not UTF-8 stays valid JSON
+def _emit_json(obj) -> None:
+    from .report import json_line
+    click.echo(json_line(obj))
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 def _fail(e: BuildIDError) -> None:
@@ -41,21 +46,13 @@ def cli() -> None:
     """
 
 
-def _id_line(info) -> str:
-    if info.build_id is not None:
-        return printable(info.build_id)
-    if info.host_build_id is not None:
-        return f"(no Go build ID; {info.host_build_id.kind} build ID {info.host_build_id.hex})"
-    return "(no Go build ID)"
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.argument("files", nargs=-1, required=True)
 def read(files: tuple[str, ...], as_json: bool) -> None:
     """Print the Go build ID of each FILE."""
     from .reading import read as read_file
-    from .result import BuildIDInfo
+    from .report import error_record, read_lines
 
     status = EXIT_OK
     for path in files:
@@ -64,20 +61,13 @@ def read(files: tuple[str, ...], as_json: bool) -> None:
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:
-                info = BuildIDInfo(path)
-                info.error = e.message
-                _emit_json(info.to_json())
+                _emit_json(error_record("read", path, e.message))
             _fail(e)
             continue
         if as_json:
-            _emit_json(info.to_json())
-        elif info.slices:
-            for s in info.slices:
-                click.echo(f"{printable(path)} [{s.arch}]: {_id_line(s)}")
-        elif len(files) > 1:
-            click.echo(f"{printable(path)}: {_id_line(info)}")
+            _emit_json(info)
         else:
-            click.echo(_id_line(info))
+            _echo(read_lines(info, len(files) > 1))
     sys.exit(status)
 
 
@@ -88,18 +78,20 @@ def read(files: tuple[str, ...], as_json: bool) -> None:
 def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
     """Content ID and SHA-256 of FILE with its build ID (or --id) zeroed."""
     from .hashfile import hash_file
+    from .report import error_record, hash_lines
 
     try:
         reports = hash_file(file, placeholder)
     except BuildIDError as e:
+        if as_json:
+            _emit_json(error_record("hash", file, e.message))
         _fail(e)
         sys.exit(EXIT_ERROR)
-    for r in reports:
-        if as_json:
-            _emit_json(r.to_json())
-        else:
-            prefix = f"[{r.arch}] " if len(reports) > 1 else ""
-            click.echo(f"{prefix}{r.content_id} {r.sha256}")
+    if as_json:
+        for r in reports:
+            _emit_json(r)
+    else:
+        _echo(hash_lines(reports))
 
 
 @cli.command()
@@ -110,6 +102,7 @@ def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
+    from .report import error_record, rewrite_lines
     from .rewriting import rewrite as rewrite_file
 
     _terminate_cleanly()
@@ -120,24 +113,13 @@ def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) 
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:
-                _emit_json({"file": path, "changed": False, "error": e.message})
+                _emit_json(error_record("rewrite", path, e.message, dry_run))
             _fail(e)
             continue
         if as_json:
-            _emit_json({"file": path, "changed": r.changed, "dry_run": dry_run, "units": [
-                {"arch": u.arch, "old_id": printable(u.old_id.decode("utf-8", "replace")),
-                 "new_id": printable(u.new_id.decode("utf-8", "replace")), "matches": u.hashed.matches,
-                 "signature_updated": bool(u.signature is not None and u.new_signature != u.old_signature)}
-                for u in r.units], "error": None})
-            continue
-        for u in r.units:
-            label = f"{printable(path)}" + (f" [{u.arch}]" if len(r.units) > 1 else "")
-            old, new = (printable(x.decode("utf-8", "replace")) for x in (u.old_id, u.new_id))
-            if old == new and not u.changes:
-                click.echo(f"{label}: unchanged")
-            else:
-                verb = "would rewrite" if dry_run else "rewrote"
-                click.echo(f"{label}: {verb} {old} -> {new}")
+            _emit_json(r)
+        else:
+            _echo(rewrite_lines(r))
     sys.exit(status)
 
 
@@ -151,6 +133,7 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     Exit 0 when every file is ok, 1 when any is modified, 2 when any other
     file could not be checked (no build ID, legacy ID, unreadable).
     """
+    from .report import verify_lines
     from .verifying import MODIFIED, OK
     from .verifying import verify as verify_file
 
@@ -160,17 +143,9 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
         if as_json:
-            _emit_json(v.to_json())
+            _emit_json(v)
         else:
-            rows = [(f"{printable(path)} [{s.arch}]", s) for s in v.slices] or [(printable(path), v)]
-            for label, s in rows:
-                reason = f" ({printable(s.reason)})" if s.reason else ""
-                if s.modification:
-                    from .modification import text
-                    reason = f": {printable(text(s.modification))}"
-                host = s.host_build_id
-                note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
-                click.echo(f"{label}: {s.status}{reason}{note}")
+            _echo(verify_lines(v))
         if v.status == "error" and not as_json:
             click.echo(f"buildid: {printable(path)}: {printable(v.reason)}", err=True)
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
@@ -181,23 +156,23 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
 @click.argument("files", nargs=-1, required=True)
 def info(files: tuple[str, ...], as_json: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
-    from .inspecting import human_lines, inspect_with_lines, strip_private
+    from .inspecting import inspect_with_lines
+    from .report import error_record, info_lines
 
     status = EXIT_OK
     for path in files:
         try:
-            record = inspect_with_lines(path)
+            record, lines = inspect_with_lines(path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:
-                _emit_json({"file": path, "error": e.message})
+                _emit_json(error_record("info", path, e.message))
             _fail(e)
             continue
         if as_json:
-            _emit_json(strip_private(record))
+            _emit_json(record)
         else:
-            for line in human_lines(record):
-                click.echo(line)
+            _echo(info_lines(record, lines))
     sys.exit(status)
 
 
@@ -294,7 +269,7 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
         _fail(e)
         sys.exit(EXIT_ERROR)
     if as_json:
-        _emit_json(d.to_json())
+        _emit_json(d)
     else:
         for line in text_lines(d, printable(a), printable(b)):
             click.echo(line)

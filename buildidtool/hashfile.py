@@ -7,29 +7,46 @@ from .formats import Span
 
 from .errors import RewriteError, naming
 from .fileio import opened
+from .idstring import display
 from .plan import hash_unit, units
 from .reading import locate_fd
 
 
 class HashReport:
-    __slots__ = ("file", "arch", "placeholder", "content_id", "sha256", "matches", "excluded", "span")
+    """One unit's hash: the content ID and SHA-256 of its bytes with `placeholder`
+    (the ID, as text) at `matches` and the `excluded` spans read as zeros."""
 
-    def __init__(self, file: str, arch: str | None, placeholder: bytes, unit) -> None:
+    __slots__ = ("file", "arch", "placeholder", "content_id", "sha256", "matches", "excluded", "span", "error")
+
+    def __init__(self, file: str, arch: str | None, placeholder: bytes | None, unit=None) -> None:
         self.file = file
         self.arch = arch
-        self.placeholder = placeholder
-        self.content_id: str = unit.content_id
-        self.sha256: str = unit.hashed.digest.hex()
-        self.matches: list[int] = unit.hashed.matches
-        self.excluded: list[Span] = list(unit.exclude)
-        self.span: Span = unit.span
+        self.placeholder: str | None = display(placeholder)
+        self.content_id: str | None = unit.content_id if unit else None
+        self.sha256: str | None = unit.hashed.digest.hex() if unit else None
+        self.matches: list[int] = unit.hashed.matches if unit else []
+        self.excluded: list[Span] = list(unit.exclude) if unit else []
+        self.span: Span | None = unit.span if unit else None
+        self.error: str | None = None
+
+    @classmethod
+    def failed(cls, file: str, error: str) -> "HashReport":
+        """The record of a file that could not be hashed: every key, error set."""
+        r = cls(file, None, None)
+        r.error = error
+        return r
 
     def to_json(self) -> dict:
-        return {"file": self.file, "arch": self.arch,
-                "id": self.placeholder.decode("utf-8", "replace"),
+        return {"file": self.file, "arch": self.arch, "id": self.placeholder,
                 "content_id": self.content_id, "sha256": self.sha256, "matches": self.matches,
-                "excluded": [{"offset": s.offset, "size": s.size} for s in self.excluded],
-                "offset": self.span.offset, "size": self.span.size}
+                "excluded": [s.to_json() for s in self.excluded],
+                "offset": self.span.offset if self.span else None,
+                "size": self.span.size if self.span else None, "error": self.error}
+
+    def __repr__(self) -> str:
+        arch = f" [{self.arch}]" if self.arch else ""
+        what = f"error {self.error!r}" if self.error else f"{self.content_id} {self.sha256}"
+        return f"<HashReport {self.file!r}{arch} {what}>"
 
 
 def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:

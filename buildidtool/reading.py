@@ -21,7 +21,7 @@ def to_info(path: str, found: Found) -> BuildIDInfo:
     info.locations = list(found.locations)
     h = found.host_build_id
     if h is not None:
-        info.host_build_id = HostID(h.kind, h.value, h.span.offset, h.span.size)
+        info.host_build_id = HostID.of(h)
     if found.code_signature is not None:
         info.code_signature = (found.code_signature.offset, found.code_signature.size)
     if found.span is not None:

@@ -9,20 +9,61 @@ from .formats import Source, reference_id
 
 from .errors import BuildIDError, FileChanged, RewriteError, naming, os_message
 from .fileio import is_member_path, open_regular
+from .idstring import display
 from .plan import Unit, plan_unit, units
 from .reading import locate_fd
+
+
+class RewrittenUnit:
+    """What a rewrite did (or, in a dry run, would do) to one unit: the file, or
+    one slice of a universal Mach-O. IDs are text."""
+
+    __slots__ = ("arch", "old_id", "new_id", "matches", "changed", "signature_updated")
+
+    def __init__(self, unit: Unit):
+        self.arch = unit.arch
+        self.old_id: str = display(unit.old_id) or ""
+        self.new_id: str = display(unit.new_id) or ""
+        self.matches: list[int] = unit.hashed.matches    # offsets of the ID, where it is written
+        self.changed = bool(unit.changes)                 # any byte differs from what is there
+        self.signature_updated = bool(unit.signature is not None and unit.new_signature != unit.old_signature)
+
+    def to_json(self) -> dict:
+        return {"arch": self.arch, "old_id": self.old_id, "new_id": self.new_id, "matches": self.matches,
+                "signature_updated": self.signature_updated}
+
+    def __repr__(self) -> str:
+        arch = f" [{self.arch}]" if self.arch else ""
+        return f"<RewrittenUnit{arch} {self.old_id!r} -> {self.new_id!r}>"
 
 
 class Rewritten:
     """The outcome for one file. `changed` is False when every byte was already right."""
 
-    __slots__ = ("file", "units", "changed", "dry_run")
+    __slots__ = ("file", "units", "changed", "dry_run", "error")
 
     def __init__(self, file: str, units: list[Unit], changed: bool, dry_run: bool):
         self.file = file
-        self.units = units
+        self.units = [RewrittenUnit(u) for u in units]
         self.changed = changed
         self.dry_run = dry_run
+        self.error: str | None = None
+
+    @classmethod
+    def failed(cls, file: str, error: str, dry_run: bool = False) -> "Rewritten":
+        """The record of a file that was not rewritten: every key, error set."""
+        r = cls(file, [], False, dry_run)
+        r.error = error
+        return r
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "changed": self.changed, "dry_run": self.dry_run,
+                "units": [u.to_json() for u in self.units], "error": self.error}
+
+    def __repr__(self) -> str:
+        what = f"error {self.error!r}" if self.error else \
+            ("would change" if self.dry_run else "changed") if self.changed else "unchanged"
+        return f"<Rewritten {self.file!r} {what}: {self.units}>"
 
 
 def plan_file(fd: int, go_compatible: bool = False) -> list[Unit]:
@@ -166,4 +207,4 @@ def _copy(src: int, dst: int, size: int) -> None:
         off += n
 
 
-__all__ = ["rewrite", "plan_file", "Rewritten", "BuildIDError"]
+__all__ = ["rewrite", "plan_file", "Rewritten", "RewrittenUnit", "BuildIDError"]

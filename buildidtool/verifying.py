@@ -14,7 +14,7 @@ from .hashing import find_and_hash
 from .idstring import checkable, content_part, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
 from .reading import locate_fd, to_info
-from .result import BuildIDInfo
+from .result import BuildIDInfo, HostID
 
 OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
 # The worst slice decides a universal file's status.
@@ -22,30 +22,47 @@ SEVERITY = {OK: 0, NO_BUILD_ID: 1, LEGACY: 2, ERROR: 3, MODIFIED: 4}
 
 
 class Verdict:
+    """The outcome of checking one file (or, in `slices`, each slice of a
+    universal one): status and reason; `info` is what `read` gives."""
+
     __slots__ = ("file", "arch", "status", "reason", "stored_content_id", "computed_content_id",
                  "host_build_id", "info", "slices", "modification")
 
     def __init__(self, file: str, info: BuildIDInfo | None = None):
         self.file = file
-        self.info = info
+        self.info = info if info is not None else BuildIDInfo(file)
         self.arch = info.arch if info else None
         self.status = ERROR
         self.reason: str | None = None
         self.stored_content_id: str | None = None
         self.computed_content_id: str | None = None
-        self.host_build_id: dict | None = None
+        self.host_build_id: HostID | None = None
         self.slices: list[Verdict] = []
         # How a modified file was changed: a list of modification.Modification.
         self.modification: list | None = None
 
     def to_json(self) -> dict:
-        out = self.info.to_json() if self.info else {"file": self.file, "error": self.reason}
+        out = self.info.to_json()
         out.update(status=self.status, reason=self.reason, stored_content_id=self.stored_content_id,
-                   computed_content_id=self.computed_content_id, host_build_id=self.host_build_id,
+                   computed_content_id=self.computed_content_id,
+                   host_build_id=self.host_build_id.to_json() if self.host_build_id else None,
                    modification=None if self.modification is None else [m.to_json() for m in self.modification])
         if self.slices:
             out["slices"] = [s.to_json() for s in self.slices]
         return out
+
+    @classmethod
+    def failed(cls, file: str, error: str) -> "Verdict":
+        """A file that could not be checked: status "error", every key of a
+        normal verdict, `error` and `reason` set."""
+        v = cls(file, BuildIDInfo.failed(file, error))
+        v.reason = error
+        return v
+
+    def __repr__(self) -> str:
+        arch = f" [{self.arch}]" if self.arch else ""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"<Verdict {self.file!r}{arch} {self.status}{reason}>"
 
 
 def verify(path: str, strict: bool = False) -> Verdict:
@@ -54,9 +71,7 @@ def verify(path: str, strict: bool = False) -> Verdict:
         with naming(path), opened(path) as fd:
             return verify_found(path, fd, locate_fd(fd), strict)
     except BuildIDError as e:
-        v = Verdict(path)
-        v.reason = e.message
-        return v
+        return Verdict.failed(path, e.message)
 
 
 def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verdict:
@@ -142,9 +157,9 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
     if found.host_build_id is not None:
         h = found.host_build_id
         status, why = hostid.judge(old, h.kind, h.value, lookup=facts)
-        v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex(), "reason": why}
+        v.host_build_id = HostID.of(h, status, why)
     else:
-        v.host_build_id = {"status": hostid.ABSENT, "kind": None, "hex": None, "reason": None}
+        v.host_build_id = HostID(None, None, status=hostid.ABSENT)
     try:
         with naming(path):  # a refusal, or a read error in this slice, is this slice's reason
             if not checkable(old) or found.unverifiable:
@@ -172,9 +187,9 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
                             f"({v.computed_content_id})")
         if unit.signature is not None and unit.new_signature != unit.old_signature:
             problems.append("the ad hoc code signature does not match the file's pages")
-    if strict and v.host_build_id["status"] == hostid.NOT_DERIVED:
-        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID "
-                        f"({v.host_build_id['reason']})")
+    if strict and v.host_build_id.status == hostid.NOT_DERIVED:
+        problems.append(f"the {v.host_build_id.kind} host build ID was not derived from the build ID "
+                        f"({v.host_build_id.reason})")
     if problems:
         v.status, v.reason = MODIFIED, "; ".join(problems)
         v.modification = _how(path, fd, found, span, old, v, problems)

@@ -19,6 +19,9 @@ class Span:
     def __repr__(self) -> str:
         return f"Span({self.offset:#x}, {self.size:#x})"
 
+    def to_json(self) -> dict:
+        return {"offset": self.offset, "size": self.size}
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Span) and (self.offset, self.size) == (other.offset, other.size)
 

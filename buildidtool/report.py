@@ -1,0 +1,122 @@
+"""How results are shown: the text lines of read, hash, rewrite, verify and
+info, the JSON line of any result, and each command's error record.
+
+The JSON record of a result is its `to_json()`; a file that failed gets a
+record of the same shape, every key present and `error` set (`error_record`).
+Text is escaped (`printable`): no ID or file name puts raw control bytes on a
+terminal. scan's formats (text, JSON lines, CSV, CycloneDX, SPDX) are in
+scanout.py, over the same records; diff's text is diffing.text_lines.
+Nothing here imports click: the CLI only prints what these return."""
+from __future__ import annotations
+
+import json
+
+from .idstring import printable
+
+
+def json_line(obj) -> str:
+    """One JSON line: a result (its to_json()) or a record. ASCII, so a file
+    name that is not UTF-8 stays valid JSON."""
+    return json.dumps(obj.to_json() if hasattr(obj, "to_json") else obj)
+
+
+def error_record(command: str, path: str, message: str, dry_run: bool = False) -> dict:
+    """The --json record of a file `command` could not handle: the keys of any
+    other record of that command, `error` set."""
+    if command == "read":
+        from .result import BuildIDInfo
+        return BuildIDInfo.failed(path, message).to_json()
+    if command == "hash":
+        from .hashfile import HashReport
+        return HashReport.failed(path, message).to_json()
+    if command == "rewrite":
+        from .rewriting import Rewritten
+        return Rewritten.failed(path, message, dry_run).to_json()
+    if command == "verify":
+        from .verifying import Verdict
+        return Verdict.failed(path, message).to_json()
+    if command == "info":
+        from .inspecting import failed
+        return failed(path, message)
+    raise ValueError(f"no records for {command!r}")
+
+
+def id_line(info) -> str:
+    if info.build_id is not None:
+        return printable(info.build_id)
+    if info.host_build_id is not None:
+        return f"(no Go build ID; {info.host_build_id.kind} build ID {info.host_build_id.hex})"
+    return "(no Go build ID)"
+
+
+def read_lines(info, labelled: bool) -> list[str]:
+    """`read`: the ID; per slice of a universal file; `FILE: ID` when several files are read."""
+    if info.slices:
+        return [f"{printable(info.file)} [{s.arch}]: {id_line(s)}" for s in info.slices]
+    return [f"{printable(info.file)}: {id_line(info)}" if labelled else id_line(info)]
+
+
+def hash_lines(reports) -> list[str]:
+    """`hash`: content ID and SHA-256, per slice of a universal file."""
+    return [(f"[{r.arch}] " if len(reports) > 1 else "") + f"{r.content_id} {r.sha256}" for r in reports]
+
+
+def rewrite_lines(r) -> list[str]:
+    """`rewrite`: per unit, unchanged or old -> new."""
+    out = []
+    for u in r.units:
+        label = printable(r.file) + (f" [{u.arch}]" if len(r.units) > 1 else "")
+        old, new = printable(u.old_id), printable(u.new_id)
+        if old == new and not u.changed:
+            out.append(f"{label}: unchanged")
+        else:
+            out.append(f"{label}: {'would rewrite' if r.dry_run else 'rewrote'} {old} -> {new}")
+    return out
+
+
+def verify_lines(v) -> list[str]:
+    """`verify`: status, reason or how the file was modified, and a host
+    build ID that is there; per slice of a universal file."""
+    out = []
+    rows = [(f"{printable(v.file)} [{s.arch}]", s) for s in v.slices] or [(printable(v.file), v)]
+    for label, s in rows:
+        reason = f" ({printable(s.reason)})" if s.reason else ""
+        if s.modification:
+            from .modification import text
+            reason = f": {printable(text(s.modification))}"
+        host = s.host_build_id
+        note = f" [host build ID {host.status}]" if host and host.status != "absent" else ""
+        out.append(f"{label}: {s.status}{reason}{note}")
+    return out
+
+
+def info_lines(record: dict, lines: list[list[str]]) -> list[str]:
+    """`info`: the ID lines, then each unit's `go version -m` style lines
+    (inspecting.inspect_with_lines gives both)."""
+    out = []
+    units = [(f"{record['file']} [{s['arch']}]", s) for s in record["slices"]] or [(record["file"], record)]
+    for (label, u), unit_lines in zip(units, lines):
+        out.append(f"{printable(label)}: {u['format']} {u['arch'] or '-'}")
+        out.append(f"\tbuild ID\t{printable(u['build_id']) if u['build_id'] else '(none)'}")
+        for name, value in (u["parts"] or {}).items():
+            out.append(f"\t  {name}\t{value}")
+        h = u.get("host_build_id")
+        if h:
+            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
+        sig = u.get("code_signature")
+        if sig:
+            state = {True: "page hashes match", False: "page hashes DO NOT match",
+                     None: "not checked"}[sig["pages_match"]]
+            made = "Go-made" if sig["go_made"] else "not Go-made"
+            out.append(f"\tcode signature\t{sig['size']} bytes at {sig['offset']:#x}, {made}, {state}")
+        bi = u.get("build_info")
+        if bi:
+            out.append(f"{printable(label)}: {bi.get('GoVersion', '')}")
+            out.extend("\t".join(printable(f) for f in line.split("\t")) for line in unit_lines)
+        elif u.get("build_info_error"):
+            out.append(f"\tbuild info\terror: {u['build_info_error']}")
+        if not bi and u.get("go_version"):
+            out.append(f"\tGo version\t{printable(u['go_version'])} "
+                       f"(no build info; recovered by {u['go_version_source']})")
+    return out
