@@ -25,6 +25,29 @@ def _echo(lines: list[str]) -> None:
         click.echo(line)
 
 
+def _each_file(command: str, files, as_json: bool, operation, lines, record=None, dry_run=False) -> int:
+    """Run `operation` on each file and print its JSON record or its text
+    lines; a file that fails gets an error record (with --json) and a one-line
+    error, and the others go on. The exit status: 2 when any failed."""
+    from .report import error_record
+
+    status = EXIT_OK
+    for path in files:
+        try:
+            result = operation(path)
+        except BuildIDError as e:
+            status = EXIT_ERROR
+            if as_json:
+                _emit_json(error_record(command, path, e.message, dry_run))
+            _fail(e)
+            continue
+        if as_json:
+            _emit_json(record(result) if record else result)
+        else:
+            _echo(lines(result))
+    return status
+
+
 def _fail(e: BuildIDError) -> None:
     click.echo(f"buildid: {printable(str(e))}", err=True)
 
@@ -52,23 +75,9 @@ def cli() -> None:
 def read(files: tuple[str, ...], as_json: bool) -> None:
     """Print the Go build ID of each FILE."""
     from .reading import read as read_file
-    from .report import error_record, read_lines
+    from .report import read_lines
 
-    status = EXIT_OK
-    for path in files:
-        try:
-            info = read_file(path)
-        except BuildIDError as e:
-            status = EXIT_ERROR
-            if as_json:
-                _emit_json(error_record("read", path, e.message))
-            _fail(e)
-            continue
-        if as_json:
-            _emit_json(info)
-        else:
-            _echo(read_lines(info, len(files) > 1))
-    sys.exit(status)
+    sys.exit(_each_file("read", files, as_json, read_file, lambda info: read_lines(info, len(files) > 1)))
 
 
 @cli.command("hash")
@@ -102,25 +111,12 @@ def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
-    from .report import error_record, rewrite_lines
+    from .report import rewrite_lines
     from .rewriting import rewrite as rewrite_file
 
     _terminate_cleanly()
-    status = EXIT_OK
-    for path in files:
-        try:
-            r = rewrite_file(path, dry_run=dry_run, atomic=atomic)
-        except BuildIDError as e:
-            status = EXIT_ERROR
-            if as_json:
-                _emit_json(error_record("rewrite", path, e.message, dry_run))
-            _fail(e)
-            continue
-        if as_json:
-            _emit_json(r)
-        else:
-            _echo(rewrite_lines(r))
-    sys.exit(status)
+    sys.exit(_each_file("rewrite", files, as_json, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
+                        rewrite_lines, dry_run=dry_run))
 
 
 @cli.command()
@@ -157,23 +153,10 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
 def info(files: tuple[str, ...], as_json: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
     from .inspecting import inspect_with_lines
-    from .report import error_record, info_lines
+    from .report import info_lines
 
-    status = EXIT_OK
-    for path in files:
-        try:
-            record, lines = inspect_with_lines(path)
-        except BuildIDError as e:
-            status = EXIT_ERROR
-            if as_json:
-                _emit_json(error_record("info", path, e.message))
-            _fail(e)
-            continue
-        if as_json:
-            _emit_json(record)
-        else:
-            _echo(info_lines(record, lines))
-    sys.exit(status)
+    sys.exit(_each_file("info", files, as_json, inspect_with_lines, lambda r: info_lines(*r),
+                        record=lambda r: r[0]))
 
 
 @cli.command()
