@@ -15,20 +15,23 @@ from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
 from .idstring import printable
 
 
-def _emit_json(obj) -> None:
-    from .report import json_line
-    click.echo(json_line(obj))
+_csv_option = click.option("--csv", "as_csv", is_flag=True,
+                           help="CSV: a header row, then a row per file (per slice of a universal file).")
 
 
-def _echo(lines: list[str]) -> None:
-    for line in lines:
-        click.echo(line)
+def _printer(command: str, as_json: bool, as_csv: bool):
+    from .report import Printer
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one output format (--json, --csv)")
+    form = "json" if as_json else "csv" if as_csv else "text"
+    return Printer(command, form, lambda text: click.echo(text, nl=False), terminal=sys.stdout.isatty())
 
 
-def _each_file(command: str, files, as_json: bool, operation, lines, record=None, dry_run=False) -> int:
-    """Run `operation` on each file and print its JSON record or its text
-    lines; a file that fails gets an error record (with --json) and a one-line
-    error, and the others go on. The exit status: 2 when any failed."""
+def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False) -> int:
+    """Run `operation` on each file and print its record or its text lines; a
+    file that fails gets an error record (JSON, CSV) and a one-line error, and
+    the others go on. The exit status: 2 when any failed."""
     from .report import error_record
 
     status = EXIT_OK
@@ -37,14 +40,11 @@ def _each_file(command: str, files, as_json: bool, operation, lines, record=None
             result = operation(path)
         except BuildIDError as e:
             status = EXIT_ERROR
-            if as_json:
-                _emit_json(error_record(command, path, e.message, dry_run))
+            if out.form != "text":
+                out.result(error_record(command, path, e.message, dry_run))
             _fail(e)
             continue
-        if as_json:
-            _emit_json(record(result) if record else result)
-        else:
-            _echo(lines(result))
+        out.result(record(result) if record else result, lambda: lines(result))
     return status
 
 
@@ -71,36 +71,40 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@_csv_option
 @click.argument("files", nargs=-1, required=True)
-def read(files: tuple[str, ...], as_json: bool) -> None:
+def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Print the Go build ID of each FILE."""
     from .reading import read as read_file
     from .report import read_lines
 
-    sys.exit(_each_file("read", files, as_json, read_file, lambda info: read_lines(info, len(files) > 1)))
+    out = _printer("read", as_json, as_csv)
+    sys.exit(_each_file("read", files, out, read_file, lambda info: read_lines(info, len(files) > 1)))
 
 
 @cli.command("hash")
 @click.option("--id", "placeholder", help="Placeholder to zero out instead of the file's own build ID.")
 @click.option("--json", "as_json", is_flag=True, help="Add match offsets and excluded ranges (JSON lines).")
+@_csv_option
 @click.argument("file")
-def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
+def hash_cmd(file: str, placeholder: str | None, as_json: bool, as_csv: bool) -> None:
     """Content ID and SHA-256 of FILE with its build ID (or --id) zeroed."""
     from .hashfile import hash_file
     from .report import error_record, hash_lines
 
+    out = _printer("hash", as_json, as_csv)
     try:
         reports = hash_file(file, placeholder)
     except BuildIDError as e:
-        if as_json:
-            _emit_json(error_record("hash", file, e.message))
+        if out.form != "text":
+            out.result(error_record("hash", file, e.message))
         _fail(e)
         sys.exit(EXIT_ERROR)
-    if as_json:
-        for r in reports:
-            _emit_json(r)
+    if out.form == "text":
+        out.result(reports, lambda: hash_lines(reports))
     else:
-        _echo(hash_lines(reports))
+        for r in reports:
+            out.result(r)
 
 
 @cli.command()
@@ -108,22 +112,25 @@ def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
 @click.option("--atomic", is_flag=True,
               help="Write a patched copy and rename it over the file (refused for hard-linked files).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@_csv_option
 @click.argument("files", nargs=-1, required=True)
-def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) -> None:
+def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, as_csv: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
     from .report import rewrite_lines
     from .rewriting import rewrite as rewrite_file
 
+    out = _printer("rewrite", as_json, as_csv)
     _terminate_cleanly()
-    sys.exit(_each_file("rewrite", files, as_json, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
+    sys.exit(_each_file("rewrite", files, out, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
                         rewrite_lines, dry_run=dry_run))
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.option("--strict", is_flag=True, help="A host build ID not derived from the build ID is a failure.")
+@_csv_option
 @click.argument("files", nargs=-1, required=True)
-def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) -> None:
     """Check that each FILE still matches the content ID stamped into it.
 
     Exit 0 when every file is ok, 1 when any is modified, 2 when any other
@@ -133,29 +140,29 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     from .verifying import MODIFIED, OK
     from .verifying import verify as verify_file
 
+    out = _printer("verify", as_json, as_csv)
     any_modified = any_unchecked = False
     for path in files:
         v = verify_file(path, strict=strict)
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
-        if as_json:
-            _emit_json(v)
-        else:
-            _echo(verify_lines(v))
-        if v.status == "error" and not as_json:
+        out.result(v, lambda: verify_lines(v))
+        if v.status == "error" and out.form == "text":
             click.echo(f"buildid: {printable(path)}: {printable(v.reason)}", err=True)
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@_csv_option
 @click.argument("files", nargs=-1, required=True)
-def info(files: tuple[str, ...], as_json: bool) -> None:
+def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
     from .inspecting import inspect_with_lines
     from .report import info_lines
 
-    sys.exit(_each_file("info", files, as_json, inspect_with_lines, lambda r: info_lines(*r),
+    out = _printer("info", as_json, as_csv)
+    sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r: info_lines(*r),
                         record=lambda r: r[0]))
 
 
@@ -236,9 +243,10 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
 
 @cli.command("diff")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per pair of units compared.")
 @click.argument("a")
 @click.argument("b")
-def diff_cmd(a: str, b: str, as_json: bool) -> None:
+def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
     """Are A and B the same build, modulo their build IDs?
 
     Exit 0 when their content is the same with each file's own build ID, host
@@ -246,14 +254,11 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
     """
     from .diffing import diff, text_lines
 
+    out = _printer("diff", as_json, as_csv)
     try:
         d = diff(a, b)
     except BuildIDError as e:
         _fail(e)
         sys.exit(EXIT_ERROR)
-    if as_json:
-        _emit_json(d)
-    else:
-        for line in text_lines(d, printable(a), printable(b)):
-            click.echo(line)
+    out.result(d, lambda: text_lines(d, printable(a), printable(b)))
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

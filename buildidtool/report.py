@@ -1,5 +1,6 @@
 """How results are shown: the text lines of read, hash, rewrite, verify and
-info, the JSON line of any result, and each command's error record.
+info, the JSON line and the CSV rows of any result (diff's too), and each
+command's error record.
 
 The JSON record of a result is its `to_json()`; a file that failed gets a
 record of the same shape, every key present and `error` set (`error_record`).
@@ -120,3 +121,78 @@ def info_lines(record: dict, lines: list[list[str]]) -> list[str]:
             out.append(f"\tGo version\t{printable(u['go_version'])} "
                        f"(no build info; recovered by {u['go_version_source']})")
     return out
+
+
+# CSV: one row per unit (the file, or each slice of a universal file; each
+# unit of a rewrite; each pair of units of a diff), columns named by the JSON
+# keys, a dotted name reaching into an object. A unit's own value wins over the
+# file's, so `file` and `error` come from the file and `arch` from the unit.
+CSV_COLUMNS = {
+    "read": ("file", "format", "arch", "build_id", "host_build_id.kind", "host_build_id.hex", "error"),
+    "hash": ("file", "arch", "id", "content_id", "sha256", "offset", "size", "error"),
+    "rewrite": ("file", "arch", "old_id", "new_id", "changed", "dry_run", "signature_updated", "error"),
+    "verify": ("file", "format", "arch", "build_id", "status", "reason", "stored_content_id",
+               "computed_content_id", "host_build_id.status", "error"),
+    "info": ("file", "format", "arch", "build_id", "go_version", "go_version_source", "build_info.Path",
+             "host_build_id.kind", "host_build_id.hex", "host_build_id.status", "code_signature.pages_match",
+             "build_info_error", "error"),
+    "diff": ("a", "b", "format", "same", "arch", "same_content", "content_id.a", "content_id.b",
+             "differing_bytes", "range_count"),
+}
+
+
+def _value(record: dict, unit: dict, column: str):
+    for where in (unit, record):
+        value = where
+        for key in column.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_rows(command: str, record: dict) -> list[list[str]]:
+    """The CSV rows of one record (a result's to_json(), or an error record)."""
+    units = record.get("units") or record.get("slices") or [{}]
+    return [[_cell(_value(record, u, c)) for c in CSV_COLUMNS[command]] for u in units]
+
+
+class Printer:
+    """Prints one command's results in the form asked for: text lines, JSON
+    lines, or CSV (RFC 4180: a header row, CRLF line ends; on a terminal,
+    control characters escaped)."""
+
+    def __init__(self, command: str, form: str, write, terminal: bool = False):
+        self.command, self.form, self.write, self.terminal = command, form, write, terminal
+        self.header_done = False
+
+    def result(self, obj, lines=None) -> None:
+        """A result (or an error record); `lines()` gives its text form."""
+        if self.form == "text":
+            if lines is not None:
+                for line in lines():
+                    self.write(line + "\n")
+        elif self.form == "json":
+            self.write(json_line(obj) + "\n")
+        else:
+            self._csv(obj.to_json() if hasattr(obj, "to_json") else obj)
+
+    def _csv(self, record: dict) -> None:
+        import csv
+        import io
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        if not self.header_done:
+            w.writerow(CSV_COLUMNS[self.command])
+            self.header_done = True
+        rows = csv_rows(self.command, record)
+        w.writerows([[printable(c) for c in row] for row in rows] if self.terminal else rows)
+        self.write(buf.getvalue())

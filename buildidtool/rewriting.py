@@ -30,7 +30,7 @@ class RewrittenUnit:
 
     def to_json(self) -> dict:
         return {"arch": self.arch, "old_id": self.old_id, "new_id": self.new_id, "matches": self.matches,
-                "signature_updated": self.signature_updated}
+                "changed": self.changed, "signature_updated": self.signature_updated}
 
     def __repr__(self) -> str:
         arch = f" [{self.arch}]" if self.arch else ""

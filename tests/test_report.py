@@ -88,3 +88,44 @@ def test_failed_results_in_the_api(tmp_path):
     v = buildidtool.verify(str(tmp_path / "missing"))
     assert v.status == "error" and v.to_json()["error"] == v.reason
     assert "error" in repr(v)
+
+
+CSV_COMMANDS = [("read", ["read", "--csv"]), ("hash", ["hash", "--csv"]), ("verify", ["verify", "--csv"]),
+                ("info", ["info", "--csv"]), ("rewrite", ["rewrite", "--dry-run", "--csv"])]
+
+
+def csv_table(stdout: bytes) -> list[list[str]]:
+    import csv
+    import io
+    assert stdout.endswith(b"\r\n")
+    return list(csv.reader(io.StringIO(stdout.decode(), newline="")))
+
+
+@pytest.mark.parametrize("name,args", CSV_COMMANDS, ids=[c for c, _ in CSV_COMMANDS])
+def test_csv_of_every_command(samples, tmp_path, name, args):
+    from buildidtool.report import CSV_COLUMNS
+
+    fat = str(samples.path("hello-darwin-universal"))
+    header, *rows = csv_table(run(*args, fat).stdout)
+    assert header == list(CSV_COLUMNS[name])
+    col = dict(zip(header, zip(*rows)))
+    assert col["arch"] == ("amd64", "arm64") and col["file"] == (fat, fat)  # a row per slice
+    assert all(e == "" for e in col["error"])
+    r = run(*args, tmp_path / "missing")
+    header2, bad = csv_table(r.stdout)
+    assert r.returncode == 2 and header2 == header and len(bad) == len(header)
+    assert dict(zip(header, bad))["error"] == "No such file or directory"
+
+
+def test_csv_of_diff(samples, tmp_copy):
+    f = tmp_copy("hello-linux-amd64")
+    flip_byte(f)
+    r = run("diff", "--csv", f, samples.path("hello-linux-amd64"))
+    header, row = csv_table(r.stdout)
+    rec = dict(zip(header, row))
+    assert r.returncode == 1 and rec["same"] == "false" and rec["differing_bytes"] == "1"
+
+
+def test_one_output_format_at_a_time(samples):
+    r = run("read", "--json", "--csv", samples.path("hello-linux-amd64"))
+    assert r.returncode == 2 and b"choose one output format" in r.stderr
