@@ -45,7 +45,8 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     Memory is bounded by a few buffers of `bufsize`; an occurrence split across
     two reads is found because the last len(placeholder)-1 bytes of each read
     are carried over. Ranges longer than a few buffers are hashed in a second
-    thread (hashlib releases the GIL) while this one reads and searches.
+    thread (hashlib releases the GIL) while this one reads and searches: a
+    measured gain, benchmarks/run.py row 3 ("without the hashing thread").
     `overlay` lists (offset, bytes) read instead of the file's bytes there (a
     file as it was before someone changed a few header fields), before zeroing.
     """
