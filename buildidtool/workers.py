@@ -93,6 +93,15 @@ def _send(fd: int, obj) -> None:
         view = view[os.write(fd, view):]
 
 
+def _assign(w: "_Worker", b: "_Batch") -> None:
+    """Send b to w. A worker that has died cannot take it; that is noticed at
+    the end of its results pipe, and its batches go to its successor."""
+    try:
+        _send(w.tasks, (b.seq, b.items, b.faults))
+    except BrokenPipeError:
+        pass
+
+
 def _recv(fd: int):
     """The next message, or None at end of stream (also when cut short)."""
     head = _read_exactly(fd, _HEAD.size)
@@ -157,7 +166,7 @@ class _Pool:
                         b = _Batch(next_seq, chunk)
                         next_seq += 1
                         w.batches.append(b)
-                        _send(w.tasks, (b.seq, b.items, b.faults))
+                        _assign(w, b)
                 while next_out in done:
                     yield done.pop(next_out)
                     next_out += 1
@@ -206,6 +215,7 @@ class _Pool:
         seq, index, _ = self._slot(w.slot)
         os.close(w.tasks)
         os.close(w.results)
+        self.workers[w.slot] = None
         first = w.batches[0]
         if index >= 0 and first.seq == seq:
             first.faults[index] = w.kill_reason or _death_message(status)
@@ -216,7 +226,7 @@ class _Pool:
         fresh = self._spawn(w.slot)
         fresh.batches = w.batches
         for b in fresh.batches:
-            _send(fresh.tasks, (b.seq, b.items, b.faults))
+            _assign(fresh, b)
 
     def _spawn(self, k: int) -> _Worker:
         task_r, task_w = os.pipe()
@@ -235,6 +245,9 @@ class _Pool:
                         os.close(other.tasks)
                         os.close(other.results)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
+                import sys
+                if "faulthandler" in sys.modules:  # a crash is a record, not a dump on stderr
+                    sys.modules["faulthandler"].disable()
                 self._serve(k, task_r, res_w)
             except BaseException:  # a broken pipe: the parent has gone
                 code = 1

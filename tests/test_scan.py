@@ -217,3 +217,138 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert r.stderr.strip().splitlines()[-1] == b"False"
     assert b"Usage:" in run("scan", "--bogus", tree).stderr
+
+
+# --- no file ends a scan (issue 10, item 2) ----------------------------------
+
+def _sabotage(monkeypatch, victim: str, action):
+    """Make the reader do `action` on the file named `victim`; forked workers
+    inherit the patch."""
+    from buildidtool import scanning
+
+    real = scanning.scan_one
+
+    def reader(item, verify=False):
+        if item.path.endswith(victim):
+            action()
+        return real(item, verify)
+
+    monkeypatch.setattr(scanning, "scan_one", reader)
+
+
+def _scan_all(tree, jobs, **kw):
+    from buildidtool import scanning
+    items = scanning.walk([str(tree)], False, scanning.ScanStats())
+    return {os.path.relpath(r["file"], tree): r for r in scanning.scan(items, jobs, **kw)}
+
+
+def _crash():
+    raise KeyError(0xfeedface)
+
+
+@pytest.mark.parametrize("jobs", [0, 1, 2])
+def test_a_reader_that_raises_is_one_error_record(tree, monkeypatch, jobs):
+    _sabotage(monkeypatch, "universal", _crash)
+    recs = _scan_all(tree, jobs)
+    assert list(recs) == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+    assert recs["a/b/universal"]["error"] == "internal error: KeyError: 4277009102"
+    assert recs["a/hello"]["build_id"] and recs["a/b/c/lib.a"]["build_id"]
+    assert all(r["error"] is None for k, r in recs.items() if k != "a/b/universal")
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSEGV"])
+def test_a_killed_worker_is_one_error_record(tree, monkeypatch, sig):
+    """The out-of-memory killer sends SIGKILL; a crash in C gives SIGSEGV."""
+    import signal
+    _sabotage(monkeypatch, "a/hello", lambda: os.kill(os.getpid(), getattr(signal, sig)))
+    for jobs in (1, 2):
+        recs = _scan_all(tree, jobs)
+        assert list(recs) == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+        assert recs["a/hello"]["error"].startswith(f"worker process killed by {sig}")
+        assert recs["a/b/universal"]["slices"] and recs["a/b/c/lib.a"]["build_id"]
+        assert all(r["error"] is None for k, r in recs.items() if k != "a/hello")
+
+
+def test_a_slow_file_stops_at_the_time_limit(tree, monkeypatch):
+    import time
+    _sabotage(monkeypatch, "notes.txt", lambda: time.sleep(60))
+    start = time.monotonic()
+    recs = _scan_all(tree, 2, time_limit=1.0)
+    assert time.monotonic() - start < 20
+    assert recs["a/notes.txt"]["error"] == "stopped after the per-file time limit of 1 s"
+    assert recs["a/hello"]["build_id"] and recs["zero"]["error"] is None
+    assert sum(r["error"] is not None for r in recs.values()) == 1
+
+
+def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatch):
+    """Every 50th file kills its worker, every 7th raises: all 1,000 records
+    arrive, in order, the faulty ones as errors."""
+    import signal
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(1000):
+        os.link(samples.path("hello-linux-amd64") if i % 3 else samples.path("lib"), root / f"f{i:04}")
+    from buildidtool import scanning
+    real = scanning.scan_one
+
+    def reader(item, verify=False):
+        n = int(item.path[-4:])
+        if n % 50 == 49:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if n % 7 == 6:
+            raise RuntimeError("boom")
+        return real(item, verify)
+
+    monkeypatch.setattr(scanning, "scan_one", reader)
+    recs = list(scanning.scan(scanning.walk([str(root)], False, scanning.ScanStats()), 2))
+    assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(1000)]
+    for i, r in enumerate(recs):
+        if i % 50 == 49:
+            assert r["error"].startswith("worker process killed by SIGKILL"), (i, r["error"])
+        elif i % 7 == 6:
+            assert r["error"] == "internal error: RuntimeError: boom"
+        else:
+            assert r["error"] is None and r["build_id"], i
+
+
+def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd):
+    from buildidtool import scancmd
+    _sabotage(monkeypatch, "a/hello", _crash)
+    code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2))
+    out, err = capfd.readouterr()
+    assert code == 2
+    assert len(out.splitlines()) == 5
+    assert err.splitlines()[-1].startswith("scanned 5 files: 2 Go files") and ", 1 error," in err
+
+
+def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
+    """`kill -9` of a worker of a running `buildid scan`: the file it was on
+    is an error record, every other record arrives, exit 2."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(800):
+        os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--json", "--verify", "-j", "2",
+                          str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = []
+    deadline = time.monotonic() + 30
+    while not children and time.monotonic() < deadline:
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        time.sleep(0.05)
+    assert children, "no worker appeared"
+    time.sleep(0.2)  # well inside the scan: verifying 800 files (1.8 GB) takes about a second or more
+    os.kill(children[0], signal.SIGKILL)
+    out, err = p.communicate(timeout=120)
+    recs = [json.loads(l) for l in out.splitlines()]
+    assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(800)]
+    errors = [r for r in recs if r["error"]]
+    assert [r["error"] for r in errors] == ["worker process killed by SIGKILL (out of memory?) while reading this file"]
+    assert errors[0]["status"] == "error"
+    assert all(r["status"] == "ok" for r in recs if not r["error"])
+    assert p.returncode == 2 and b", 1 error," in err
