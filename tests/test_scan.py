@@ -352,3 +352,146 @@ def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
     assert errors[0]["status"] == "error"
     assert all(r["status"] == "ok" for r in recs if not r["error"])
     assert p.returncode == 2 and b", 1 error," in err
+
+
+# --- what a new user trips over (issue 15) -----------------------------------
+
+@pytest.fixture
+def odd_names(samples, tmp_path):
+    """Names with a newline, an ESC, a tab, a quote and a comma, and one that is not UTF-8."""
+    root = tmp_path / "odd"
+    root.mkdir()
+    names = ["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,']
+    for n in names:
+        (root / n).write_text("text\n")
+    os.link(samples.path("hello-linux-amd64"), os.path.join(os.fsencode(root), b"bad\xffname"))
+    return root
+
+
+def test_csv_is_rfc4180_and_reads_back_exactly(odd_names):
+    r = run("scan", "--csv", odd_names)
+    assert r.returncode == 0
+    assert r.stdout.endswith(b"\r\n")
+    rows = list(csv.reader(io.StringIO(r.stdout.decode("utf-8", "surrogateescape"), newline="")))
+    assert rows[0] == ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason",
+                       "error"]
+    names = sorted(os.path.basename(row[0]) for row in rows[1:])
+    assert names == sorted(["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,',
+                            os.fsdecode(b"bad\xffname")])
+    assert {row[1] for row in rows[1:]} == {"unknown", "elf"}
+    assert run("scan", "--format", "csv", odd_names).stdout == r.stdout
+
+
+def test_text_escapes_every_control_byte_and_raw_byte(odd_names):
+    r = run("scan", odd_names)
+    lines = r.stdout.split(b"\n")[:-1]
+    assert len(lines) == 5 and all(l.count(b"\t") == 5 for l in lines)  # 6 columns
+    assert not any(b < 0x20 and b != 9 and b != 10 for b in r.stdout) and b"\xff" not in r.stdout
+    text = r.stdout.decode("ascii")
+    for shown in ("new\\nline", "esc\\x1b[31mred", "tab\\there", "bad\\xffname"):
+        assert shown in text, shown
+
+
+def test_json_names_are_unicode_and_raw_names_round_trip(odd_names):
+    import base64
+    r = run("scan", "--json", odd_names)
+    recs = [json.loads(l) for l in r.stdout.decode("ascii").splitlines()]
+    bad = [x for x in recs if "file_bytes" in x]
+    assert len(bad) == 1 and bad[0]["file"].endswith("bad\ufffdname") and bad[0]["build_id"]
+    assert base64.b64decode(bad[0]["file_bytes"]) == os.path.join(os.fsencode(odd_names), b"bad\xffname")
+    for x in recs:
+        x["file"].encode("utf-8")  # valid Unicode: no lone surrogate
+    assert sorted(os.path.basename(x["file"]) for x in recs if "file_bytes" not in x) == \
+        sorted(["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,'])
+
+
+def test_verify_text_has_status_and_reason_columns(tree, samples):
+    bad = tree / "tampered"
+    bad.write_bytes(samples.path("hello-linux-arm64").read_bytes())
+    flip_byte(bad)
+    r = run("scan", "--verify", tree)
+    rows = {os.path.relpath(l.split("\t")[0], tree): l.split("\t") for l in r.stdout.decode().splitlines()}
+    assert all(len(cols) == 8 for cols in rows.values())
+    assert rows["a/hello"][5:] == ["ok", "-", "-"]
+    assert rows["tampered"][5] == "modified" and rows["tampered"][6].startswith("content ID ")
+    assert rows["a/notes.txt"][5:7] == ["no-build-id", "the file has no Go build ID"]
+
+
+def test_a_missing_path_is_an_error_record_and_the_rest_is_scanned(samples, tmp_path):
+    good = samples.path("hello-linux-amd64")
+    r = run("scan", "--json", good, tmp_path / "nonexistent", samples.path("lib"))
+    recs = records(r)
+    assert r.returncode == 2
+    assert [x["file"] for x in recs] == [str(good), str(tmp_path / "nonexistent"), str(samples.path("lib"))]
+    assert recs[0]["build_id"] and recs[2]["build_id"]
+    assert recs[1]["error"] == "No such file or directory"
+    assert r.stderr.decode().endswith(", 1 error, 0 skipped (not regular files or links)\n")
+
+
+def test_summary_grammar(samples):
+    r = run("scan", samples.path("hello-linux-amd64"))
+    assert r.stderr.decode().startswith("scanned 1 file: 1 Go file (go")
+    assert ", 0 errors," in r.stderr.decode()
+
+
+def test_progress_never_shares_a_line_with_records(samples, tmp_path):
+    """stdout and stderr on one terminal: the counter is cleared before records print."""
+    import re
+    import subprocess
+    import sys
+
+    root = tmp_path / "slow"
+    root.mkdir()
+    for i in range(1000):
+        os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    master, slave = os.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--verify", "-j", "1", str(root)],
+                         stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    assert b"\rscanned " in seen, "no progress was shown"
+    starts = [m.start() for m in re.finditer(re.escape(str(root).encode()), seen)]
+    assert len(starts) == 1000
+    for at in starts:  # each record starts a fresh line, or a line just cleared
+        assert at == 0 or seen[:at].endswith((b"\n", b"\r\x1b[K")), seen[max(0, at - 40):at + 10]
+
+
+def test_format_option_and_shorthands(tree):
+    assert run("scan", "--format", "json", tree).stdout == run("scan", "--json", tree).stdout
+    assert run("scan", "--format=text", tree).stdout == run("scan", tree).stdout
+    for bad in (["--format", "xml"], ["--format", "json", "--csv"], ["--json", "--csv"]):
+        r = run("scan", *bad, tree)
+        assert r.returncode == 2 and b"Usage:" in r.stderr and not r.stdout
+
+
+def test_sniffing_rules_out_other_files_by_their_first_byte():
+    """formats.magic.sniff returns early unless the first byte can begin a
+    known magic; that set must cover every magic the module knows."""
+    import struct
+
+    from buildidtool.formats import magic
+    heads = [magic.AR, magic.BIGAF, magic.ELF, *magic.MACHO, *magic.FAT, magic.WASM, magic.DOS]
+    heads += [struct.pack(">H", m) for m in magic.XCOFF] + [struct.pack(">I", m) for m in magic.PLAN9]
+    assert all(h[:1] in magic.FIRST_BYTES for h in heads)
+
+
+def test_json_short_cut_equals_the_general_encoder():
+    """Records of files with nothing to say take a short cut in JsonFormat."""
+    from buildidtool.scanning import empty_record
+    from buildidtool.scanout import JsonFormat
+    fmt = JsonFormat(False)
+    for name in ["a", 'q"\\', "caf\u00e9", "x\x1by", "\u2028"]:
+        rec = empty_record(name)
+        assert fmt.render(rec) == json.dumps(rec) + "\n"
+        rec["go_version"] = "go1.2"  # not blank: the general path
+        assert fmt.render(rec) == json.dumps(rec) + "\n"
