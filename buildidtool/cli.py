@@ -229,8 +229,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "form", type=click.Choice(["text", "json", "csv"]), default=None,
-              help="Output format (default: text, tab-separated).")
+@click.option("--format", "form", type=click.Choice(["text", "json", "csv", "cyclonedx-json", "spdx-json"]),
+              default=None, help="Output format (default: text, tab-separated); cyclonedx-json and "
+              "spdx-json write one SBOM document (CycloneDX 1.6, SPDX 2.3) for the whole scan.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv: RFC 4180 with a header row.")
 @click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
@@ -239,9 +240,16 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
               help="Worker processes (default: one per core).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Per-file time limit; a file past it is an error record (default 300, 0: none).")
+@click.option("--serial-number", metavar="URN", default=None,
+              help="SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).")
+@click.option("--timestamp", metavar="ISO8601", default=None,
+              help="SBOM creation time (default: now, or SOURCE_DATE_EPOCH / 1970 with --reproducible).")
+@click.option("--reproducible", is_flag=True,
+              help="SBOM serial number and time fixed, so two scans of one tree give the same bytes.")
 @click.argument("paths", nargs=-1, required=True)
 def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
-         follow_symlinks: bool, jobs: int | None, time_limit: float | None) -> None:
+         follow_symlinks: bool, jobs: int | None, time_limit: float | None, serial_number: str | None,
+         timestamp: str | None, reproducible: bool) -> None:
     """Scan files and directory trees: one record per regular file.
 
     Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
@@ -254,5 +262,14 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
     if len(chosen) > 1:
         raise click.UsageError("choose one output format (--format, --json, --csv)")
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    sys.exit(guarded_run(Options(paths, chosen.pop() if chosen else "text", do_verify, follow_symlinks,
-                                 jobs, limit)))
+    form = chosen.pop() if chosen else "text"
+    identity = (serial_number, timestamp, reproducible)
+    if identity != (None, None, False):
+        from .sbom import FORMATS as SBOM_FORMATS, Identity, Inventory
+        if form not in SBOM_FORMATS:
+            raise click.UsageError("--serial-number, --timestamp and --reproducible need an SBOM --format")
+        try:
+            Identity.make(Inventory(), *identity)
+        except ValueError as e:
+            raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
+    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity)))

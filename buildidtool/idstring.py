@@ -25,9 +25,9 @@ def parts(build_id: str | None) -> dict[str, str] | None:
     return dict(zip(names, pieces)) if names else None
 
 
-def new_id(old: bytes, digest: bytes) -> bytes:
-    """The old ID with its last part replaced by the content ID of `digest`."""
-    return old[:old.rindex(b"/")] + b"/" + hash_to_string(digest).encode("ascii")
+def new_id(old: bytes, content_id: str) -> bytes:
+    """The old ID with its last part replaced by `content_id` (old must hold a '/')."""
+    return old[:old.rindex(b"/")] + b"/" + content_id.encode("ascii")
 
 
 def display(raw: bytes | None) -> str | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 
-from . import codesign, hostid
+from . import codesign, goversion, hostid
 from .buildinfo import read_build_info_fd, read_build_info_slices_fd
 from .errors import BuildIDError, os_message
 from .fileio import opened
-from .formats import Found
+from .formats import Found, Source
 from .reading import locate_fd, to_info
 
 NO_GO_BUILD_ID = "no-go-build-id"  # host build ID status of a file that is not a Go build
@@ -37,6 +37,9 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
         }
     record["build_info"] = build_info.to_json() if build_info is not None else None
     record["build_info_error"] = build_info_error
+    record["go_version"] = build_info.go_version if build_info is not None else None
+    src = Source.of_file(fd)
+    goversion.fill(record, found, src.view(found.span.offset, found.span.size) if found.span else src)
     record["_lines"] = build_info.lines() if build_info is not None else []
     return record
 
@@ -64,6 +67,9 @@ def inspect_with_lines(path: str) -> dict:
                                 for s, r, (_, bi) in zip(found.slices, record["slices"], infos)]
             record["build_info"] = None
             record["build_info_error"] = None
+            # The file's version is its first slice's, as Go reads it.
+            record["go_version"] = record["slices"][0].get("go_version")
+            record["go_version_source"] = record["slices"][0].get("go_version_source")
             record["_lines"] = []
             return record
         return _unit(fd, found, record, infos[0][1], error)
@@ -97,6 +103,9 @@ def human_lines(record: dict) -> list[str]:
             out.extend("\t".join(printable(f) for f in line.split("\t")) for line in u["_lines"])
         elif u.get("build_info_error"):
             out.append(f"\tbuild info\terror: {u['build_info_error']}")
+        if not bi and u.get("go_version"):
+            out.append(f"\tGo version\t{printable(u['go_version'])} "
+                       f"(no build info; recovered by {u['go_version_source']})")
     return out
 
 

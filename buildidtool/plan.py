@@ -10,7 +10,7 @@ from .formats import Found, Span
 from . import codesign
 from .errors import RewriteError
 from .hashing import Hashed, find_and_hash
-from .idstring import hash_to_string
+from .idstring import hash_to_string, new_id as with_content_id
 
 
 class Unit:
@@ -68,7 +68,7 @@ def plan_unit(path: str, fd: int, found: Found, span: Span, old_id: bytes | None
     unit = hash_unit(fd, found, span, old_id)
     if b"/" not in old_id:
         raise RewriteError(path, "build ID is a legacy format (no content ID part); not rewritten")
-    new_id = old_id[:old_id.rindex(b"/")] + b"/" + unit.content_id.encode("ascii")
+    new_id = with_content_id(old_id, unit.content_id)
     if len(new_id) != len(old_id):
         raise RewriteError(path, f"build ID length mismatch {_q(old_id)} vs {_q(new_id)}")
     unit.new_id = new_id

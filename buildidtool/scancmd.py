@@ -17,12 +17,13 @@ DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 10
 
 
 class Options:
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit")
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity")
 
     def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
-                 time_limit=DEFAULT_TIME_LIMIT):
+                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False)):
         self.paths, self.form, self.verify = list(paths), form, verify
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
 
 
 _FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow"}
@@ -103,6 +104,9 @@ def run(opts: Options) -> int:
     from .scanout import FORMATS, Progress, Tally
 
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
+    sbom = getattr(fmt, "wants_sbom", False)
+    if sbom:
+        fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
     stats = ScanStats()
 
     def render(recs):  # in the workers
@@ -117,7 +121,7 @@ def run(opts: Options) -> int:
     total = Tally()
     fmt.begin(out)
     batches = scan(walk(opts.paths, opts.follow_symlinks, stats), opts.jobs or os.cpu_count() or 1,
-                   opts.verify, render, opts.time_limit or None)
+                   opts.verify, render, opts.time_limit or None, sbom)
     for rendered, tally in batches:
         total.add(tally)
         progress.before_output()

@@ -115,7 +115,7 @@ def _go_summary(fd: int, found, src: Source) -> tuple[str | None, str | None]:
 
 _BLANK = {"file": "", "format": "unknown", "arch": None, "build_id": None, "parts": None,
           "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-          "error": None, "go_version": None, "main_path": None}
+          "error": None, "go_version": None, "go_version_source": None, "main_path": None}
 
 
 def empty_record(name: str, error: str | None = None) -> dict:
@@ -142,18 +142,18 @@ def error_record(name: str, error: str, verify: bool) -> dict:
 
 
 def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
-         time_limit: float | None = None) -> Iterator:
+         time_limit: float | None = None, sbom: bool = False) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on."""
+    record; the rest go on. sbom: records carry what an SBOM needs (scan_one)."""
     from .workers import ordered
 
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return list(records(Walked(item) if type(item) is str else item, verify))
+        return list(records(Walked(item) if type(item) is str else item, verify, sbom))
 
     def fault(item, message):
         return [error_record(item if type(item) is str else item.path, message, verify)]
@@ -177,15 +177,15 @@ def _item_size(item) -> int:
     return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
 
 
-def records(item: Walked, verify: bool = False) -> Iterator[dict]:
+def records(item: Walked, verify: bool = False, sbom: bool = False) -> Iterator[dict]:
     """The records for one walked input: `read --json` fields plus go_version,
-    main_path and, with verify, status and reason. This is where an input
-    becomes records; one per regular file."""
-    yield scan_one(item, verify)
+    go_version_source, main_path and, with verify, status and reason. This is
+    where an input becomes records; one per regular file."""
+    yield scan_one(item, verify, sbom)
 
 
-def scan_one(item: Walked, verify: bool = False) -> dict:
-    """The record for one file."""
+def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
+    """The record for one file; with sbom, what an SBOM needs besides (sbom.facts)."""
     path = item.path
     if item.error:
         return error_record(path, item.error, verify)
@@ -217,6 +217,11 @@ def scan_one(item: Walked, verify: bool = False) -> dict:
         record.update(to_info(path, found).to_json())
         if found.format != "unknown":
             record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+        from .goversion import fill
+        fill(record, found, src)
+        if sbom:
+            from .sbom import facts
+            record.update(facts(path, fd, found, src))
         if verify:
             from .verifying import verify_found
             v = verify_found(path, fd, found)

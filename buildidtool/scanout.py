@@ -121,7 +121,43 @@ class CsvFormat(Format):
         out.write((",".join(CSV_COLUMNS) + "\r\n").encode("ascii"))
 
 
-FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, CsvFormat)}
+class SbomFormat(Format):
+    """One SBOM document for the whole scan (buildidtool.sbom): the workers
+    add what an SBOM needs to each record (wants_sbom) and keep only Go files;
+    the document is written at the end. The command sets `identity`
+    (serial, timestamp, reproducible) and `roots` (the paths scanned)."""
+
+    wants_sbom = True
+
+    def __init__(self, verify: bool, terminal: bool = False):
+        super().__init__(verify, terminal)
+        self.identity: tuple = (None, None, False)
+        self.roots: list[str] = []
+        self.records: list[dict] = []
+
+    def render_batch(self, recs: list[dict]) -> list[dict]:
+        from .sbom import is_go
+        return [r for r in recs if not r["error"] and is_go(r)]
+
+    def write(self, out, rendered) -> None:
+        self.records.extend(rendered)
+
+    def end(self, out) -> None:
+        from .sbom import inventory, render, Identity
+        inv = inventory(self.records, self.roots)
+        out.write(render(inv, self.name, Identity.make(inv, *self.identity)).encode("utf-8"))
+
+
+class CycloneDxFormat(SbomFormat):
+    name = "cyclonedx-json"
+
+
+class SpdxFormat(SbomFormat):
+    name = "spdx-json"
+
+
+FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, CsvFormat,
+                                                        CycloneDxFormat, SpdxFormat)}
 
 
 def plural(n: int, word: str) -> str:

@@ -108,22 +108,20 @@ class Blob:
 
     inline: the Go 1.18+ layout, two varint-prefixed strings right after the header.
     Otherwise ptr_size/big_endian decode version_ptr and modinfo_ptr, the addresses
-    of two Go string headers (data pointer, length). `synthesized` is True for a
-    wasm module, where the header was built from the located string variables and
-    address/offset are None.
+    of two Go string headers (data pointer, length). For a wasm module the
+    header is built from the located string variables and address/offset are None.
     """
 
-    __slots__ = ("format", "arch", "header", "address", "offset", "space", "synthesized")
+    __slots__ = ("format", "arch", "header", "address", "offset", "space")
 
     def __init__(self, format: str, arch: str | None, header: bytes, address: int | None,
-                 offset: int | None, space, synthesized: bool = False):
+                 offset: int | None, space):
         if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
             raise ValueError("not a build info header")
         self.format, self.arch = format, arch
         self.header = header
         self.address, self.offset = address, offset
         self.space = space
-        self.synthesized = synthesized
 
     @property
     def ptr_size(self) -> int:
@@ -317,9 +315,24 @@ PE_SECTION = "<8sIIIIIIHHI"  # Name VirtualSize VirtualAddress SizeOfRawData Poi
 PE_MACHINES = {0x14C: "386", 0x8664: "amd64", 0x1C4: "arm", 0xAA64: "arm64"}
 
 
-def _pe_blob(src: Source) -> Blob | None:
+class PeLayout:
+    """What the PE headers say about memory: the image base, the section table
+    as (name, virtual size, address, raw size, file offset, characteristics),
+    and the COFF symbol table (offset, count)."""
+
+    __slots__ = ("machine", "base", "sections", "symtab")
+
+    def __init__(self, machine: int, base: int, sections: list, symtab: tuple[int, int]):
+        self.machine, self.base, self.sections, self.symtab = machine, base, sections, symtab
+
+    def space(self, src: Source) -> AddressSpace:
+        return AddressSpace(src, [Region(self.base + va, rawsize, rawptr)
+                                  for _, _, va, rawsize, rawptr, _ in self.sections])
+
+
+def pe_layout(src: Source) -> PeLayout:
     lfanew = struct.unpack_from("<I", src.read_at(magic.E_LFANEW, 4, "PE header offset"))[0]
-    machine, nsect, _, _, _, optsize, _ = struct.unpack(
+    machine, nsect, _, symptr, nsyms, optsize, _ = struct.unpack(
         COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
     opt = lfanew + 24
     base = 0
@@ -330,15 +343,23 @@ def _pe_blob(src: Source) -> Blob | None:
         elif opt_magic == 0x20B and optsize >= 32:
             base = struct.unpack("<Q", src.read_at(opt + 24, 8, "optional header"))[0]
     table = src.read_at(opt + optsize, nsect * 40, "section table")
-    regions, data = [], None
+    sections = []
     for i in range(nsect):
-        _, vsize, va, rawsize, rawptr, _, _, _, _, chars = struct.unpack_from(PE_SECTION, table, i * 40)
-        regions.append(Region(base + va, rawsize, rawptr))
-        if data is None and va and rawsize and chars & ~IMAGE_SCN_ALIGN_32BYTES == PE_DATA_CHARACTERISTICS:
-            data = (base + va, vsize)
+        name, vsize, va, rawsize, rawptr, _, _, _, _, chars = struct.unpack_from(PE_SECTION, table, i * 40)
+        sections.append((name.rstrip(b"\0"), vsize, va, rawsize, rawptr, chars))
+    return PeLayout(machine, base, sections, (symptr, nsyms))
+
+
+def _pe_blob(src: Source) -> Blob | None:
+    pe = pe_layout(src)
+    data = None
+    for _, vsize, va, rawsize, _, chars in pe.sections:
+        if va and rawsize and chars & ~IMAGE_SCN_ALIGN_32BYTES == PE_DATA_CHARACTERISTICS:
+            data = (pe.base + va, vsize)
+            break
     if data is None:
         return None
-    return _find_in("pe", PE_MACHINES.get(machine), AddressSpace(src, regions), *data)
+    return _find_in("pe", PE_MACHINES.get(pe.machine), pe.space(src), *data)
 
 
 # --- XCOFF ------------------------------------------------------------------
@@ -708,7 +729,7 @@ def _wasm_blob(src: Source) -> Blob | None:
     if ver_hdr is None:
         return None
     header = MAGIC + bytes([8, 0]) + struct.pack("<QQ", ver_hdr, mod_hdr or 0)
-    return Blob("wasm", "wasm", header, None, None, mem, synthesized=True)
+    return Blob("wasm", "wasm", header, None, None, mem)
 
 
 def wasm_summary(src: Source) -> tuple[bytes, bytes | None] | None:
@@ -818,4 +839,4 @@ def find_blob(src: Source, fallback: bool = True) -> Blob | None:
 
 
 __all__ = ["Blob", "AddressSpace", "Region", "WasmMemory", "find_blob", "universal_slices",
-           "identify", "arch_of", "search", "MAGIC", "HEADER_SIZE", "FormatError"]
+           "identify", "arch_of", "search", "MAGIC", "HEADER_SIZE", "FormatError", "pe_layout", "PeLayout"]

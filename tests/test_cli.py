@@ -146,13 +146,21 @@ def test_module_entry_point_and_version():
     assert r.returncode == 0 and buildidtool.__version__.encode() in r.stdout
 
 
-@pytest.mark.parametrize("args", [["FILE"], ["-w", "FILE"]])
-def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args):
+# The SBOM libraries cost 0.2-0.5 s to import: only `scan --format cyclonedx-json|spdx-json` may.
+SBOM_LIBS = ("cyclonedx", "packageurl", "spdx_tools", "jsonschema", "sortedcontainers")
+
+
+@pytest.mark.parametrize("args,heavy", [
+    (["FILE"], HEAVY), (["-w", "FILE"], HEAVY),
+    *[(a, SBOM_LIBS) for a in (["read", "FILE"], ["read", "--json", "FILE"], ["verify", "FILE"],
+                               ["hash", "FILE"], ["info", "--json", "FILE"], ["scan", "--json", "FILE"],
+                               ["scan", "FILE"], ["scan", "--format", "csv", "--verify", "FILE"])]])
+def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args, heavy):
     f = tmp_copy("hello-linux-amd64")
     code = ("import sys; from buildidtool.entry import main\n"
             f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
             "try:\n main()\nexcept SystemExit:\n pass\n"
-            f"print([m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)")
+            f"print([m for m in {heavy!r} if m in sys.modules], file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert r.stderr.strip().splitlines()[-1] == b"[]", r.stderr
 
