@@ -228,10 +228,10 @@ def _sabotage(monkeypatch, victim: str, action):
 
     real = scanning.scan_one
 
-    def reader(item, verify=False):
+    def reader(item, verify=False, *rest):
         if item.path.endswith(victim):
             action()
-        return real(item, verify)
+        return real(item, verify, *rest)
 
     monkeypatch.setattr(scanning, "scan_one", reader)
 
@@ -291,13 +291,13 @@ def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatc
     from buildidtool import scanning
     real = scanning.scan_one
 
-    def reader(item, verify=False):
+    def reader(item, verify=False, *rest):
         n = int(item.path[-4:])
         if n % 50 == 49:
             os.kill(os.getpid(), signal.SIGKILL)
         if n % 7 == 6:
             raise RuntimeError("boom")
-        return real(item, verify)
+        return real(item, verify, *rest)
 
     monkeypatch.setattr(scanning, "scan_one", reader)
     recs = list(scanning.scan(scanning.walk([str(root)], False, scanning.ScanStats()), 2))
