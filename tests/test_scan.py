@@ -203,12 +203,14 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     from buildidtool.scancmd import parse_simple
 
     for args in (["--json", str(tree)], ["--csv", "-j", "1", str(tree)], ["-j1", "--verify", str(tree)],
-                 ["--jobs=2", "--follow-symlinks", "--", str(tree)]):
+                 ["--jobs=2", "--follow-symlinks", "--", str(tree)], ["--format", "csv", str(tree)],
+                 ["--format=json", "--time-limit", "5", str(tree)], ["--time-limit=0", "-j", "2", str(tree)]):
         assert parse_simple(args) is not None, args
         fast = run("scan", *args)
         slow = CliRunner().invoke(cli, ["scan", *args])
         assert (fast.returncode, fast.stdout) == (slow.exit_code, slow.stdout_bytes), args
-    for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], []):
+    for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], [],
+                 ["--format", "xml", str(tree)], ["--time-limit", "-1", str(tree)], ["--format", "json", "--csv", str(tree)]):
         assert parse_simple(args) is None, args  # click words these
     code = ("import sys; from buildidtool.entry import main\n"
             f"sys.argv = ['buildid', 'scan', '--json', {str(tree)!r}]\n"
