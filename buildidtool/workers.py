@@ -30,13 +30,13 @@ WINDOW = 2  # batches outstanding per worker: one in work, one waiting in its pi
 # blocks writing a task while a worker blocks writing results.
 BATCH_ITEMS, BATCH_BYTES = 256, 24 * 1024
 _HEAD = struct.Struct("<Q")
-# Each worker's slot in shared memory: when it started its current item
-# (monotonic clock), then which item (batch sequence number, index; -1 between
-# items). The worker writes the time first and the parent reads it last, so a
-# parent that sees a new item never pairs it with the previous item's time.
-_START = struct.Struct("<d")
-_ITEM = struct.Struct("<qq")
-_SLOT_SIZE = _START.size + _ITEM.size
+# Each worker's slot in shared memory, three 8-byte words: when it started its
+# current item (monotonic clock), the batch's sequence number, the item's index
+# in it (-1 between batches). Written through typed memoryviews, one aligned
+# store per word (struct.pack_into zeroes its target first, so a reader could
+# catch a start time of 0.0); the worker writes the time first and the parent
+# reads it last, so a parent that sees a new item never pairs it with an older time.
+_WORDS = 3
 IDLE_DEATHS = 3  # a batch whose workers die before starting any item this often fails as a whole
 
 
@@ -146,7 +146,9 @@ class _Pool:
         import mmap
         self.work, self.fault, self.combine = work, fault, combine
         self.jobs, self.time_limit = jobs, time_limit
-        self.shared = mmap.mmap(-1, _SLOT_SIZE * jobs)  # anonymous, shared with forked children
+        self.shared = mmap.mmap(-1, 8 * _WORDS * jobs)  # anonymous, shared with forked children
+        self.times = memoryview(self.shared).cast("d")
+        self.words = memoryview(self.shared).cast("q")
         self.workers: list[_Worker | None] = [None] * jobs
 
     # --- the parent ---------------------------------------------------------
@@ -202,9 +204,9 @@ class _Pool:
         return max(0.05, min(1.0, self.time_limit / 4))
 
     def _slot(self, k: int) -> tuple[int, int, float]:
-        at = k * _SLOT_SIZE
-        seq, index = _ITEM.unpack_from(self.shared, at + _START.size)
-        return seq, index, _START.unpack_from(self.shared, at)[0]
+        at = k * _WORDS
+        seq, index = self.words[at + 1], self.words[at + 2]
+        return seq, index, self.times[at]
 
     def _enforce_time_limit(self) -> None:
         """Kill a worker seen on the same item past the limit at two checks in
@@ -246,8 +248,8 @@ class _Pool:
     def _spawn(self, k: int) -> _Worker:
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
-        _START.pack_into(self.shared, k * _SLOT_SIZE, 0.0)
-        _ITEM.pack_into(self.shared, k * _SLOT_SIZE + _START.size, -1, -1)
+        at = k * _WORDS
+        self.times[at], self.words[at + 1], self.words[at + 2] = 0.0, -1, -1
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             code = 0
@@ -291,14 +293,15 @@ class _Pool:
                 os.waitpid(w.pid, 0)
             except ChildProcessError:
                 pass
+        self.times.release()
+        self.words.release()
         self.shared.close()
 
     # --- a worker -----------------------------------------------------------
     def _serve(self, k: int, tasks: int, results: int) -> None:
-        at = k * _SLOT_SIZE
-        item_at = at + _START.size
-        shared, clock, work, fault = self.shared, time.monotonic, self.work, self.fault
-        start_into, item_into = _START.pack_into, _ITEM.pack_into
+        at = k * _WORDS
+        times, words = self.times, self.words
+        clock, work, fault = time.monotonic, self.work, self.fault
         while True:
             msg = _recv(tasks)
             if msg is None:
@@ -306,12 +309,13 @@ class _Pool:
             seq, items, faults = msg
             out = []
             for i, item in enumerate(items):
-                start_into(shared, at, clock())
-                item_into(shared, item_at, seq, i)
+                times[at] = clock()
+                words[at + 1] = seq
+                words[at + 2] = i
                 if i in faults:
                     out.append(fault(item, faults[i]))
                 else:
                     out.append(_guarded(work, fault, item))
             payload = self.combine(out)
-            item_into(shared, item_at, seq, -1)
+            words[at + 2] = -1
             _send(results, (seq, payload))

@@ -497,3 +497,23 @@ def test_json_short_cut_equals_the_general_encoder():
         assert fmt.render(rec) == json.dumps(rec) + "\n"
         rec["go_version"] = "go1.2"  # not blank: the general path
         assert fmt.render(rec) == json.dumps(rec) + "\n"
+
+
+def test_the_parent_never_reads_a_half_written_slot(monkeypatch):
+    """The parent reads each worker's current item and its start time while
+    the worker writes them; a torn read (a start of 0.0) once made the time
+    limit stop files that had just begun."""
+    from buildidtool import workers
+
+    torn = []
+    real = workers._Pool._slot
+
+    def watched(self, k):
+        seq, index, start = real(self, k)
+        if index >= 0 and start == 0.0:
+            torn.append((seq, index))
+        return seq, index, start
+
+    monkeypatch.setattr(workers._Pool, "_slot", watched)
+    out = list(workers.ordered(range(300_000), lambda x: x, lambda x, m: m, sum, 2, time_limit=300))
+    assert sum(out) == sum(range(300_000)) and not torn
