@@ -335,8 +335,13 @@ def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
     root.mkdir()
     for i in range(800):
         os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    import threading
     p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--json", "--verify", "-j", "2",
                           str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Read as it comes: a full pipe would stall the scan and leave the workers idle.
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(out=p.stdout.read(), err=p.stderr.read()))
+    reader.start()
     children = []
     deadline = time.monotonic() + 30
     while not children and time.monotonic() < deadline:
@@ -345,8 +350,11 @@ def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
         time.sleep(0.05)
     assert children, "no worker appeared"
     time.sleep(0.2)  # well inside the scan: verifying 800 files (1.8 GB) takes about a second or more
+    assert p.poll() is None
     os.kill(children[0], signal.SIGKILL)
-    out, err = p.communicate(timeout=120)
+    reader.join(timeout=120)
+    p.wait(timeout=10)
+    out, err = got["out"], got["err"]
     recs = [json.loads(l) for l in out.splitlines()]
     assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(800)]
     errors = [r for r in recs if r["error"]]
