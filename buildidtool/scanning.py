@@ -70,6 +70,9 @@ def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set | None) -> It
             stack.pop()
             continue
         try:
+            if not follow and e.is_file(follow_symlinks=False):  # most entries: one test
+                yield Walked(e.path)
+                continue
             if e.is_symlink():
                 if not follow:
                     stats.skipped += 1
