@@ -399,6 +399,10 @@ def bench_large(ctx: Context) -> Bench:
                             prepare=large.restore, rss=True, fingerprint=stdout_text),
         "hashlib": Case("hashlib sha256 BIG", [[t.python, "-c", HASHLIB_SCRIPT, p]], rss=True,
                         fingerprint=stdout_text),
+        "ours_diff": Case("buildid diff BIG BIG", [[t.buildid, "diff", p, p]], prepare=large.restore, rss=True,
+                          fingerprint=line_count),
+        "hashlib_twice": Case("hashlib sha256 BIG, twice", [[t.python, "-c", HASHLIB_SCRIPT, p]] * 2,
+                              fingerprint=stdout_text),
     }
     rows = [
         Row("3 large -w: `buildid -w` vs `gobuildid -w` (wall)", "ours_w", "ref_w", ratio_at_most(0.95)),
@@ -406,6 +410,9 @@ def bench_large(ctx: Context) -> Bench:
             ratio_at_most(1.25, "≥ 80% of hashlib throughput")),
         Row("3 large verify: `buildid verify` vs hashlib sha256", "ours_verify", "hashlib",
             ratio_at_most(1.25, "≥ 80% of hashlib throughput")),
+        Row("3 large diff: `buildid diff BIG BIG` vs hashlib sha256 of BIG twice", "ours_diff", "hashlib_twice",
+            ratio_at_most(1.25, "≥ 80% of hashlib throughput over both files")),
+        Row("3 large diff peak RSS: `buildid diff BIG BIG`", "ours_diff", "hashlib", rss_at_most(64), "rss"),
         Row("3 large -w peak RSS: `buildid -w` vs `gobuildid -w`", "ours_w", "ref_w", rss_at_most(64), "rss"),
         Row("3 large verify peak RSS: `buildid verify` vs hashlib", "ours_verify", "hashlib",
             rss_at_most(64), "rss"),

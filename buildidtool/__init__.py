@@ -22,6 +22,7 @@ _EXPORTS = {
     "rewrite": "rewriting", "Rewritten": "rewriting",
     "verify": "verifying", "Verdict": "verifying",
     "inspect": "inspecting",
+    "diff": "diffing", "Diff": "diffing", "Modification": "modification",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDInfo": "result", "HostID": "result",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",

@@ -192,6 +192,9 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
             rows = [(f"{_printable(path)} [{s.arch}]", s) for s in v.slices] or [(_printable(path), v)]
             for label, s in rows:
                 reason = f" ({_printable(s.reason)})" if s.reason else ""
+                if s.modification:
+                    from .modification import text
+                    reason = f": {_printable(text(s.modification))}"
                 host = s.host_build_id
                 note = f" [host build ID {host['status']}]" if host and host["status"] != "absent" else ""
                 click.echo(f"{label}: {s.status}{reason}{note}")
@@ -273,3 +276,28 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
         except ValueError as e:
             raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
     sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity)))
+
+
+@cli.command("diff")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.argument("a")
+@click.argument("b")
+def diff_cmd(a: str, b: str, as_json: bool) -> None:
+    """Are A and B the same build, modulo their build IDs?
+
+    Exit 0 when their content is the same with each file's own build ID, host
+    build ID and code signature left out; 1 when it differs; 2 on an error.
+    """
+    from .diffing import diff, text_lines
+
+    try:
+        d = diff(a, b)
+    except BuildIDError as e:
+        _fail(e)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        _emit_json(d.to_json())
+    else:
+        for line in text_lines(d, _printable(a), _printable(b)):
+            click.echo(line)
+    sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

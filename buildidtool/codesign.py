@@ -115,3 +115,20 @@ def check_pages(blob: bytes, read: ReadRange) -> PageCheck | None:
                 bad.append(k)
         return PageCheck(nslots, bad, htype, ident)
     return None
+
+
+def describe(blob: bytes) -> tuple[list[int], int] | None:
+    """(slot types of the blobs, flags of the code directory) of an embedded
+    signature, or None when `blob` is not one."""
+    if len(blob) < 12:
+        return None
+    magic, _, count = struct.unpack_from(SUPER_BLOB, blob)
+    if magic != CSMAGIC_EMBEDDED_SIGNATURE or count > (len(blob) - 12) // 8:
+        return None
+    slots, flags = [], 0
+    for i in range(count):
+        typ, off = struct.unpack_from(BLOB_INDEX, blob, 12 + 8 * i)
+        slots.append(typ)
+        if typ == CSSLOT_CODEDIRECTORY and off + 16 <= len(blob):
+            flags = struct.unpack_from(">I", blob, off + 12)[0]
+    return slots, flags

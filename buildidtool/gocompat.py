@@ -7,7 +7,7 @@ import os
 import sys
 
 USAGE = """usage: buildid [-w] file          (as go tool buildid)
-       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan)
+       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan, diff)
 Help: buildid --help (commands), buildid COMMAND -h (one command).
 """
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}

@@ -28,8 +28,17 @@ def _zero_excluded(mv: memoryview, at: int, pos: int, n: int, exclude: Iterable[
             mv[at + lo - pos:at + hi - pos] = bytes(hi - lo)
 
 
+def _overlay(mv: memoryview, at: int, pos: int, n: int, overlay: Iterable[tuple[int, bytes]]) -> None:
+    """Put the overlaid bytes that fall in file range [pos, pos+n), held at mv[at:], in place."""
+    for off, data in overlay:
+        lo, hi = max(off, pos), min(off + len(data), pos + n)
+        if lo < hi:
+            mv[at + lo - pos:at + hi - pos] = data[lo - off:hi - off]
+
+
 def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), start: int = 0,
-                  length: int | None = None, bufsize: int = BUFSIZE) -> Hashed:
+                  length: int | None = None, bufsize: int = BUFSIZE,
+                  overlay: Iterable[tuple[int, bytes]] = ()) -> Hashed:
     """Leftmost non-overlapping occurrences of `placeholder` in [start, start+length)
     (after excluded spans are zeroed), and the SHA-256 with those occurrences zeroed.
 
@@ -37,6 +46,8 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     two reads is found because the last len(placeholder)-1 bytes of each read
     are carried over. Ranges longer than a few buffers are hashed in a second
     thread (hashlib releases the GIL) while this one reads and searches.
+    `overlay` lists (offset, bytes) read instead of the file's bytes there (a
+    file as it was before someone changed a few header fields), before zeroing.
     """
     if not placeholder:
         raise ValueError("no build ID to search for")
@@ -45,16 +56,17 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     bufsize = max(bufsize, len(placeholder))
     h = hashlib.sha256()
     if length <= PIPELINE_MIN_BUFFERS * bufsize:
-        matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, lambda b: None)
+        matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, lambda b: None,
+                        list(overlay))
         return Hashed(matches, h.digest())
-    return _pipelined(fd, placeholder, list(exclude), start, length, bufsize, h)
+    return _pipelined(fd, placeholder, list(exclude), start, length, bufsize, h, list(overlay))
 
 
 PIPELINE_MIN_BUFFERS = 4
 RING = 3  # buffers in flight between the reader and the hasher
 
 
-def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer) -> list[int]:
+def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer, overlay=()) -> list[int]:
     """Read [start, start+length) buffer by buffer, passing the bytes to hash, in
     order, to `feed` (zeros for matches). `next_buffer(old)` hands out the buffer
     to fill next; the old one is not written again until `feed` is done with it."""
@@ -68,6 +80,8 @@ def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer) -
     while True:
         want = min(bufsize, end - readpos)
         n = os.preadv(fd, [mv[carry:carry + want]], readpos) if want > 0 else 0
+        if overlay and n:
+            _overlay(mv, carry, readpos, n, overlay)
         if exclude and n:
             _zero_excluded(mv, carry, readpos, n, exclude)
         total = carry + n
@@ -100,7 +114,7 @@ def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer) -
     return matches
 
 
-def _pipelined(fd, placeholder, exclude, start, length, bufsize, h) -> Hashed:
+def _pipelined(fd, placeholder, exclude, start, length, bufsize, h, overlay=()) -> Hashed:
     import queue
     import threading
 
@@ -133,7 +147,7 @@ def _pipelined(fd, placeholder, exclude, start, length, bufsize, h) -> Hashed:
     t = threading.Thread(target=hasher, name="buildid-hasher", daemon=True)
     t.start()
     try:
-        matches = _scan(fd, placeholder, exclude, start, length, bufsize, work.put, next_buffer)
+        matches = _scan(fd, placeholder, exclude, start, length, bufsize, work.put, next_buffer, overlay)
     finally:
         work.put(STOP)
         t.join()

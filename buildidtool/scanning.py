@@ -140,7 +140,7 @@ def is_blank(rec: dict) -> bool:
 def error_record(name: str, error: str, verify: bool) -> dict:
     rec = empty_record(name, error)
     if verify:
-        rec["status"], rec["reason"] = "error", error
+        rec["status"], rec["reason"], rec["modification"] = "error", error, None
     return rec
 
 
@@ -213,7 +213,7 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
             record["format"] = sniff(src.prefix(PREFIX_SIZE))
             record["error"] = str(e)
             if verify:
-                record["status"], record["reason"] = "error", str(e)
+                record["status"], record["reason"], record["modification"] = "error", str(e), None
             return record
         except OSError as e:
             return error_record(path, f"read error: {e.strerror or e}", verify)
@@ -229,6 +229,7 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
             from .verifying import verify_found
             v = verify_found(path, fd, found)
             record["status"], record["reason"] = v.status, v.reason
+            record["modification"] = None if v.modification is None else [m.to_json() for m in v.modification]
         return record
     finally:
         os.close(fd)

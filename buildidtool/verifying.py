@@ -22,7 +22,7 @@ SEVERITY = {OK: 0, NO_BUILD_ID: 1, LEGACY: 2, ERROR: 3, MODIFIED: 4}
 
 class Verdict:
     __slots__ = ("file", "arch", "status", "reason", "stored_content_id", "computed_content_id",
-                 "host_build_id", "info", "slices")
+                 "host_build_id", "info", "slices", "modification")
 
     def __init__(self, file: str, info: BuildIDInfo | None = None):
         self.file = file
@@ -34,11 +34,14 @@ class Verdict:
         self.computed_content_id: str | None = None
         self.host_build_id: dict | None = None
         self.slices: list[Verdict] = []
+        # How a modified file was changed: a list of modification.Modification.
+        self.modification: list | None = None
 
     def to_json(self) -> dict:
         out = self.info.to_json() if self.info else {"file": self.file, "error": self.reason}
         out.update(status=self.status, reason=self.reason, stored_content_id=self.stored_content_id,
-                   computed_content_id=self.computed_content_id, host_build_id=self.host_build_id)
+                   computed_content_id=self.computed_content_id, host_build_id=self.host_build_id,
+                   modification=None if self.modification is None else [m.to_json() for m in self.modification])
         if self.slices:
             out["slices"] = [s.to_json() for s in self.slices]
         return out
@@ -66,7 +69,7 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     top.slices = [_judge(path, fd, f, span, old, si, strict)
                   for (f, span, old), si in zip(todo, info.slices)]
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
-    top.status, top.reason = worst.status, worst.reason
+    top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
     return top
 
 
@@ -104,6 +107,19 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID")
     if problems:
         v.status, v.reason = MODIFIED, "; ".join(problems)
+        v.modification = _how(path, fd, found, span, old, v, problems)
     else:
         v.status = OK
     return v
+
+
+def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, problems: list[str]) -> list:
+    """The modification list of a modified unit: explained from its bytes when
+    the content ID fails, else the failed check itself."""
+    from . import modification
+    if v.stored_content_id != v.computed_content_id:
+        try:
+            return guarded(path, modification.explain, fd, found, span, old, v.stored_content_id)
+        except BuildIDError as e:  # the verdict stands; only the explanation is lost
+            return [modification.Modification(modification.UNEXPLAINED, False, f"cannot tell how: {e.message}")]
+    return [modification.Modification(modification.UNEXPLAINED, False, p) for p in problems]

@@ -80,3 +80,36 @@ def read_gccgo(src: Source) -> Found:
             return found
     found.format = "unknown"  # an ar archive with no Go build ID member
     return found
+
+
+# --- layout (for explaining and diffing) ---
+
+from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+
+from .model import Region, image_end  # noqa: E402
+
+FMAG = b"`\n"
+ArLayout = namedtuple("ArLayout", "regions image_end")
+
+
+def layout(src: Source) -> ArLayout:
+    """The archive header and each member (header and data as one region), with
+    absolute offsets. Bytes that do not start with a member header end the
+    archive: they were not written by the archiver."""
+    regions = [Region("header", "archive magic", src.absolute(0), len(MAGIC))]
+    off = len(MAGIC)
+    while off + HEADER_SIZE <= src.size:
+        hdr = src.read_at(off, HEADER_SIZE, "archive member header")
+        if hdr[58:60] != FMAG:
+            break
+        try:
+            size = parse_int(hdr[SIZE].decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            break
+        if size < 0:
+            break
+        regions.append(Region("section", hdr[NAME].decode("latin-1").strip(), src.absolute(off),
+                              HEADER_SIZE + size + ((off + HEADER_SIZE + size) & 1)))
+        off += HEADER_SIZE + size
+        off += off & 1
+    return ArLayout(tuple(regions), image_end(regions))

@@ -256,3 +256,52 @@ def read_gccgo_object(src: Source) -> Found:
 
 def looks_like_text(b: bytes) -> bool:
     return bool(b) and all(0x20 <= c < 0x7F for c in b)
+
+
+# --- layout (for explaining and diffing) ---
+
+from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+
+PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR", 7: "TLS",
+            0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO"}
+
+ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
+
+
+def layout(src: Source) -> ElfLayout:
+    """Every section, segment and header table with its file range (absolute
+    offsets), where the image the headers describe ends, and the section names."""
+    elf = Elf.of(src)
+    h = elf.hdr
+    at = src.absolute
+    regions = [Region("header", "ELF header", at(0), h.e_ehsize)]
+    if h.e_phnum:
+        regions.append(Region("table", "program headers", at(h.e_phoff), h.e_phnum * h.e_phentsize))
+    if h.e_shoff and h.e_shnum:
+        regions.append(Region("table", "section headers", at(h.e_shoff), h.e_shnum * h.e_shentsize))
+    for i, p in enumerate(elf.program_headers()):
+        name = f"{PT_NAMES.get(p.p_type, hex(p.p_type))}[{i}]"
+        regions.append(Region("segment", name, at(p.p_offset), p.p_filesz, p.p_vaddr))
+    try:
+        sections = elf.sections()
+    except FormatError:  # cut short: the section headers still say where the sections were
+        sections = {}
+        regions += [Region("section", f"section {i}", at(s.sh_offset), s.sh_size, s.sh_addr or None)
+                    for i, s in enumerate(_raw_sections(elf)) if s.sh_type != SHT_NOBITS]
+    for name, s in sections.items():
+        if s.sh_type != SHT_NOBITS and name:
+            regions.append(Region("section", name.decode("utf-8", "replace"), at(s.sh_offset), s.sh_size,
+                                  s.sh_addr or None))
+    return ElfLayout(tuple(regions), image_end(regions),
+                     frozenset(n.decode("utf-8", "replace") for n in sections if n))
+
+
+def _raw_sections(elf: Elf) -> list[Shdr]:
+    """The section headers without their names, when the table itself is readable."""
+    h = elf.hdr
+    fmt = elf.bo + SHDR[elf.cls]
+    if not h.e_shoff or h.e_shentsize < struct.calcsize(fmt) or not elf.src.fits(h.e_shoff, h.e_shnum * h.e_shentsize):
+        return []
+    table = elf.src.read_at(h.e_shoff, h.e_shnum * h.e_shentsize, "section header table")
+    rows = (struct.unpack_from(fmt, table, i * h.e_shentsize) for i in range(h.e_shnum))
+    return [Shdr(f[0], f[1], f[3], f[4], f[5]) for f in rows]

@@ -261,3 +261,95 @@ def read_fat(src: Source) -> Found | None:
         one.span = Span(src.absolute(off), size)
         found.slices.append(one)
     return found
+
+
+# --- layout (for explaining and diffing) ---
+
+from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+
+# code_signature: Span (absolute) of the LC_CODE_SIGNATURE data, or None;
+# signature_size_field, linkedit_vmsize_field, linkedit_filesize_field: Spans of
+# the header fields a signer rewrites when the signature changes size (None when
+# absent); linkedit_fileoff: the __LINKEDIT segment's offset within the slice;
+# text: (fileoff, filesize) of __TEXT within the slice.
+MachoLayout = namedtuple("MachoLayout", "regions image_end base byteorder is64 is_exec has_symtab "
+                                        "code_signature signature_size_field linkedit_fileoff "
+                                        "linkedit_vmsize_field linkedit_filesize_field text "
+                                        "ncmds sizeofcmds signature_command_last")
+
+
+def layout(src: Source) -> MachoLayout:
+    """Header, load commands, segments, sections, symbol and string tables and
+    the code signature of a thin Mach-O, with absolute file offsets."""
+    m = Macho.of(src)
+    at = src.absolute
+    hdrsize = 32 if m.is64 else 28
+    sizeofcmds = struct.unpack(m.bo + "I", src.read_at(20, 4, "Mach-O header"))[0]
+    regions = [Region("header", "Mach-O header and load commands", at(0), hdrsize + sizeofcmds)]
+    seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if m.is64 else (SEGMENT, SECTION, LC_SEGMENT))
+    seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
+    word = 8 if m.is64 else 4
+    linkedit = text = vm_field = file_field = sig_field = sig = None
+    has_symtab = False
+    m.segments()  # checks every segment command fits before we read them
+    for c in m.commands:
+        if c.cmd == want:
+            segname, vmaddr, _, fileoff, filesize, _, _, nsects, _ = struct.unpack_from(m.bo + seg_fmt, c.data, 8)
+            name = _name(segname).decode("utf-8", "replace")
+            regions.append(Region("segment", name, at(fileoff), filesize, vmaddr))
+            if name == "__LINKEDIT":
+                linkedit = fileoff
+                vm_field = Span(at(c.offset + 24 + word), word)       # cmd cmdsize segname vmaddr | vmsize
+                file_field = Span(at(c.offset + 24 + 3 * word), word)  # ... vmsize fileoff | filesize
+            elif name == "__TEXT":
+                text = (fileoff, filesize)
+            for k in range(nsects):
+                f = struct.unpack_from(m.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
+                if f[4] and f[3]:  # zero-fill sections have no file offset
+                    regions.append(Region("section", f"{_name(f[1]).decode('utf-8', 'replace')},"
+                                                     f"{_name(f[0]).decode('utf-8', 'replace')}",
+                                          at(f[4]), f[3], f[2]))
+        elif c.cmd == LC_SYMTAB and len(c.data) >= 24:
+            symoff, nsyms, stroff, strsize = struct.unpack_from(m.bo + "IIII", c.data, 8)
+            has_symtab = nsyms > 0
+            regions.append(Region("table", "symbol table", at(symoff), nsyms * (16 if m.is64 else 12)))
+            regions.append(Region("table", "string table", at(stroff), strsize))
+        elif c.cmd == LC_CODE_SIGNATURE and len(c.data) >= 16:
+            dataoff, datasize = struct.unpack_from(m.bo + "II", c.data, 8)
+            sig = Span(at(dataoff), datasize)
+            sig_field = Span(at(c.offset + 12), 4)
+            regions.append(Region("table", "code signature", at(dataoff), datasize))
+    last = bool(m.commands) and m.commands[-1].cmd == LC_CODE_SIGNATURE
+    return MachoLayout(tuple(regions), image_end(regions), src.base, m.bo, m.is64, m.filetype == MH_EXECUTE,
+                       has_symtab, sig, sig_field, linkedit, vm_field, file_field, text,
+                       len(m.commands), sizeofcmds, last)
+
+
+def signature_size_patches(lay: MachoLayout, sig_size: int) -> list[tuple[int, bytes]]:
+    """(absolute offset, bytes) that give the signature `sig_size` bytes the way
+    Go's linker sizes it: LC_CODE_SIGNATURE's datasize, and __LINKEDIT's vmsize
+    and filesize both ending where the signature ends."""
+    if lay.code_signature is None or lay.linkedit_fileoff is None:
+        raise FormatError("Mach-O file has no code signature or no __LINKEDIT segment")
+    seg = lay.code_signature.offset - lay.base + sig_size - lay.linkedit_fileoff
+    w = lay.byteorder + ("Q" if lay.is64 else "I")
+    return [(lay.signature_size_field.offset, struct.pack(lay.byteorder + "I", sig_size)),
+            (lay.linkedit_vmsize_field.offset, struct.pack(w, seg)),
+            (lay.linkedit_filesize_field.offset, struct.pack(w, seg))]
+
+
+def signature_removal_patches(lay: MachoLayout) -> list[tuple[int, bytes]]:
+    """(absolute offset, bytes) that take out a code signature added after
+    linking, as the file was before: the LC_CODE_SIGNATURE command (the last one)
+    zeroed and uncounted, __LINKEDIT ending where the signature starts."""
+    if lay.code_signature is None or lay.linkedit_fileoff is None or not lay.signature_command_last:
+        raise FormatError("Mach-O code signature is not a last load command with a __LINKEDIT segment")
+    cmd = lay.signature_size_field.offset - 12
+    seg = lay.code_signature.offset - lay.base - lay.linkedit_fileoff
+    w = lay.byteorder + ("Q" if lay.is64 else "I")
+    u32 = lay.byteorder + "I"
+    return [(lay.base + 16, struct.pack(u32, lay.ncmds - 1)),
+            (lay.base + 20, struct.pack(u32, lay.sizeofcmds - 16)),
+            (cmd, bytes(16)),
+            (lay.linkedit_vmsize_field.offset, struct.pack(w, seg)),
+            (lay.linkedit_filesize_field.offset, struct.pack(w, seg))]

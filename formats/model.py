@@ -2,6 +2,8 @@
 code signature live. Offsets are absolute file offsets."""
 from __future__ import annotations
 
+from collections import namedtuple
+
 
 class Span:
     __slots__ = ("offset", "size")
@@ -95,3 +97,21 @@ class Found:
     @signing.setter
     def signing(self, value: MachoSigning | None) -> None:
         self._signing = value
+
+
+# --- layout: where everything a container's headers declare lies in the file ---
+
+class Region(namedtuple("Region", "kind name offset size addr", defaults=(None,))):
+    """One named byte range a container's headers declare: a section, a
+    segment, a header or a table (`kind`). `addr` is the load address, or None."""
+
+    __slots__ = ()
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+def image_end(regions) -> int:
+    """Where the linked image ends: the end of the last region that has bytes."""
+    return max((r.end for r in regions if r.size), default=0)

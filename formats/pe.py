@@ -40,3 +40,65 @@ def read(src: Source) -> Found:
     return found
 
 
+
+
+# --- layout (for explaining and diffing) ---
+
+from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+
+from .errors import FormatError  # noqa: E402
+from .model import Region, Span, image_end  # noqa: E402
+
+PE32_MAGIC, PE32PLUS_MAGIC = 0x10B, 0x20B
+CHECKSUM_OFFSET = 64                               # in the optional header, PE32 and PE32+ alike
+DATA_DIRECTORY_OFFSET = {PE32_MAGIC: 96, PE32PLUS_MAGIC: 112}
+IMAGE_DIRECTORY_ENTRY_SECURITY = 4                 # the certificate table: a file offset, not an RVA
+COFF_SYMBOL_SIZE = 18
+
+# certificate: Span of the attribute certificate table or None; certificate_entry:
+# Span of its data-directory entry; checksum: Span of the optional header's CheckSum.
+PeLayout = namedtuple("PeLayout", "regions image_end certificate certificate_entry checksum has_symtab")
+
+
+def layout(src: Source) -> PeLayout:
+    """Headers, sections, the COFF symbol table and the certificate table with
+    their file ranges, and where the fields an Authenticode signer sets live."""
+    lfanew = magic.pe_header_offset(src.prefix(PREFIX_SIZE))
+    if lfanew is None:
+        raise FormatError("not a PE file")
+    at = src.absolute
+    _, nsect, _, symptr, nsyms, optsize, _ = struct.unpack(COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
+    opt = lfanew + 24
+    opt_magic = struct.unpack("<H", src.read_at(opt, 2, "optional header"))[0]
+    if opt_magic not in DATA_DIRECTORY_OFFSET or optsize < DATA_DIRECTORY_OFFSET[opt_magic]:
+        raise FormatError(f"unknown PE optional header magic {opt_magic:#x} or size {optsize}")
+    image_base_fmt = "<Q" if opt_magic == PE32PLUS_MAGIC else "<I"
+    image_base = struct.unpack(image_base_fmt, src.read_at(opt + (24 if opt_magic == PE32PLUS_MAGIC else 28),
+                                                           struct.calcsize(image_base_fmt), "image base"))[0]
+    headers_size = struct.unpack("<I", src.read_at(opt + 60, 4, "SizeOfHeaders"))[0]
+    regions = [Region("header", "headers", at(0), headers_size)]
+    strings = b""
+    if symptr and nsyms:
+        end = symptr + nsyms * COFF_SYMBOL_SIZE
+        strsize = struct.unpack("<I", src.read_at(end, 4, "COFF string table"))[0] if src.fits(end, 4) else 0
+        if strsize > 4 and src.fits(end, strsize):
+            strings = src.read_at(end, strsize, "COFF string table")
+        regions.append(Region("table", "COFF symbol table", at(symptr), end - symptr + strsize))
+    table = src.read_at(opt + optsize, nsect * 40, "section table")
+    for i in range(nsect):
+        name, _, vaddr, rawsize, rawptr = struct.unpack_from(SECTION_HEADER, table, i * 40)[:5]
+        name = name.rstrip(b"\0")
+        if name[:1] == b"/" and name[1:].isdigit() and int(name[1:]) < len(strings):
+            name = strings[int(name[1:]):].split(b"\0", 1)[0]  # a long name, kept in the string table
+        if rawsize:
+            regions.append(Region("section", name.decode("utf-8", "replace"), at(rawptr), rawsize,
+                                  image_base + vaddr))
+    entry = opt + DATA_DIRECTORY_OFFSET[opt_magic] + 8 * IMAGE_DIRECTORY_ENTRY_SECURITY
+    certificate = None
+    if src.fits(entry, 8) and entry + 8 <= opt + optsize:
+        cert_off, cert_size = struct.unpack("<II", src.read_at(entry, 8, "certificate table entry"))
+        if cert_off and cert_size:
+            certificate = Span(at(cert_off), cert_size)
+            regions.append(Region("table", "certificate table", at(cert_off), cert_size))
+    return PeLayout(tuple(regions), image_end(regions), certificate, Span(at(entry), 8),
+                    Span(at(opt + CHECKSUM_OFFSET), 4), bool(symptr and nsyms))

@@ -51,3 +51,42 @@ def read(src: Source) -> Found:
                 return found
         pos = body + size
     return found
+
+
+# --- layout (for explaining and diffing) ---
+
+from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+
+from .model import Region, image_end  # noqa: E402
+
+SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory", 6: "global",
+                 7: "export", 8: "start", 9: "element", 10: "code", 11: "data", 12: "data count"}
+
+
+WasmLayout = namedtuple("WasmLayout", "regions image_end")
+
+
+def layout(src: Source) -> WasmLayout:
+    """Every section of the module (custom sections by their names), with
+    absolute offsets; the image ends with the last section."""
+    regions = [Region("header", "wasm header", src.absolute(0), 8)]
+    pos = 8
+    while pos < src.size:
+        head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
+        if head[0] not in SECTION_NAMES:
+            break  # not a section: the module ended before these bytes
+        try:
+            size, n = _uleb(head, 1)
+        except FormatError:
+            break
+        body = pos + n
+        name = SECTION_NAMES[head[0]]
+        if not src.fits(body, size):  # cut short: the section still says how long it was
+            regions.append(Region("section", name, src.absolute(pos), n + size))
+            break
+        if head[0] == CUSTOM_SECTION and size:
+            nlen, k = _uleb(src.read_at(body, min(size, 16), "wasm custom section name"), 0)
+            name = src.read_at(body + k, min(nlen, size - k), "wasm section name").decode("utf-8", "replace")
+        regions.append(Region("section", name, src.absolute(pos), n + size))
+        pos = body + size
+    return WasmLayout(tuple(regions), image_end(regions))

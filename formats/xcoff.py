@@ -93,3 +93,52 @@ def csect(src: Source, want: bytes) -> tuple[int, int]:
             break
         i += 1 + numaux
     raise FormatError(f"XCOFF object has no {want.decode()} csect")
+
+
+# --- layout (for explaining and diffing) ---
+
+from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+
+from .model import Region, image_end  # noqa: E402
+
+STYP_BSS = 0x80
+RELOC_SIZE = {U802TOCMAGIC: 10, U64_TOCMAGIC: 14}
+LINENO_SIZE = {U802TOCMAGIC: 6, U64_TOCMAGIC: 12}
+XcoffLayout = namedtuple("XcoffLayout", "regions image_end")
+
+
+def layout(src: Source) -> XcoffLayout:
+    """Headers, sections (with their relocations and line numbers), the symbol
+    table and the string table, with absolute offsets."""
+    magic_ = magic_of(src.read_at(0, 2, "XCOFF magic"))
+    if magic_ is None:
+        raise FormatError("not an XCOFF file")
+    hfmt, sfmt = FILEHDR[magic_], SCNHDR[magic_]
+    hdr = struct.unpack(hfmt, src.read_at(0, struct.calcsize(hfmt), "XCOFF header"))
+    if magic_ == U802TOCMAGIC:
+        _, nscns, _, symptr, nsyms, opthdr, _ = hdr
+    else:
+        _, nscns, _, symptr, opthdr, _, nsyms = hdr
+    ssize = struct.calcsize(sfmt)
+    at = src.absolute
+    headers = struct.calcsize(hfmt) + opthdr + nscns * ssize
+    regions = [Region("header", "XCOFF headers", at(0), headers)]
+    table = src.read_at(struct.calcsize(hfmt) + opthdr, nscns * ssize, "XCOFF section headers")
+    for i in range(nscns):
+        f = struct.unpack_from(sfmt, table, i * ssize)
+        name, vaddr, size, scnptr, relptr, lnnoptr, nreloc, nlnno, flags = f[0], f[2], f[3], f[4], f[5], f[6], \
+            f[7], f[8], f[9]
+        name = name.rstrip(b"\0").decode("utf-8", "replace")
+        if scnptr and not flags & STYP_BSS:
+            regions.append(Region("section", name, at(scnptr), size, vaddr or None))
+        if relptr and nreloc:
+            regions.append(Region("table", f"{name} relocations", at(relptr), nreloc * RELOC_SIZE[magic_]))
+        if lnnoptr and nlnno:
+            regions.append(Region("table", f"{name} line numbers", at(lnnoptr), nlnno * LINENO_SIZE[magic_]))
+    if symptr and nsyms:
+        end = symptr + nsyms * SYMESZ
+        regions.append(Region("table", "symbol table", at(symptr), nsyms * SYMESZ))
+        if src.fits(end, 4):
+            strsize = struct.unpack(">I", src.read_at(end, 4, "XCOFF string table"))[0]
+            regions.append(Region("table", "string table", at(end), max(strsize, 4)))
+    return XcoffLayout(tuple(regions), image_end(regions))

@@ -172,6 +172,7 @@ def test_verify_facts_and_recovered_versions(samples, tmp_path):
     comps = {c["name"]: c for c in doc["components"]}
     assert _props(comps[str(mod)])["buildid:verify.status"] == "modified"
     assert "content ID" in _props(comps[str(mod)])["buildid:verify.reason"]
+    assert _props(comps[str(mod)])["buildid:verify.modification"] == "unexplained"
     p = _props(comps[str(nobi)])
     assert (p["buildid:go_version"], p["buildid:go_version_source"]) == (samples.manifest["go_version"], "scan")
     deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}

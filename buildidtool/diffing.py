@@ -1,0 +1,326 @@
+"""Are two files the same build, modulo their build IDs?
+
+Each unit (a thin file, or the slices of two universal files paired by arch) is
+hashed as Go hashes it, each file with its own build ID, host build ID and code
+signature read as zeros: equal hashes mean the same content. When they differ,
+both units are read again side by side, with those same bytes zeroed, and the
+differing byte ranges are collected (merged, a bounded list plus totals) and
+named by the sections or segments that hold them. Memory stays a few buffers
+whatever the file sizes."""
+from __future__ import annotations
+
+import os
+import re
+
+from .formats import Found, Span
+
+from .errors import BuildIDError, MalformedFile
+from .fileio import opened
+from .hashing import find_and_hash
+from .idstring import display, hash_to_string, parts
+from .reading import guarded, locate_fd
+
+BUFSIZE = 1 << 20
+MAX_RANGES = 100   # ranges listed per unit; the totals count them all
+MERGE_GAP = 64     # ranges closer than this are one range: a rebuild differs in runs, not bytes
+_NONZERO = re.compile(rb"[^\x00]+")
+
+
+class Range:
+    __slots__ = ("offset", "size", "where")
+
+    def __init__(self, offset: int, size: int, where: list[str] | None = None):
+        self.offset = offset  # within the unit (the file, or the slice)
+        self.size = size
+        self.where = where or []
+
+    def to_json(self) -> dict:
+        return {"offset": self.offset, "size": self.size, "where": self.where}
+
+    def __repr__(self) -> str:
+        return f"Range({self.offset:#x}, {self.size:#x}, {self.where})"
+
+
+class UnitDiff:
+    """One pair of units: build-ID parts, content IDs, differing ranges."""
+
+    __slots__ = ("arch", "parts", "content_ids", "same_content", "ranges", "range_count", "differing_bytes",
+                 "by_region", "sizes", "offsets", "build_info")
+
+    def __init__(self, arch: str | None):
+        self.arch = arch
+        self.parts: dict[str, str] = {}             # part name -> "equal" | "different"
+        self.content_ids: tuple[str, str] = ("", "")
+        self.same_content = False
+        self.ranges: list[Range] = []
+        self.range_count = 0
+        self.differing_bytes = 0
+        self.by_region: dict[str, int] = {}          # differing bytes per region, largest first
+        self.sizes: tuple[int, int] = (0, 0)
+        self.offsets: tuple[int, int] = (0, 0)       # where the unit starts in each file (slices)
+        self.build_info: list[dict] | None = None    # None when either has none
+
+    def to_json(self) -> dict:
+        return {"arch": self.arch, "build_id": self.parts,
+                "content_id": {"a": self.content_ids[0], "b": self.content_ids[1]},
+                "same_content": self.same_content, "sizes": {"a": self.sizes[0], "b": self.sizes[1]},
+                "offsets": {"a": self.offsets[0], "b": self.offsets[1]},
+                "ranges": [r.to_json() for r in self.ranges], "range_count": self.range_count,
+                "differing_bytes": self.differing_bytes, "by_region": self.by_region,
+                "build_info": self.build_info}
+
+
+class Diff:
+    __slots__ = ("a", "b", "format", "units", "only_in_a", "only_in_b")
+
+    def __init__(self, a: str, b: str, format: str):
+        self.a, self.b, self.format = a, b, format
+        self.units: list[UnitDiff] = []
+        self.only_in_a: list[str] = []   # slices of a universal file with no partner
+        self.only_in_b: list[str] = []
+
+    @property
+    def same(self) -> bool:
+        return bool(self.units) and all(u.same_content for u in self.units) \
+            and not self.only_in_a and not self.only_in_b
+
+    def to_json(self) -> dict:
+        return {"a": self.a, "b": self.b, "format": self.format, "same": self.same,
+                "units": [u.to_json() for u in self.units],
+                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b}
+
+    def __repr__(self) -> str:
+        return f"<Diff {self.a!r} {self.b!r}: {'same' if self.same else 'different'}>"
+
+
+def diff(a: str, b: str) -> Diff:
+    """Compare two files; raises BuildIDError (naming the file) when either
+    cannot be read or parsed, or when they are not the same kind of file."""
+    with opened(a) as fa, opened(b) as fb:
+        found_a, found_b = locate_fd(a, fa), locate_fd(b, fb)
+        pairs, out = _pair(a, b, fa, fb, found_a, found_b)
+        for (fa_found, span_a), (fb_found, span_b) in pairs:
+            unit = UnitDiff(fa_found.arch or fb_found.arch)
+            _compare(a, b, fa, fb, fa_found, fb_found, span_a, span_b, unit)
+            out.units.append(unit)
+        return out
+
+
+def _units(fd: int, found: Found) -> list[tuple[Found, Span]]:
+    if found.slices:
+        return [(s, s.span) for s in found.slices]
+    return [(found, Span(0, os.fstat(fd).st_size))]
+
+
+def _pair(a, b, fa, fb, found_a: Found, found_b: Found):
+    """Units to compare: thin with thin, a thin file with the same-arch slice of a
+    universal one, universal slices by arch."""
+    thin = {"macho", "macho-fat"}
+    if found_a.format != found_b.format and {found_a.format, found_b.format} != thin:
+        raise MalformedFile(b, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
+    ua, ub = _units(fa, found_a), _units(fb, found_b)
+    out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho-fat")
+    if len(ua) == 1 and len(ub) == 1 and not (found_a.slices or found_b.slices):
+        return [(ua[0], ub[0])], out
+    by_arch_b = {f.arch: (f, s) for f, s in ub}
+    pairs = []
+    for f, s in ua:
+        if f.arch in by_arch_b:
+            pairs.append(((f, s), by_arch_b.pop(f.arch)))
+        elif found_a.slices and found_b.slices:
+            out.only_in_a.append(f.arch or "?")
+    if found_a.slices and found_b.slices:
+        out.only_in_b = [f.arch or "?" for f in by_arch_b.values()]
+    if not pairs:
+        raise MalformedFile(b, f"cannot compare: no architecture in common with {a}")
+    return pairs, out
+
+
+def _placeholder(found: Found) -> bytes:
+    # A file without a build ID is compared byte for byte: a random placeholder
+    # of this length never occurs in it.
+    return found.build_id or os.urandom(32)
+
+
+def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> None:
+    ha = guarded(a, find_and_hash, fa, _placeholder(found_a), found_a.exclude, span_a.offset, span_a.size)
+    hb = guarded(b, find_and_hash, fb, _placeholder(found_b), found_b.exclude, span_b.offset, span_b.size)
+    unit.content_ids = (hash_to_string(ha.digest), hash_to_string(hb.digest))
+    unit.sizes = (span_a.size, span_b.size)
+    unit.offsets = (span_a.offset, span_b.offset)
+    unit.same_content = ha.digest == hb.digest and span_a.size == span_b.size
+    pa, pb = parts(display(found_a.build_id)) or {}, parts(display(found_b.build_id)) or {}
+    for name in pa if pa.keys() == pb.keys() else ():
+        unit.parts[name] = "equal" if pa[name] == pb[name] else "different"
+    if not unit.parts:
+        unit.parts["build_id"] = "equal" if found_a.build_id == found_b.build_id else "different"
+    if not unit.same_content:
+        zero_a = list(found_a.exclude) + [Span(m, len(found_a.build_id or b"")) for m in ha.matches]
+        zero_b = list(found_b.exclude) + [Span(m, len(found_b.build_id or b"")) for m in hb.matches]
+        namer = _Namer(fa, found_a, span_a)
+        _collect(unit, namer, _runs(a, b, fa, fb, span_a, span_b, zero_a, zero_b))
+    unit.build_info = _build_info_diff(fa, fb, span_a, span_b, found_a)
+
+
+def _read(path: str, fd: int, span: Span, pos: int, n: int, zero: list[Span]) -> bytearray:
+    try:
+        data = bytearray(os.pread(fd, n, span.offset + pos))
+    except OSError as e:
+        raise MalformedFile(path, f"read error: {e.strerror or e}") from None
+    start = span.offset + pos
+    for z in zero:
+        lo, hi = max(z.offset, start), min(z.offset + z.size, start + len(data))
+        if lo < hi:
+            data[lo - start:hi - start] = bytes(hi - lo)
+    return data
+
+
+def _runs(a, b, fa, fb, span_a, span_b, zero_a, zero_b):
+    """(offset, end) of each run of differing bytes, relative to the units, in
+    order, reading both a buffer at a time. A longer unit's tail is one run."""
+    common = min(span_a.size, span_b.size)
+    pos = 0
+    while pos < common:
+        want = min(BUFSIZE, common - pos)
+        da, db = _read(a, fa, span_a, pos, want, zero_a), _read(b, fb, span_b, pos, want, zero_b)
+        n = min(len(da), len(db))  # a file that shrank while we read ends the comparison there
+        if da[:n] != db[:n]:
+            # XOR as big integers is one C loop; the runs of non-zero bytes are the differences.
+            x = (int.from_bytes(da[:n], "little") ^ int.from_bytes(db[:n], "little")).to_bytes(n, "little")
+            for m in _NONZERO.finditer(x):
+                yield pos + m.start(), pos + m.end()
+        if n < want:
+            common = pos + n
+            break
+        pos += n
+    longer = max(span_a.size, span_b.size)
+    if longer > common:
+        yield common, longer
+
+
+def _collect(unit: UnitDiff, namer: "_Namer", runs) -> None:
+    """Merge runs closer than MERGE_GAP; keep the first MAX_RANGES ranges, count
+    them all, and total the differing bytes by the region each run starts in."""
+    cur: list[int] | None = None
+    by_region: dict[str, int] = {}
+
+    def close(r: list[int]) -> None:
+        unit.range_count += 1
+        if len(unit.ranges) < MAX_RANGES:
+            unit.ranges.append(Range(r[0], r[1] - r[0], namer.names(r[0], r[1])))
+
+    for lo, hi in runs:
+        unit.differing_bytes += hi - lo
+        where = namer.first(lo)
+        by_region[where] = by_region.get(where, 0) + hi - lo
+        if cur is not None and lo - cur[1] < MERGE_GAP:
+            cur[1] = hi
+            continue
+        if cur is not None:
+            close(cur)
+        cur = [lo, hi]
+    if cur is not None:
+        close(cur)
+    unit.by_region = dict(sorted(by_region.items(), key=lambda kv: -kv[1]))
+
+
+class _Namer:
+    """Names offsets of a unit by the sections that hold them; where no section
+    does, by the segments, tables or headers; past the image, "after the image"."""
+
+    PRIORITY = (("section",), ("segment",), ("table", "header"))
+
+    def __init__(self, fd: int, found: Found, span: Span):
+        from .formats import Source
+        from .modification import layout_of
+        lay = layout_of(Source(fd, span.offset, span.size), found.format) if not found.slices else None
+        self.image_end = None if lay is None else lay.image_end - span.offset
+        self.regions = [] if lay is None else [(r.kind, r.name, r.offset - span.offset, r.end - span.offset)
+                                               for r in lay.regions if r.size]
+        self._last: tuple[int, int, str] | None = None
+
+    def _fallback(self, lo: int) -> list[str]:
+        if self.image_end is None:
+            return []
+        return ["after the image"] if lo >= self.image_end else ["between regions"]
+
+    def names(self, lo: int, hi: int) -> list[str]:
+        for kinds in self.PRIORITY:
+            where = [name for kind, name, rlo, rhi in self.regions if kind in kinds and rlo < hi and lo < rhi]
+            if where:
+                return list(dict.fromkeys(where))[:8]
+        return self._fallback(lo)
+
+    def first(self, at: int) -> str:
+        last = self._last
+        if last is not None and last[0] <= at < last[1]:
+            return last[2]  # runs come in order: most fall in the region of the one before
+        for kinds in self.PRIORITY:
+            for kind, name, rlo, rhi in self.regions:
+                if kind in kinds and rlo <= at < rhi:
+                    if kinds == self.PRIORITY[0]:  # a segment may hold sections the next run starts in
+                        self._last = (rlo, rhi, name)
+                    return name
+        return (self._fallback(at) or ["unknown"])[0]
+
+
+def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found) -> list[dict] | None:
+    """Fields of Go's build info that differ: Go version, path, main module,
+    settings, dependencies. None when either file has no build info."""
+    from .buildinfo import NO_BUILD_INFO_FORMATS, read_build_info_source
+    from .formats import Source
+    if found.format in NO_BUILD_INFO_FORMATS:
+        return None
+    try:
+        bia = read_build_info_source("", Source(fa, span_a.offset, span_a.size))
+        bib = read_build_info_source("", Source(fb, span_b.offset, span_b.size))
+    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
+        return None
+    if bia is None or bib is None:
+        return None
+    out = []
+
+    def note(field: str, x, y) -> None:
+        if x != y:
+            out.append({"field": field, "a": x, "b": y})
+
+    note("go_version", bia.go_version, bib.go_version)
+    note("path", bia.path, bib.path)
+    main = lambda bi: bi.main.version if bi.main is not None else None  # noqa: E731
+    note("main", main(bia), main(bib))
+    sa, sb = ({s.key: s.value for s in bi.settings} for bi in (bia, bib))
+    for k in sorted(sa.keys() | sb.keys()):
+        note(f"setting {k}", sa.get(k), sb.get(k))
+    da, db = ({d.path: f"{d.version} {d.sum}".strip() for d in bi.deps} for bi in (bia, bib))
+    for k in sorted(da.keys() | db.keys()):
+        note(f"dep {k}", da.get(k), db.get(k))
+    return out
+
+
+def text_lines(d: Diff, label_a: str, label_b: str) -> list[str]:
+    """The human report: a verdict line, then per unit the build-ID parts, the
+    differing ranges and the build-info differences."""
+    verdict = "same content modulo build IDs" if d.same else "different"
+    lines = [f"{label_a} vs {label_b}: {verdict}"]
+    for u in d.units:
+        pre = f"  [{u.arch}] " if len(d.units) > 1 or d.format == "macho-fat" else "  "
+        lines.append(pre + "build ID: " + ", ".join(f"{k} {v}" for k, v in u.parts.items()))
+        if u.same_content:
+            lines.append(pre + f"content: same ({u.content_ids[0]})")
+        else:
+            lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
+                               f"bytes differ in {u.range_count} ranges"
+                         + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) else ""))
+            if u.by_region:
+                lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
+            for r in u.ranges:
+                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes) {', '.join(r.where)}")
+        for f in u.build_info or ():
+            lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
+    for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):
+        if archs:
+            lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")
+    return lines
+
+
+__all__ = ["diff", "Diff", "UnitDiff", "Range", "text_lines", "BuildIDError"]

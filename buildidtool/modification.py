@@ -1,0 +1,347 @@
+"""How a file that no longer matches its content ID was changed after the Go
+linker stamped it: bytes appended, the file truncated, a signature added or
+replaced, symbols or debug sections stripped, or bytes inside the image changed.
+
+Where a change can be undone without knowing anything the file does not hold
+(drop the appended bytes; drop an Authenticode certificate table and clear the
+fields the signer set; give a Mach-O back the ad hoc signature layout Go's linker
+writes), the undone file is hashed as Go hashes it: when that reproduces the
+stored content ID, the explanation is proven. Stripping rewrites the file, so it
+gets evidence, never proof.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+
+from .formats import FormatError, Found, Source, Span
+
+from . import codesign
+from .errors import BuildIDError
+from .hashing import find_and_hash
+from .idstring import hash_to_string
+
+APPENDED, TRUNCATED, SIGNED, STRIPPED, UNEXPLAINED = "appended", "truncated", "signed", "stripped", "unexplained"
+# The phrase each kind takes in the one-line text form: "FILE: modified: signed after link (...)".
+PHRASES = {APPENDED: "bytes appended after link", TRUNCATED: "truncated", SIGNED: "signed after link",
+           STRIPPED: "stripped after link", UNEXPLAINED: "changed inside the linked image"}
+LAYOUT_MODULES = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
+                  "go-archive": "ar", "gccgo-archive": "ar"}
+# Mach-O code directory flags and blob slots a signer other than Go's linker sets.
+CS_RUNTIME = 0x10000
+CSSLOT_SIGNATURESLOT = 0x10000
+MAX_SIGNATURE_READ = 1 << 24
+# How many earlier region ends an unproven `appended` tries (each is one hash of the file).
+MAX_EARLIER_ENDS = 4
+
+
+class Modification:
+    """One way the file was changed: kind, whether undoing it was proven to give
+    back the bytes the content ID was computed over, and what was seen."""
+
+    __slots__ = ("kind", "proven", "detail")
+
+    def __init__(self, kind: str, proven: bool, detail: str):
+        self.kind = kind
+        self.proven = proven
+        self.detail = detail
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "proven": self.proven, "detail": self.detail}
+
+    def text(self) -> str:
+        if self.proven:
+            return f"{PHRASES[self.kind]} (proven: {PROOFS[self.kind]})"
+        how = "evidence" if self.kind == STRIPPED else "not proven" if self.kind in PROOFS else "seen"
+        return f"{PHRASES[self.kind]} ({how}: {self.detail})"
+
+    def __repr__(self) -> str:
+        return f"Modification({self.kind!r}, proven={self.proven}, {self.detail!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Modification) and self.to_json() == other.to_json()
+
+
+def layout_of(src: Source, fmt: str):
+    """The format module's layout of a thin container, or None when its format
+    has none or its headers cannot be read that far."""
+    name = LAYOUT_MODULES.get(fmt)
+    if name is None:
+        return None
+    module = importlib.import_module(f".formats.{name}", __package__)
+    try:
+        return module.layout(src)
+    except (FormatError, OSError):
+        return None
+
+
+class _Undo:
+    """The file as it was at link time, described as a read of the unit's first
+    `length` bytes with `overlay` put back and `exclude` read as zeros."""
+
+    __slots__ = ("length", "exclude", "overlay", "note")
+
+    def __init__(self, length: int):
+        self.length = length
+        self.exclude: list[Span] = []
+        self.overlay: list[tuple[int, bytes]] = []
+        self.note = ""  # how the signature came to be, when this undo proves it
+
+    def copy(self, length: int, overlay: list[tuple[int, bytes]] = ()) -> "_Undo":
+        out = _Undo(length)
+        out.exclude = list(self.exclude)
+        out.overlay = list(self.overlay) + list(overlay)
+        return out
+
+
+def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> list[Modification]:
+    """Every modification that explains why the unit `span` of the open file (a
+    thin file, or one slice) no longer hashes to its stored content ID `stored`."""
+    src = Source(fd, span.offset, span.size)
+    lay = layout_of(src, found.format)
+    out: list[Modification] = []
+    if lay is None:
+        return [Modification(UNEXPLAINED, False, f"the content differs and the {found.format} layout "
+                                                 f"cannot tell how")]
+    undo = _Undo(span.size)
+    file_end, image_end = span.end, lay.image_end
+    if file_end < image_end:
+        out.append(Modification(TRUNCATED, False, f"the headers place data up to offset {image_end:#x}; "
+                                                  f"the file ends at {file_end:#x} "
+                                                  f"({image_end - file_end} bytes missing)"))
+    elif file_end > image_end:
+        undo.length = image_end - span.offset
+        out.append(Modification(APPENDED, False, f"{file_end - image_end} bytes after the end of the linked "
+                                                 f"image at offset {image_end:#x}"))
+    signing = _signed(fd, found, span, lay, undo)
+    signed, undos = signing if signing is not None else (None, [undo])
+    if signed is not None:
+        out.append(signed)
+    provable = [m for m in out if m.kind in (APPENDED, SIGNED)]
+    if provable and not any(m.kind == TRUNCATED for m in out):
+        for candidate in undos:
+            if _undone_content_id(fd, found, span, build_id, candidate) == stored:
+                for m in provable:
+                    m.proven = True
+                    m.detail += "; " + PROOFS[m.kind]
+                if signed is not None and candidate.note:
+                    signed.detail = signed.detail.replace(_FOREIGN, candidate.note, 1)
+                return out
+        if signed is None and _appended_earlier(fd, found, span, build_id, stored, lay, out[0]):
+            return out
+    stripped = None if out and out[0].kind == TRUNCATED else _stripped(fd, src, found, lay)
+    if stripped is not None:
+        out.append(stripped)
+    if not any(m.kind in (TRUNCATED, STRIPPED) for m in out):
+        out.append(Modification(UNEXPLAINED, False, _unexplained_detail(fd, found, span, lay)))
+    return out
+
+
+PROOFS = {APPENDED: "the file without them matches its content ID",
+          SIGNED: "the unsigned file matches its content ID"}
+
+
+def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modification) -> bool:
+    """Appended bytes that parse as more of the container (a wasm section, say)
+    move the apparent end of the image: try the ends of the last few regions."""
+    ends = sorted({r.end for r in lay.regions if span.offset < r.end < lay.image_end}, reverse=True)
+    for end in ends[:MAX_EARLIER_ENDS]:
+        undo = _Undo(end - span.offset)
+        if _undone_content_id(fd, found, span, build_id, undo) == stored:
+            appended.proven = True
+            appended.detail = (f"{span.end - end} bytes after the end of the linked image at offset {end:#x}; "
+                               + PROOFS[APPENDED])
+            return True
+    return False
+
+
+def _undone_content_id(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo) -> str | None:
+    if undo.length > span.size:
+        return None  # the undone file would be longer than this one: nothing to read the rest from
+    exclude = list(found.exclude) + undo.exclude
+    hashed = find_and_hash(fd, build_id, exclude, span.offset, undo.length, overlay=undo.overlay)
+    return hash_to_string(hashed.digest)
+
+
+# --- signed ---
+
+def _signed(fd: int, found: Found, span: Span, lay, undo: _Undo) -> tuple[Modification, list[_Undo]] | None:
+    """The signature Go's linker did not write, and the ways to undo it (each
+    a complete _Undo, built on `undo`); None when there is none."""
+    if found.format == "pe" and lay.certificate is not None:
+        cert = lay.certificate
+        # Go's linker writes no certificate table: the unsigned image ends with
+        # whatever precedes it, and the signer set the table's directory entry
+        # and the header checksum, which Go leaves zero.
+        rest = [r for r in lay.regions if r.kind != "table" or r.name != "certificate table"]
+        unsigned = undo.copy(min(undo.length, max(r.end for r in rest if r.size) - span.offset))
+        unsigned.exclude += [lay.certificate_entry, lay.checksum]
+        return Modification(SIGNED, False, f"an Authenticode certificate table ({cert.size} bytes at "
+                                           f"offset {cert.offset:#x}), which Go's linker does not write"), [unsigned]
+    if found.format == "macho" and lay.code_signature is not None:
+        sig = lay.code_signature
+        code_size = sig.offset - span.offset
+        if not 0 <= code_size <= span.size:
+            return None
+        blob = os.pread(fd, min(sig.size, MAX_SIGNATURE_READ, span.end - sig.offset), sig.offset)
+        what = _foreign_signature(blob, code_size, sig.size)
+        if what is None:
+            return None
+        from .formats import macho
+        undos = []
+        # Go's linker signed it (darwin/arm64) and someone re-signed: Go's ad hoc
+        # signature, sized as cmd/link sizes it, is what was there.
+        go_size = codesign.size(code_size)
+        with contextlib.suppress(FormatError):
+            replaced = undo.copy(code_size + go_size, macho.signature_size_patches(lay, go_size))
+            replaced.exclude.append(Span(sig.offset, go_size))
+            replaced.note = "replaced Go's ad hoc one"
+            undos.append(replaced)
+        # Go wrote none (darwin/amd64) and a signer added one: no such command, and
+        # __LINKEDIT ends where the signature starts.
+        with contextlib.suppress(FormatError):
+            added = undo.copy(code_size, macho.signature_removal_patches(lay))
+            added.note = "was added after link"
+            undos.append(added)
+        return Modification(SIGNED, False, what), undos
+    return None
+
+
+def _foreign_signature(blob: bytes, code_size: int, size: int) -> str | None:
+    """What replaced Go's ad hoc signature, or None when it is Go's own."""
+    parsed = codesign.describe(blob)
+    if parsed is None:
+        return f"a code signature Go's linker does not write ({size} bytes, not an embedded signature)"
+    slots, flags = parsed
+    if slots == [codesign.CSSLOT_CODEDIRECTORY] and flags == codesign.CS_ADHOC | codesign.CS_LINKER_SIGNED \
+            and size == codesign.size(code_size):
+        return None
+    notes = []
+    if any(s == CSSLOT_SIGNATURESLOT for s in slots):
+        notes.append("CMS signature")
+    if flags & CS_RUNTIME:
+        notes.append("hardened runtime")
+    if flags & codesign.CS_ADHOC:
+        notes.append("ad hoc")
+    extra = f": {', '.join(notes)}" if notes else ""
+    return f"a code signature that {_FOREIGN} ({size} bytes, {len(slots)} blobs{extra})"
+
+
+# What a foreign Mach-O signature did, until an undo proves which: replaced Go's or was added.
+_FOREIGN = "replaced Go's ad hoc signature or was added after link"
+
+
+def restored_macho(fd: int, found: Found, span: Span, added: bool = False) -> bytes:
+    """The unit as Go's linker wrote it before someone signed it. By default the
+    signature replaced Go's: the header fields sized for Go's ad hoc signature,
+    and that signature regenerated over the restored bytes. With `added`, Go
+    wrote none: the signature's load command and bytes taken out. Raises
+    FormatError when the file has no signature to undo. Holds the unit in memory."""
+    from .formats import macho
+    lay = layout_of(Source(fd, span.offset, span.size), "macho")
+    if lay is None or lay.code_signature is None or (found.signing is None and not added):
+        raise FormatError("no Mach-O code signature to undo")
+    code_size = lay.code_signature.offset - span.offset
+    data = bytearray(os.pread(fd, code_size, span.offset))
+    if len(data) != code_size:
+        raise FormatError("file shorter than its code signature offset")
+    go_size = codesign.size(code_size)
+    patches = macho.signature_removal_patches(lay) if added else macho.signature_size_patches(lay, go_size)
+    for at, new in patches:
+        data[at - span.offset:at - span.offset + len(new)] = new
+    if added:
+        return bytes(data)
+    s = found.signing
+    read = lambda off, n: bytes(data[off:off + n])  # noqa: E731
+    return bytes(data) + codesign.sign(read, code_size, s.text_offset, s.text_size, s.is_exec)
+
+
+# --- stripped ---
+
+def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
+    if found.format not in ("elf", "pe", "macho"):
+        return None
+    if found.format == "elf":
+        names = lay.section_names
+        no_symbols = ".symtab" not in names
+        no_debug = not any(n.startswith((".debug_", ".zdebug_")) for n in names)
+        symbols, debug = "no .symtab section", "no .debug_* sections"
+    else:
+        names = {r.name for r in lay.regions}
+        no_symbols = not lay.has_symtab
+        no_debug = not any(n.startswith((".debug_", ".zdebug_", "__DWARF")) for n in names)
+        symbols = "no COFF symbol table" if found.format == "pe" else "no symbol table (LC_SYMTAB)"
+        debug = "no DWARF sections" if found.format == "pe" else "no __DWARF segment"
+    if not (no_symbols or no_debug):
+        return None
+    # objcopy adds this when the symbols are split off into a file of their own
+    # (Debian's dh_strip does, for the -dbgsym package); Go's linker never writes it.
+    debuglink = found.format == "elf" and ".gnu_debuglink" in names
+    linked = "a .gnu_debuglink section, which Go's linker never writes (objcopy adds it when symbols are split off)"
+    ldflags, no_dwarf_wanted = _link_flags(src)
+    no_debug = no_debug and not no_dwarf_wanted
+    if not (no_symbols or no_debug):
+        return None
+    seen = []
+    if ldflags is None:
+        seen = [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone)]
+        seen.append(linked if debuglink else
+                    "build info does not record the linker flags, so this is likely but not certain")
+        return Modification(STRIPPED, False, "; ".join(seen))
+    if no_symbols and "-s" not in ldflags:
+        seen.append(f"{symbols} although build info shows the linker was not given -s")
+    if no_debug and not {"-s", "-w"} & ldflags:
+        seen.append(f"{debug} although build info shows the linker was not given -w")
+    if seen and debuglink:
+        seen.append(linked)
+    return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
+
+
+_LDFLAG = re.compile(r"(?:^|\s)-(s|w)(?:=(true|false))?(?=\s|$)")
+
+
+def _link_flags(src: Source) -> tuple[set[str] | None, bool]:
+    """({"-s", "-w"} as given to the linker, or None when build info cannot say:
+    none, or built with -trimpath, which keeps -ldflags out of it; whether the
+    compiler was told to emit no DWARF, as Go's own release builds are)."""
+    from .buildinfo import read_build_info_source  # not on the path of verifying a pristine file
+    try:
+        bi = read_build_info_source("", src)
+    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
+        return None, False
+    if bi is None:
+        return None, False
+    no_dwarf = "-dwarf=false" in (bi.setting("-gcflags") or "")
+    ldflags = bi.setting("-ldflags")
+    if ldflags is None and bi.setting("-trimpath") == "true":
+        return None, no_dwarf
+    return {"-" + m.group(1) for m in _LDFLAG.finditer(ldflags or "") if m.group(2) != "false"}, no_dwarf
+
+
+# --- unexplained ---
+
+def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
+    """Where the change is, when Go's ad hoc signature still holds page hashes of
+    the bytes as linked; else only that it is inside the image."""
+    sig = found.code_signature
+    if found.format == "macho" and sig is not None and sig.offset >= span.offset:
+        blob = os.pread(fd, min(sig.size, MAX_SIGNATURE_READ), sig.offset)
+        check = codesign.check_pages(blob, lambda off, n: os.pread(fd, n, span.offset + off))
+        if check is not None and check.mismatched:
+            pages = check.mismatched
+            where = sorted({r.name for p in pages for r in lay.regions
+                            if r.kind in ("section", "table", "header")
+                            and r.offset < span.offset + (p + 1) * codesign.PAGE_SIZE
+                            and r.end > span.offset + p * codesign.PAGE_SIZE})
+            first = span.offset + pages[0] * codesign.PAGE_SIZE
+            return (f"bytes inside the linked image were changed: {len(pages)} page(s) no longer match Go's "
+                    f"ad hoc signature, the first at offset {first:#x}"
+                    + (f" ({', '.join(where[:8])})" if where else ""))
+    return "bytes inside the linked image were changed (no appended data, signature or stripping explains it)"
+
+
+def text(mods: list[Modification]) -> str:
+    """The one-line form after "FILE: modified: "."""
+    return "; ".join(m.text() for m in mods)
