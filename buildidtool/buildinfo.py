@@ -400,7 +400,12 @@ def decode_blob(blob: Blob) -> tuple[bytes, bytes]:
         if blob.ptr_size not in (4, 8):
             raise FormatError(f"build info: unsupported pointer size {blob.ptr_size}")
         vers = _pointed_string(blob, blob.version_ptr, "Go version")
-        mod = _pointed_string(blob, blob.modinfo_ptr, "module info") if blob.modinfo_ptr else b""
+        # Go reads an unreadable module info (a pointer outside the mapped data,
+        # as in some Go 1.13 binaries) as empty, not as an error.
+        try:
+            mod = _pointed_string(blob, blob.modinfo_ptr, "module info") if blob.modinfo_ptr else b""
+        except FormatError:
+            mod = b""
     if not vers:
         raise FormatError("build info: the Go version is empty")
     if len(mod) >= 33 and mod[-17] == 0x0A:

@@ -12,15 +12,13 @@ from .fileio import opened
 from .formats import Found, Source
 from .reading import locate_fd, to_info
 
-NO_GO_BUILD_ID = "no-go-build-id"  # host build ID status of a file that is not a Go build
-
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
     h = found.host_build_id
     if h is not None:
-        # Without a Go build ID there is nothing it could have been derived from.
-        state = hostid.status(found.build_id, h.kind, h.value) if found.build_id else NO_GO_BUILD_ID
-        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": state}
+        facts = (build_info.go_version, hostid.settings_of(build_info)) if build_info is not None else (None, None)
+        status, why = hostid.judge(found.build_id, h.kind, h.value, *facts)
+        record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status, "reason": why}
     sig = found.code_signature
     if sig is not None:
         base = found.span.offset if found.span is not None else 0
@@ -88,9 +86,8 @@ def human_lines(record: dict) -> list[str]:
             out.append(f"\t  {name}\t{value}")
         h = u.get("host_build_id")
         if h:
-            state = "not a Go build: no Go build ID to derive it from" if h["status"] == NO_GO_BUILD_ID \
-                else h["status"]
-            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({state})")
+            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
         sig = u.get("code_signature")
         if sig:
             state = {True: "page hashes match", False: "page hashes DO NOT match",

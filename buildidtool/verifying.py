@@ -7,10 +7,11 @@ import os
 
 from .formats import Found, Span
 
-from . import hostid
+from . import codesign, hostid
 from .errors import BuildIDError
 from .fileio import opened
-from .idstring import PART_LENGTH, display
+from .hashing import find_and_hash
+from .idstring import PART_LENGTH, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
 from .reading import guarded, locate_fd, to_info
 from .result import BuildIDInfo
@@ -62,19 +63,45 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     """verify() for a file already open and located (scan has both at hand)."""
     info = to_info(path, found)
     todo = units(found, os.fstat(fd).st_size)
+    facts = _BuildFacts(path, fd, len(found.slices))
     if not found.slices:
         _, span, old = todo[0]
-        return _judge(path, fd, found, span, old, info, strict)
+        return _judge(path, fd, found, span, old, info, strict, facts.of(0))
     top = Verdict(path, info)
-    top.slices = [_judge(path, fd, f, span, old, si, strict)
-                  for (f, span, old), si in zip(todo, info.slices)]
+    top.slices = [_judge(path, fd, f, span, old, si, strict, facts.of(i))
+                  for i, ((f, span, old), si) in enumerate(zip(todo, info.slices))]
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
     top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
     return top
 
 
+class _BuildFacts:
+    """(Go version, build settings) per unit, read from the build info only when
+    a host build ID is not derived and the rule needs them; (None, None) when
+    the file has no readable build info."""
+
+    def __init__(self, path: str, fd: int, nslices: int):
+        self.path, self.fd, self.nslices = path, fd, nslices
+        self._all = None
+
+    def of(self, index: int):
+        return lambda: self._read()[index] if index < len(self._read()) else (None, None)
+
+    def _read(self) -> list:
+        if self._all is None:
+            from .buildinfo import read_build_info_fd, read_build_info_slices_fd
+            try:
+                infos = ([bi for _, bi in read_build_info_slices_fd(self.path, self.fd)] if self.nslices
+                         else [read_build_info_fd(self.path, self.fd)])
+            except (BuildIDError, OSError):
+                infos = []
+            self._all = [(bi.go_version, hostid.settings_of(bi)) if bi is not None else (None, None)
+                         for bi in infos]
+        return self._all
+
+
 def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,
-           strict: bool) -> Verdict:
+           strict: bool, facts=None) -> Verdict:
     v = Verdict(path, info)
     if not old:
         v.status, v.reason = NO_BUILD_ID, "the file has no Go build ID"
@@ -83,9 +110,10 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         v.stored_content_id = display(old[old.rindex(b"/") + 1:])
     if found.host_build_id is not None:
         h = found.host_build_id
-        v.host_build_id = {"status": hostid.status(old, h.kind, h.value), "kind": h.kind, "hex": h.value.hex()}
+        status, why = hostid.judge(old, h.kind, h.value, lookup=facts)
+        v.host_build_id = {"status": status, "kind": h.kind, "hex": h.value.hex(), "reason": why}
     else:
-        v.host_build_id = {"status": "absent", "kind": None, "hex": None}
+        v.host_build_id = {"status": hostid.ABSENT, "kind": None, "hex": None, "reason": None}
     try:
         if b"/" not in old or len(old) - old.rindex(b"/") - 1 != PART_LENGTH or found.unverifiable:
             v.computed_content_id = guarded(path, hash_unit, fd, found, span, old).content_id
@@ -98,19 +126,48 @@ def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info
         return v
     v.computed_content_id = unit.content_id
     problems = []
-    if unit.new_id != old:
-        problems.append(f"content ID {v.stored_content_id} does not match the file's content "
-                        f"({v.computed_content_id})")
-    if unit.signature is not None and unit.new_signature != unit.old_signature:
-        problems.append("the ad hoc code signature does not match the file's pages")
-    if strict and v.host_build_id["status"] == "not-derived":
-        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID")
+    legacy = unit.new_id != old and guarded(path, _hashed_with_host_id, fd, found, span, old)
+    if legacy:
+        v.computed_content_id = legacy
+        v.reason = ("the content ID matches as Go 1.23 and earlier hashed the file "
+                    "(host build ID included)")
+        if found.code_signature is not None and not _pages_match(fd, found):
+            problems.append("the ad hoc code signature does not match the file's pages")
+    else:
+        if unit.new_id != old:
+            problems.append(f"content ID {v.stored_content_id} does not match the file's content "
+                            f"({v.computed_content_id})")
+        if unit.signature is not None and unit.new_signature != unit.old_signature:
+            problems.append("the ad hoc code signature does not match the file's pages")
+    if strict and v.host_build_id["status"] == hostid.NOT_DERIVED:
+        problems.append(f"the {v.host_build_id['kind']} host build ID was not derived from the build ID "
+                        f"({v.host_build_id['reason']})")
     if problems:
         v.status, v.reason = MODIFIED, "; ".join(problems)
         v.modification = _how(path, fd, found, span, old, v, problems)
     else:
         v.status = OK
     return v
+
+
+def _hashed_with_host_id(fd: int, found: Found, span: Span, old: bytes) -> str | None:
+    """The content ID when the host build ID is hashed, as Go before 1.24 did
+    (its GNU build ID or UUID was not derived from the Go build ID, so it was
+    part of the content), if that matches the stored one; else None."""
+    h = found.host_build_id
+    if h is None or h.span not in found.exclude:
+        return None
+    kept = [e for e in found.exclude if e != h.span]
+    content = hash_to_string(find_and_hash(fd, old, kept, span.offset, span.size).digest)
+    return content if old.endswith(b"/" + content.encode()) else None
+
+
+def _pages_match(fd: int, found: Found) -> bool:
+    sig = found.code_signature
+    base = found.span.offset if found.span is not None else 0
+    check = codesign.check_pages(os.pread(fd, sig.size, sig.offset) if sig.size <= (64 << 20) else b"",
+                                 lambda off, n: os.pread(fd, n, base + off))
+    return bool(check and check.ok)
 
 
 def _how(path: str, fd: int, found: Found, span: Span, old: bytes, v: Verdict, problems: list[str]) -> list:

@@ -51,9 +51,10 @@ def _unknown(head: bytes, src: Source) -> Found:
 def reference_id(src: Source) -> bytes:
     """The bytes `go tool buildid FILE` prints (before its newline).
 
-    Raises FormatError where the Go tool fails. Archives, ELF and thin Mach-O
-    follow the same path as locate; everything else is a scan of the first
-    32 KiB for the raw marker, universal Mach-O included.
+    Raises FormatError where the Go tool fails. Archives and ELF follow the
+    same path as locate; a thin Mach-O gets debug/macho's stricter checks
+    (macho.reference); everything else is a scan of the first 32 KiB for the
+    raw marker, universal Mach-O included.
     """
     if src.size < MIN_SIZE:
         raise FormatError(f"file too short ({src.size} bytes) to hold a build ID")
@@ -62,6 +63,8 @@ def reference_id(src: Source) -> bytes:
     if kind not in ("ar", "aix-big-archive", "elf", "macho"):
         hit = raw.find_marker(head)
         return hit[0] if hit else b""
+    if kind == "macho":
+        return importlib.import_module(".macho", __name__).reference(src)
     found = _reader(kind)(src)
     if found.reference_id is not None:
         return found.reference_id

@@ -9,7 +9,7 @@ from collections import namedtuple
 from . import magic
 from .errors import FormatError
 from .model import Found, HostBuildID, Span
-from .source import Source
+from .source import PREFIX_SIZE, Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
 
@@ -80,6 +80,8 @@ class Elf:
         if self.hdr.e_version != EV_CURRENT:
             raise FormatError(f"mismatched ELF version {self.hdr.e_version}")
         self.arch = arch_name(self.hdr.e_machine, self.cls, data == ELFDATA2LSB)
+        if self.hdr.e_phoff >= 1 << 63:  # negative to Go, which refuses it
+            raise FormatError(f"invalid phoff {self.hdr.e_phoff:#x}")
 
     @classmethod
     def of(cls, src: Source) -> "Elf":
@@ -100,7 +102,13 @@ class Elf:
         want = struct.calcsize(fmt)
         if h.e_phentsize < want:
             raise FormatError(f"invalid ELF phentsize {h.e_phentsize}")
-        table = self.src.read_padded(h.e_phoff, h.e_phnum * h.e_phentsize, "program header table")
+        size = h.e_phnum * h.e_phentsize
+        if h.e_phoff + size > PREFIX_SIZE:
+            # Go parses the headers from the first 32 KiB only; no real file
+            # puts them further in.
+            raise FormatError(f"program header table at offset {h.e_phoff:#x} (size {size:#x}) "
+                              f"lies past the first 32 KiB")
+        table = self.src.read_padded(h.e_phoff, size, "program header table")
         out = []
         for i in range(h.e_phnum):
             f = struct.unpack_from(fmt, table, i * h.e_phentsize)
@@ -149,6 +157,89 @@ class Elf:
         return out
 
 
+SHF_COMPRESSED = 0x800
+SHN_LORESERVE, SHN_XINDEX, PN_XNUM = 0xFF00, 0xFFFF, 0xFFFF
+NEGATIVE = 1 << 63  # a 64-bit value Go reads as a negative int64
+
+
+def go_host_build_id_span(elf: Elf) -> tuple[int, int] | None:
+    """(offset, size) of what Go's FindAndHash zeroes as the host build ID: the
+    .note.gnu.build-id section past its 16-byte header, found only when
+    debug/elf.NewFile accepts the whole file (its checks, in its order; the
+    span may reach past the end of the file). None when Go skips nothing."""
+    src, h, bo, is64 = elf.src, elf.hdr, elf.bo, elf.cls == ELFCLASS64
+    shoff, shnum, shstrndx, phnum = h.e_shoff, h.e_shnum, h.e_shstrndx, h.e_phnum
+    shdr = bo + SHDR[elf.cls]
+    want_sh, want_ph = struct.calcsize(shdr), struct.calcsize(PHDR[elf.cls])
+    if shoff >= NEGATIVE or (shoff == 0 and shnum != 0) or (shnum > 0 and shstrndx >= shnum):
+        return None
+    if phnum > 0 and h.e_phentsize < want_ph:
+        return None
+    if shoff > 0 and (shnum == 0 or phnum == PN_XNUM):
+        if not src.fits(shoff, want_sh):
+            return None
+        f = struct.unpack(shdr, src.read_at(shoff, want_sh))
+        typ, size, link, info = f[1], f[5], f[6], f[7]
+        if typ != 0:
+            return None
+        if shnum == 0:
+            if size < SHN_LORESERVE:
+                return None
+            shnum = size
+        if phnum == PN_XNUM:
+            if info < 0xFFFF:
+                return None
+            phnum = info
+        if shstrndx == SHN_XINDEX:
+            shstrndx = link
+            if shstrndx < SHN_LORESERVE or shstrndx >= shnum:
+                return None
+    if not src.fits(h.e_phoff, phnum * h.e_phentsize):
+        return None
+    phdr = bo + PHDR[elf.cls]
+    for i in range(min(phnum, 1 << 16)):
+        f = struct.unpack_from(phdr, src.read_at(h.e_phoff + i * h.e_phentsize, want_ph))
+        off, filesz = (f[2], f[5]) if is64 else (f[1], f[4])
+        if off >= NEGATIVE or filesz >= NEGATIVE:
+            return None
+    if shnum > 0 and h.e_shentsize < want_sh:
+        return None
+    if not src.fits(shoff, shnum * h.e_shentsize):
+        return None
+    table = src.read_at(shoff, shnum * h.e_shentsize) if shnum else b""
+    rows = []
+    for i in range(shnum):
+        f = struct.unpack_from(shdr, table, i * h.e_shentsize)
+        name, typ, flags, off, size = f[0], f[1], f[2], f[4], f[5]
+        if off >= NEGATIVE or size >= NEGATIVE:
+            return None
+        if flags & SHF_COMPRESSED:
+            chdr = 24 if is64 else 12
+            if size < chdr or not src.fits(off, chdr):
+                return None
+            c = struct.unpack(bo + ("IIQQ" if is64 else "III"), src.read_at(off, chdr))
+            size = c[2] if is64 else c[1]  # the uncompressed size
+        rows.append((name, typ, flags, off, size))
+    if not rows or shstrndx == 0:
+        return None
+    name_table = rows[shstrndx]
+    if name_table[1] != SHT_STRTAB or name_table[2] & SHF_COMPRESSED:
+        return None  # (a compressed name table Go would inflate: not worth following)
+    if not src.fits(name_table[3], name_table[4]):
+        return None
+    names = src.read_at(name_table[3], name_table[4])
+    found = None
+    for name, _, _, off, size in rows:
+        if name >= len(names):
+            return None
+        end = names.find(b"\0", name)
+        if end < 0:
+            return None
+        if found is None and names[name:end] == b".note.gnu.build-id":
+            found = (off + 16, size - 16)
+    return found
+
+
 def walk_notes(elf: Elf, data: bytes, base: int, align: int):
     """Yield (name, type, desc, desc_offset) for each note in a PT_NOTE segment.
 
@@ -163,7 +254,8 @@ def walk_notes(elf: Elf, data: bytes, base: int, align: int):
         name = data[pos + 12:pos + 16]
         if namesz == 4 and pos + 16 + descsz <= len(data):
             yield name, ntype, data[pos + 16:pos + 16 + descsz], base + pos + 16
-        step = 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
+        # uint32 arithmetic, as Go's reader: a size near 2**32 wraps to a short step.
+        step = (12 + ((namesz + 3) & 0xFFFFFFFC) + ((descsz + 3) & 0xFFFFFFFC)) & 0xFFFFFFFF
         if len(data) - pos <= step:
             return
         nxt = pos + step
@@ -198,7 +290,13 @@ def read(src: Source) -> Found:
     for p in elf.program_headers():
         if p.p_type != PT_NOTE or p.p_filesz < 16:
             continue
-        data = src.read_padded(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
+        if p.p_offset + p.p_filesz < PREFIX_SIZE:
+            data = src.read_padded(p.p_offset, p.p_filesz, "note segment")
+        elif not src.fits(p.p_offset, p.p_filesz):
+            # Past the first 32 KiB Go reads the whole segment from the file.
+            raise FormatError("unexpected EOF" if p.p_offset < src.size else "EOF")
+        else:
+            data = src.read_at(p.p_offset, min(p.p_filesz, MAX_NOTE_SEGMENT), "note segment")
         for name, ntype, desc, off in walk_notes(elf, data, p.p_offset, p.p_align):
             if ntype == NT_GO_BUILD_ID and name == GO_NOTE_NAME:
                 go_note = (desc, off)
@@ -208,9 +306,8 @@ def read(src: Source) -> Found:
         if go_note:
             break
 
-    host = section_host = gnu_build_id_section(elf)
-    if section_host is not None and section_host.span.size:
-        found.exclude.append(section_host.span)
+    host = gnu_build_id_section(elf)
+    found.defer_hashing(lambda f: _hashing(elf, f))
     if host is None and gnu_note is not None:
         host = HostBuildID("gnu", Span(src.absolute(gnu_note[1]), len(gnu_note[0])), gnu_note[0])
     found.host_build_id = host
@@ -240,6 +337,17 @@ def read(src: Source) -> Found:
             found.reference_id = b""
             found.unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
     return found
+
+
+def _hashing(elf: Elf, found: Found) -> None:
+    """What hashing skips, as the Go tool sees it: the GNU build ID, only when
+    Go's ELF parser accepts the file."""
+    span = go_host_build_id_span(elf)
+    if span is None:
+        return
+    off, size = span
+    if off < elf.src.size and size > 0:  # Go zeroes only bytes that exist
+        found.exclude.append(Span(elf.src.absolute(off), min(size, elf.src.size - off)))
 
 
 def read_gccgo_object(src: Source) -> Found:

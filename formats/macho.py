@@ -125,43 +125,122 @@ class Macho:
     def go_would_parse(self) -> bool:
         """Whether Go's debug/macho accepts the file. The Go tool skips the code
         signature and the UUID while hashing only when it does, so we must too."""
-        src, u32 = self.src, self.bo + "I"
+        return self.go_rejects() is None
+
+    def go_rejects(self) -> str | None:
+        """Go's error text when debug/macho.NewFile refuses the file, else None.
+
+        The header and the command sizes were checked when the table was read;
+        this adds what Go checks beyond them, in Go's order: each command's
+        fixed part, the tables it points at (read whole, so "EOF" when cut off),
+        symbol names inside the string table, dysymtab ranges (uint32
+        arithmetic, as Go), and both kinds of segment command in any file.
+        """
+        src, bo = self.src, self.bo
         nsyms = None
         for c in self.commands:
-            d = c.data
+            d, at = c.data, f" in record at byte {c.offset + len(c.data):#x}"
             if c.cmd in (LC_RPATH, LC_LOAD_DYLIB):
-                if len(d) < 12 or struct.unpack_from(u32, d, 8)[0] >= len(d):
-                    return False
+                fixed = 12 if c.cmd == LC_RPATH else 24  # RpathCmd / DylibCmd
+                if len(d) < fixed:
+                    return "unexpected EOF"
+                name = struct.unpack_from(bo + "I", d, 8)[0]
+                if name >= len(d):
+                    what = "path in rpath" if c.cmd == LC_RPATH else "name in dynamic library"
+                    return f"invalid {what} command '{name}'{at}"
             elif c.cmd == LC_SYMTAB:
                 if len(d) < 24:
-                    return False
-                symoff, n, stroff, strsize = struct.unpack_from(self.bo + "IIII", d, 8)
+                    return "unexpected EOF"
+                symoff, n, stroff, strsize = struct.unpack_from(bo + "IIII", d, 8)
                 entry = 16 if self.is64 else 12
                 if not (src.fits(stroff, strsize) and src.fits(symoff, n * entry)):
-                    return False
-                if n and _max_name_offset(src.read_at(symoff, n * entry), entry, self.bo) >= strsize:
-                    return False
+                    return "EOF"
+                if n:
+                    top = _max_name_offset(src.read_at(symoff, n * entry), entry, bo)
+                    if top >= strsize:
+                        return f"invalid name in symbol table '{top}'{at}"
                 nsyms = n
             elif c.cmd == LC_DYSYMTAB:
-                if len(d) < 80 or nsyms is None:
-                    return False
-                f = struct.unpack_from(self.bo + "18I", d, 8)
+                if len(d) < 80:
+                    return "unexpected EOF"
+                if nsyms is None:
+                    return f"dynamic symbol table seen before any ordinary symbol table{at}"
+                f = struct.unpack_from(bo + "18I", d, 8)
                 iundef, nundef, indoff, nind = f[4], f[5], f[12], f[13]
-                if iundef > nsyms or iundef + nundef > nsyms or not src.fits(indoff, nind * 4):
-                    return False
-        seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if self.is64
-                                   else (SEGMENT, SECTION, LC_SEGMENT))
+                if iundef > nsyms:
+                    return (f"undefined symbols index in dynamic symbol table command is greater "
+                            f"than symbol table length ({iundef} > {nsyms}){at}")
+                if (iundef + nundef) & 0xFFFFFFFF > nsyms:
+                    return (f"number of undefined symbols after index in dynamic symbol table command "
+                            f"is greater than symbol table length ({iundef + nundef} > {nsyms}){at}")
+                if not src.fits(indoff, nind * 4):
+                    return "EOF"
+            elif c.cmd in (LC_SEGMENT, LC_SEGMENT_64):
+                problem = self._go_segment_problem(c, at)
+                if problem:
+                    return problem
+        return None
+
+    def _go_segment_problem(self, c: LoadCommand, at: str) -> str | None:
+        seg_fmt, sect_fmt = (SEGMENT_64, SECTION_64) if c.cmd == LC_SEGMENT_64 else (SEGMENT, SECTION)
         seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
+        if len(c.data) < 8 + seg_size:
+            return "unexpected EOF" if len(c.data) > 8 else "EOF"
+        _, _, _, fileoff, filesize, _, _, nsects, _ = struct.unpack_from(self.bo + seg_fmt, c.data, 8)
+        for k in range(nsects):
+            pos = 8 + seg_size + k * sect_size
+            if pos + sect_size > len(c.data):
+                return "unexpected EOF" if pos < len(c.data) else "EOF"
+            f = struct.unpack_from(self.bo + sect_fmt, c.data, pos)
+            reloff, nreloc = f[6], f[7]
+            if nreloc and not self.src.fits(reloff, nreloc * 8):
+                return "EOF"
+        if fileoff >= 1 << 63:
+            return f"invalid section offset '{fileoff}'{at}"
+        if filesize >= 1 << 63:
+            return f"invalid section file size '{filesize}'{at}"
+        return None
+
+    def go_sections(self) -> list[Section]:
+        """Sections of every segment command, 32- and 64-bit alike, as Go lists
+        them (call only when go_rejects() is None)."""
+        out = []
         for c in self.commands:
-            if c.cmd != want:
+            if c.cmd not in (LC_SEGMENT, LC_SEGMENT_64):
                 continue
+            seg_fmt, sect_fmt = (SEGMENT_64, SECTION_64) if c.cmd == LC_SEGMENT_64 else (SEGMENT, SECTION)
+            seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
             nsects = struct.unpack_from(self.bo + seg_fmt, c.data, 8)[7]
             for k in range(nsects):
                 f = struct.unpack_from(self.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
-                reloff, nreloc = f[6], f[7]
-                if nreloc and not src.fits(reloff, nreloc * 8):
-                    return False
-        return True
+                out.append(Section(_name(f[0]), _name(f[1]), f[3], f[4]))
+        return out
+
+
+def reference(src: Source) -> bytes:
+    """What `go tool buildid` prints for a thin Mach-O: the marker in the first
+    32 KiB, else the marker at the start of __text once debug/macho accepts
+    the file. Raises FormatError where Go fails."""
+    try:
+        quick = raw.find_marker(src.prefix(PREFIX_SIZE))
+    except FormatError:
+        quick = None
+    if quick is not None and quick[0]:
+        return quick[0]
+    if src.size < 28:
+        raise FormatError("unexpected EOF")
+    m = Macho(src)
+    problem = m.go_rejects()
+    if problem:
+        raise FormatError(problem)
+    text = next((s for s in m.go_sections() if s.sectname == b"__text"), None)
+    if text is None:
+        raise FormatError("cannot find __text section")
+    n = min(text.size, PREFIX_SIZE)
+    if not src.fits(text.offset, n):
+        raise FormatError("EOF")
+    hit = raw.find_marker(src.read_at(text.offset, n, "__text section"))
+    return hit[0] if hit else b""
 
 
 def read(src: Source) -> Found:
@@ -179,8 +258,11 @@ def read(src: Source) -> Found:
             raise
         # The Go tool takes a marker in the first 32 KiB without parsing the
         # file, and then hashes it whole: no signature, no UUID to skip.
-        found = Found("macho", CPUS.get(struct.unpack_from(MAGICS[src.prefix(4)][0] + "i", prefix, 4)[0])
-                      if len(prefix) >= 8 else None)
+        # The window may not start with a Mach-O header at all (a universal
+        # slice pointing anywhere): then the slice table names the arch.
+        bo = MAGICS.get(prefix[:4], (None,))[0]
+        found = Found("macho", CPUS.get(struct.unpack_from(bo + "i", prefix, 4)[0])
+                      if bo and len(prefix) >= 8 else None)
         found.build_id, at = quick
         found.locations = [src.absolute(at)]
         return found

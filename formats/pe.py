@@ -17,10 +17,15 @@ MACHINES = {0x14C: "386", 0x8664: "amd64", 0x1C4: "arm", 0xAA64: "arm64"}
 def read(src: Source) -> Found:
     prefix = src.prefix(PREFIX_SIZE)
     lfanew = magic.pe_header_offset(prefix)
+    hit = raw.find_marker(prefix)
+    if hit is not None and not src.fits(lfanew + 4, 20):
+        found = Found("pe")  # the Go tool reads the marker without parsing the file
+        found.build_id = hit[0]
+        found.locations = [src.absolute(hit[1])]
+        return found
     machine, nsect, _, _, _, optsize, _ = struct.unpack(
         COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
     found = Found("pe", MACHINES.get(machine))
-    hit = raw.find_marker(prefix)
     if hit is None:
         # Past the first 32 KiB the Go tool gives up; the start of .text is
         # still where the linker puts the marker.

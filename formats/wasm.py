@@ -1,5 +1,6 @@
-"""WebAssembly: the Go linker puts the raw marker in a custom section named
-go:buildid, the first section of the module."""
+"""WebAssembly: the Go linker puts the raw marker in a custom section, the
+first section of the module, named go:buildid since Go 1.20 and go.buildid
+before (Go 1.11-1.19, js/wasm)."""
 from __future__ import annotations
 
 from . import leb128, magic, raw
@@ -10,7 +11,7 @@ from .source import PREFIX_SIZE, Source
 # --- structures (WebAssembly core spec, binary format) ---
 MAGIC = magic.WASM
 CUSTOM_SECTION = 0
-BUILDID_SECTION = b"go:buildid"
+BUILDID_SECTIONS = (b"go:buildid", b"go.buildid")
 # Go's module starts with its build ID; this many sections is plenty to look through.
 MAX_SECTIONS_SCANNED = 64
 
@@ -23,6 +24,21 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def read(src: Source) -> Found:
+    try:
+        return _read(src)
+    except FormatError:
+        # The Go tool never parses the module: a marker in the first 32 KiB is
+        # the ID even when a section header is broken.
+        found = Found("wasm", "wasm")
+        hit = raw.find_marker(src.prefix(PREFIX_SIZE))
+        if hit is None:
+            raise
+        found.build_id = hit[0]
+        found.locations = [src.absolute(hit[1])]
+        return found
+
+
+def _read(src: Source) -> Found:
     found = Found("wasm", "wasm")
     pos = 8
     for _ in range(MAX_SECTIONS_SCANNED):
@@ -40,7 +56,7 @@ def read(src: Source) -> Found:
             if k + nlen > size:
                 raise FormatError(f"wasm custom section name at offset {body:#x} is longer than its section")
             name = src.read_at(body + k, nlen, "wasm section name")
-            if name == BUILDID_SECTION:
+            if name in BUILDID_SECTIONS:
                 start = body + k + nlen
                 data = src.read_at(start, min(size - k - nlen, PREFIX_SIZE), "go:buildid section")
                 hit = raw.find_marker(data)
@@ -50,6 +66,11 @@ def read(src: Source) -> Found:
                 found.locations = [src.absolute(start + hit[1])]
                 return found
         pos = body + size
+    # No such section: what the Go tool reads, the marker in the first 32 KiB.
+    hit = raw.find_marker(src.prefix(PREFIX_SIZE))
+    if hit is not None:
+        found.build_id = hit[0]
+        found.locations = [src.absolute(hit[1])]
     return found
 
 

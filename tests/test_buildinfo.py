@@ -532,3 +532,16 @@ def test_quick_wasm_summary_equals_the_full_reader(samples):
             os.close(fd)
         full = read_build_info(path)
         assert quick == (full.go_version, full.path or None), name
+
+
+def test_synthetic_module_info_pointer_outside_the_data(tmp_path):
+    """Go reads a module info it cannot reach as empty (some Go 1.13 binaries
+    point outside the mapped data): the version stays, no error."""
+    blob = bytearray(pointer_blob(8, False, b"go1.13.8", wrap_modinfo(MODTEXT)))
+    blob[24:32] = struct.pack("<Q", 0x7000000)  # module info string header nowhere
+    bi = read_build_info(write(tmp_path, elf(bytes(blob))))
+    assert bi.to_json() == {"GoVersion": "go1.13.8", "Main": {}}
+    blob = bytearray(pointer_blob(8, False, b"go1.13.8", wrap_modinfo(MODTEXT)))
+    mod_hdr = struct.unpack_from("<Q", blob, 24)[0] - VADDR
+    blob[mod_hdr + 8:mod_hdr + 16] = struct.pack("<Q", 1 << 40)  # its length past the segment
+    assert read_build_info(write(tmp_path, elf(bytes(blob)))).to_json() == {"GoVersion": "go1.13.8", "Main": {}}

@@ -201,8 +201,8 @@ def test_non_go_files_are_described_truly(tmp_path):
     if info is None or info.host_build_id is None or info.build_id:
         pytest.skip("no non-Go /bin/ls with a GNU build ID")
     text = run("info", ls).stdout.decode()
-    assert "(not a Go build: no Go build ID to derive it from)" in text and "not-derived" not in text
-    assert json.loads(run("info", "--json", ls).stdout)["host_build_id"]["status"] == "no-go-build-id"
+    assert "(not-applicable: the file has no Go build ID to derive it from)" in text and "not-derived" not in text
+    assert json.loads(run("info", "--json", ls).stdout)["host_build_id"]["status"] == "not-applicable"
     copy = tmp_path / "ls"
     copy.write_bytes(open(ls, "rb").read())
     r = run("rewrite", copy)

@@ -426,3 +426,34 @@ def test_gccgo_buildid_member_size_past_eof(tmp_path, reference):
     path = tmp_path / "libp.a"
     path.write_bytes(ar_archive(ar_member("_buildid.o/", obj, size=len(obj) + 1000)))
     go_compatible_agrees(path, reference, 0, b"abc/def\n")
+
+
+def _fat_pointing_at(data: bytes, target: int) -> bytes:
+    """data behind a universal header whose one slice starts at `target`."""
+    import struct
+    b = bytearray(data)
+    b[:28] = struct.pack(">II", 0xCAFEBABE, 1) + struct.pack(">iiIII", 0x0100000C, 0, target, len(b) - target, 14)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("where", ["marker", "elf-header", "middle-of-text"])
+def test_universal_slice_pointing_at_non_macho_bytes(samples, tmp_path, reference, where):
+    """Once a KeyError from the Mach-O magic lookup in read, info, verify and hash."""
+    data = bytearray(samples.path("hello-darwin-arm64").read_bytes())
+    i = data.find(b'\xff Go build ID: "')
+    if where == "elf-header":
+        data[0x8000:0x9000] = samples.path("hello-linux-amd64").read_bytes()[:0x1000]
+    target = {"marker": i, "elf-header": 0x8000, "middle-of-text": 0x12345}[where]
+    path = tmp_path / "fat"
+    path.write_bytes(_fat_pointing_at(bytes(data), target))
+    for command in ("read", "info", "verify", "hash"):
+        r = run(command, path)
+        assert b"Traceback" not in r.stderr and r.returncode in (0, 1, 2), (command, r.stderr)
+        assert r.stderr.count(b"\n") <= 1
+    got = run("read", path)
+    if where == "marker":  # the slice starts with the marker: its first 32 KiB hold the ID
+        assert got.returncode == 0 and data[i + 16:i + 16 + 83] in got.stdout
+    else:
+        assert got.returncode == 2 and b"not a Mach-O file" in got.stderr
+    if reference is not None:  # the Go tool scans the first 32 KiB of the whole file
+        assert run(path).stdout == subprocess.run([str(reference), str(path)], capture_output=True).stdout
