@@ -443,9 +443,11 @@ def bench_scaling(ctx: Context) -> Bench:
                              [[t.buildid, "scan", "--verify", "-j", str(jobs), d]],
                              ok_codes=frozenset({0, 1, 2}), fingerprint=line_count)
     cases = {"j1": scan(1), "j2": scan(2)}
+    cpu = Row("4 scaling CPU (user + system): `-j 2` vs `-j 1` (the cost of a second worker)", "j2", "j1",
+              None, "cpu")
     checks = [same_fingerprint("j1", "j2", "4: -j 1 and -j 2 print as many lines")]
     notes = [f"4: DIR is the {LINK_COUNT}-link directory of row 2"]
-    return Bench(4, "scaling", cases, [row], ctx.pairs, checks, notes)
+    return Bench(4, "scaling", cases, [row, cpu], ctx.pairs, checks, notes)
 
 
 def real_trees(tools: Tools) -> list[tuple[str, Path]]:
