@@ -14,10 +14,14 @@ from .reading import locate_fd, to_info
 
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> dict:
+    version = {"go_version": build_info.go_version if build_info is not None else None}
+    src = Source.of_file(fd)
+    goversion.fill(version, found, src.view(found.span.offset, found.span.size) if found.span else src)
     h = found.host_build_id
     if h is not None:
-        facts = (build_info.go_version, hostid.settings_of(build_info)) if build_info is not None else (None, None)
-        status, why = hostid.judge(found.build_id, h.kind, h.value, *facts)
+        # Without build info, the recovered Go version still says which rule applies.
+        settings = hostid.settings_of(build_info) if build_info is not None else None
+        status, why = hostid.judge(found.build_id, h.kind, h.value, version["go_version"], settings)
         record["host_build_id"] = {"kind": h.kind, "hex": h.value.hex(), "status": status, "reason": why}
     sig = found.code_signature
     if sig is not None:
@@ -35,9 +39,7 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
         }
     record["build_info"] = build_info.to_json() if build_info is not None else None
     record["build_info_error"] = build_info_error
-    record["go_version"] = build_info.go_version if build_info is not None else None
-    src = Source.of_file(fd)
-    goversion.fill(record, found, src.view(found.span.offset, found.span.size) if found.span else src)
+    record.update(version)
     record["_lines"] = build_info.lines() if build_info is not None else []
     return record
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, Span
+from .formats import Found, FormatError, Source, Span
 
 from . import codesign, hostid
 from .errors import BuildIDError
@@ -63,7 +63,7 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     """verify() for a file already open and located (scan has both at hand)."""
     info = to_info(path, found)
     todo = units(found, os.fstat(fd).st_size)
-    facts = _BuildFacts(path, fd, len(found.slices))
+    facts = _BuildFacts(path, fd, found)
     if not found.slices:
         _, span, old = todo[0]
         return _judge(path, fd, found, span, old, info, strict, facts.of(0))
@@ -77,11 +77,12 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
 
 class _BuildFacts:
     """(Go version, build settings) per unit, read from the build info only when
-    a host build ID is not derived and the rule needs them; (None, None) when
-    the file has no readable build info."""
+    a host build ID is not derived and the rule needs them. Without build info
+    the version is the one the runtime carries (goversion), with settings None;
+    (None, None) when neither can be read."""
 
-    def __init__(self, path: str, fd: int, nslices: int):
-        self.path, self.fd, self.nslices = path, fd, nslices
+    def __init__(self, path: str, fd: int, found: Found):
+        self.path, self.fd, self.found = path, fd, found
         self._all = None
 
     def of(self, index: int):
@@ -90,14 +91,29 @@ class _BuildFacts:
     def _read(self) -> list:
         if self._all is None:
             from .buildinfo import read_build_info_fd, read_build_info_slices_fd
+            found = self.found
+            units = found.slices or [found]
             try:
-                infos = ([bi for _, bi in read_build_info_slices_fd(self.path, self.fd)] if self.nslices
+                infos = ([bi for _, bi in read_build_info_slices_fd(self.path, self.fd)] if found.slices
                          else [read_build_info_fd(self.path, self.fd)])
             except (BuildIDError, OSError):
-                infos = []
-            self._all = [(bi.go_version, hostid.settings_of(bi)) if bi is not None else (None, None)
-                         for bi in infos]
+                infos = [None] * len(units)
+            self._all = [(bi.go_version, hostid.settings_of(bi)) if bi is not None
+                         else (_recovered_version(self.fd, u), None)
+                         for bi, u in zip(infos, units)]
         return self._all
+
+
+def _recovered_version(fd: int, found: Found) -> str | None:
+    from . import goversion
+    src = Source.of_file(fd)
+    if found.span is not None:
+        src = src.view(found.span.offset, found.span.size)
+    try:
+        got = goversion.recover(src, bool(found.build_id))
+    except (FormatError, OSError, ValueError):
+        return None
+    return got[0] if got else None
 
 
 def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,

@@ -149,3 +149,19 @@ def test_unknown_version_tries_every_scheme_and_lookup_is_lazy():
 def test_no_go_build_id_is_not_applicable():
     assert hostid.judge(None, "gnu", b"\1" * 20) == ("not-applicable", "the file has no Go build ID to derive it from")
     assert hostid.judge(b"", "macho-uuid", b"\1" * 16)[0] == "not-applicable"
+
+
+def test_recovered_version_decides_without_build_info(release):
+    """With .go.buildinfo removed, the Go version the runtime carries still says
+    Go 1.23 derived no host build ID: verify and info agree on not-applicable."""
+    f = release("go1.23.9-linux-amd64-extlink")
+    stripped = f.with_name(f.name + "-nobuildinfo")
+    subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(f), str(stripped)], check=True)
+    v = buildidtool.verify(str(stripped), strict=True)
+    assert v.host_build_id["status"] == "not-applicable", v.host_build_id
+    assert "go1.23.9" in v.host_build_id["reason"]
+    info = buildidtool.inspect(str(stripped))
+    assert info["build_info"] is None
+    assert (info["go_version"], info["go_version_source"]) == ("go1.23.9", "symbol")
+    assert info["host_build_id"]["status"] == "not-applicable"
+    assert "go1.23.9" in info["host_build_id"]["reason"]
