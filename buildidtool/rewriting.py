@@ -8,7 +8,7 @@ import os
 from .formats import Source, reference_id
 
 from .errors import BuildIDError, FileChanged, RewriteError, os_message
-from .fileio import open_regular
+from .fileio import is_member_path, open_regular
 from .plan import Unit, plan_unit, units
 from .reading import guarded, locate_fd
 
@@ -41,6 +41,8 @@ def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
             go_compatible: bool = False) -> Rewritten:
     """Stamp `path` with the content ID of its own bytes. Raises BuildIDError;
     on any error the file is unchanged and the message says so."""
+    if is_member_path(path):  # refused in a dry run too: there is nothing to write back to
+        raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
     fd = open_regular(path, write=not dry_run)
     try:
         if not dry_run:
