@@ -209,21 +209,24 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             return error_record(path, "not a regular file", verify)
-        # Most files in a tree are not binaries: one read decides, and they
-        # skip the parsers (the prefix is the one locate would read anyway).
-        head = os.pread(fd, PREFIX_SIZE, 0)
-        if not verify and sniff(head) == "unknown" and MARKER_START not in head:
-            return empty_record(path)
-        return record_of_fd(path, fd, verify, sbom, head)
+        return record_of_fd(path, fd, verify, sbom, None, st.st_size)
     finally:
         os.close(fd)
 
 
 def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False,
-                 head: bytes | None = None) -> dict:
+                 head: bytes | None = None, size: int | None = None) -> dict:
     """The record for the bytes open on fd (a file, or a spooled archive member), named
-    `path`; `head`: its first bytes, when the caller has read them already."""
-    src = Source(fd, 0, os.fstat(fd).st_size, head)
+    `path`; `head`: its first bytes, when the caller has read them already; `size`,
+    when the caller has it."""
+    size = os.fstat(fd).st_size if size is None else size
+    if head is None or (len(head) < PREFIX_SIZE and len(head) < size):
+        head = os.pread(fd, PREFIX_SIZE, 0)  # the prefix locate reads first
+    # Most files in a tree are not binaries: this one read decides, and they
+    # skip the parsers.
+    if not verify and sniff(head) == "unknown" and MARKER_START not in head:
+        return empty_record(path)
+    src = Source(fd, 0, size, head)
     record = empty_record(path)
     try:
         found = locate(src)

@@ -316,7 +316,7 @@ def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatc
 def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd):
     from buildidtool import scancmd
     _sabotage(monkeypatch, "a/hello", _crash)
-    code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2))
+    code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2, archives=None))
     out, err = capfd.readouterr()
     assert code == 2
     assert len(out.splitlines()) == 5
