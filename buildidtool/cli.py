@@ -28,28 +28,34 @@ def _printer(command: str, as_json: bool, as_csv: bool):
     return Printer(command, form, lambda text: click.echo(text, nl=False), terminal=sys.stdout.isatty())
 
 
-def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False) -> int:
+def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True) -> int:
     """Run `operation` on each file and print its record or its text lines; a
     file that fails gets an error record (JSON, CSV) and a one-line error, and
-    the others go on. The exit status: 2 when any failed."""
+    the others go on. With stdin, `-` is standard input (read from a copy,
+    named `-` in the output). The exit status: 2 when any failed."""
     from .report import error_record
+    from .stdinput import path_for, renamed
 
     status = EXIT_OK
     for path in files:
         try:
-            result = operation(path)
+            real = path_for(path) if stdin else path
+            result = operation(real)
+            renamed(record(result) if record else result, real, path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if out.form != "text":
                 out.result(error_record(command, path, e.message, dry_run))
-            _fail(e)
+            _fail(e, path)
             continue
-        out.result(record(result) if record else result, lambda: lines(result))
+        out.result(record(result) if record else result, lambda: lines(result, path))
     return status
 
 
-def _fail(e: BuildIDError) -> None:
-    click.echo(f"buildid: {printable(str(e))}", err=True)
+def _fail(e: BuildIDError, name: str | None = None) -> None:
+    """One line naming the file as the user gave it (`-` for standard input)."""
+    text = str(e) if name is None else f"{name}: {e.message}"
+    click.echo(f"buildid: {printable(text)}", err=True)
 
 
 def _terminate_cleanly() -> None:
@@ -74,37 +80,28 @@ def cli() -> None:
 @_csv_option
 @click.argument("files", nargs=-1, required=True)
 def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
-    """Print the Go build ID of each FILE."""
+    """Print the Go build ID of each FILE (`-`: standard input)."""
     from .reading import read as read_file
     from .report import read_lines
 
     out = _printer("read", as_json, as_csv)
-    sys.exit(_each_file("read", files, out, read_file, lambda info: read_lines(info, len(files) > 1)))
+    sys.exit(_each_file("read", files, out, read_file, lambda info, _: read_lines(info, len(files) > 1)))
 
 
 @cli.command("hash")
 @click.option("--id", "placeholder", help="Placeholder to zero out instead of the file's own build ID.")
 @click.option("--json", "as_json", is_flag=True, help="Add match offsets and excluded ranges (JSON lines).")
 @_csv_option
-@click.argument("file")
-def hash_cmd(file: str, placeholder: str | None, as_json: bool, as_csv: bool) -> None:
-    """Content ID and SHA-256 of FILE with its build ID (or --id) zeroed."""
+@click.argument("files", nargs=-1, required=True)
+def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_csv: bool) -> None:
+    """Content ID and SHA-256 of each FILE with its build ID (or --id) zeroed
+    (`-`: standard input)."""
     from .hashfile import hash_file
-    from .report import error_record, hash_lines
+    from .report import hash_lines
 
     out = _printer("hash", as_json, as_csv)
-    try:
-        reports = hash_file(file, placeholder)
-    except BuildIDError as e:
-        if out.form != "text":
-            out.result(error_record("hash", file, e.message))
-        _fail(e)
-        sys.exit(EXIT_ERROR)
-    if out.form == "text":
-        out.result(reports, lambda: hash_lines(reports))
-    else:
-        for r in reports:
-            out.result(r)
+    sys.exit(_each_file("hash", files, out, lambda p: hash_file(p, placeholder),
+                        lambda reports, name: hash_lines(reports, name, len(files) > 1)))
 
 
 @cli.command()
@@ -122,7 +119,7 @@ def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, 
     out = _printer("rewrite", as_json, as_csv)
     _terminate_cleanly()
     sys.exit(_each_file("rewrite", files, out, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
-                        rewrite_lines, dry_run=dry_run))
+                        lambda r, _: rewrite_lines(r), dry_run=dry_run, stdin=False))
 
 
 @cli.command()
@@ -135,15 +132,21 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
 
     Exit 0 when every file is ok, 1 when any is modified, 2 when any other
     file could not be checked (no build ID, legacy ID, unreadable).
+    `-` is standard input.
     """
     from .report import verify_lines
-    from .verifying import MODIFIED, OK
+    from .stdinput import path_for, renamed
+    from .verifying import MODIFIED, OK, Verdict
     from .verifying import verify as verify_file
 
     out = _printer("verify", as_json, as_csv)
     any_modified = any_unchecked = False
     for path in files:
-        v = verify_file(path, strict=strict)
+        try:
+            real = path_for(path)
+            v = renamed(verify_file(real, strict=strict), real, path)
+        except BuildIDError as e:
+            v = Verdict.failed(path, e.message)
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
         out.result(v, lambda: verify_lines(v))
@@ -157,12 +160,13 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
 @_csv_option
 @click.argument("files", nargs=-1, required=True)
 def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
-    """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
+    """Everything known about each FILE: build ID, host build ID, code signature,
+    Go build info (`-`: standard input)."""
     from .inspecting import inspect_with_lines
     from .report import info_lines
 
     out = _printer("info", as_json, as_csv)
-    sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r: info_lines(*r),
+    sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r, _: info_lines(*r),
                         record=lambda r: r[0]))
 
 

@@ -57,9 +57,16 @@ def read_lines(info, labelled: bool) -> list[str]:
     return [f"{printable(info.file)}: {id_line(info)}" if labelled else id_line(info)]
 
 
-def hash_lines(reports) -> list[str]:
-    """`hash`: content ID and SHA-256, per slice of a universal file."""
-    return [(f"[{r.arch}] " if len(reports) > 1 else "") + f"{r.content_id} {r.sha256}" for r in reports]
+def hash_lines(reports, name: str, several: bool) -> list[str]:
+    """`hash`: content ID and SHA-256, per slice of a universal file
+    (`[arch] `); `FILE: ` (`FILE [arch]: `) first when several files are hashed."""
+    out = []
+    for r in reports:
+        label = [printable(name)] if several else []
+        label += [f"[{r.arch}]"] if len(reports) > 1 else []
+        prefix = " ".join(label) + (": " if several else " ") if label else ""
+        out.append(f"{prefix}{r.content_id} {r.sha256}")
+    return out
 
 
 def rewrite_lines(r) -> list[str]:
@@ -180,6 +187,9 @@ class Printer:
             if lines is not None:
                 for line in lines():
                     self.write(line + "\n")
+        elif isinstance(obj, list):  # hash: a record per unit
+            for item in obj:
+                self.result(item)
         elif self.form == "json":
             self.write(json_line(obj) + "\n")
         else:
