@@ -69,6 +69,11 @@ class UnitDiff:
                 "differing_bytes": self.differing_bytes, "by_region": self.by_region,
                 "build_info": self.build_info}
 
+    def __repr__(self) -> str:
+        arch = f" [{self.arch}]" if self.arch else ""
+        what = "same content" if self.same_content else f"{self.differing_bytes} bytes differ"
+        return f"<UnitDiff{arch} {what}>"
+
 
 class Diff:
     __slots__ = ("a", "b", "format", "units", "only_in_a", "only_in_b", "after_slices")

@@ -72,7 +72,8 @@ def test_every_result_has_to_json_and_a_readable_repr(samples, tmp_copy):
     info = buildidtool.read(path)
     (report,) = buildidtool.hash_file(path)
     results = [info, info.host_build_id, verdict, rewritten, rewritten.units[0], report, report.excluded[0],
-               buildidtool.diff(path, str(samples.path("hello-linux-amd64"))), verdict.modification[0],
+               buildidtool.diff(path, str(samples.path("hello-linux-amd64"))),
+               buildidtool.diff(path, str(samples.path("hello-linux-amd64"))).units[0], verdict.modification[0],
                buildidtool.read_build_info(path)]
     for r in results:
         text = repr(r)
