@@ -38,16 +38,6 @@ LARGE_MIB, QUICK_LARGE_MIB = 1024, 256
 ID_EVERY = 4                    # the large file holds the ID once every ID_EVERY MiB
 ONE_FILE_SAMPLE = "hello-linux-amd64"
 
-# `buildid -w FILE` with the hashing thread (buildidtool/hashing.py) switched
-# off: the measurement that keeps it (row 3, "-w without the hashing thread").
-SERIAL_W_SCRIPT = (
-    "import sys\n"
-    "import buildidtool.hashing as h\n"
-    "h.PIPELINE_MIN_BUFFERS = 1 << 62\n"
-    "from buildidtool.entry import main\n"
-    "main(['-w', sys.argv[1]])\n"
-)
-
 HASHLIB_SCRIPT = (
     "import hashlib, sys\n"
     "h = hashlib.sha256()\n"
@@ -405,8 +395,6 @@ def bench_large(ctx: Context) -> Bench:
     cases = {
         "ours_w": Case("buildid -w BIG", [[t.buildid, "-w", p]], **rewrite),
         "ref_w": Case("gobuildid -w BIG", [[t.gobuildid, "-w", p]], **rewrite),
-        "ours_w_serial": Case("buildid -w BIG, no hashing thread", [[t.python, "-c", SERIAL_W_SCRIPT, p]],
-                              **rewrite),
         "ours_verify": Case("buildid verify BIG", [[t.buildid, "verify", p]], ok_codes=frozenset({0, 1}),
                             prepare=large.restore, rss=True, fingerprint=stdout_text),
         "hashlib": Case("hashlib sha256 BIG", [[t.python, "-c", HASHLIB_SCRIPT, p]], rss=True,
@@ -420,8 +408,6 @@ def bench_large(ctx: Context) -> Bench:
         Row("3 large -w: `buildid -w` vs `gobuildid -w` (wall)", "ours_w", "ref_w", ratio_at_most(0.95)),
         Row("3 large -w: `buildid -w` vs hashlib sha256", "ours_w", "hashlib",
             ratio_at_most(1.25, "≥ 80% of hashlib throughput")),
-        Row("3 large -w: `buildid -w` vs the same without the hashing thread", "ours_w", "ours_w_serial",
-            ratio_at_most(0.95, "the thread earns its place")),
         Row("3 large verify: `buildid verify` vs hashlib sha256", "ours_verify", "hashlib",
             ratio_at_most(1.25, "≥ 80% of hashlib throughput")),
         Row("3 large diff: `buildid diff BIG BIG` vs hashlib sha256 of BIG twice", "ours_diff", "hashlib_twice",
@@ -434,7 +420,6 @@ def bench_large(ctx: Context) -> Bench:
     size = large.path.stat().st_size
     checks = [
         same_fingerprint("ours_w", "ref_w", "3: `buildid -w` and `gobuildid -w` leave identical bytes (sha256)"),
-        same_fingerprint("ours_w", "ours_w_serial", "3: `buildid -w` leaves the same bytes without the hashing thread"),
         expect("ours_w", lambda sha: sha != large.sha256, "3: `buildid -w` changed the file"),
         expect("hashlib", lambda sha: sha == large.sha256, "3: the hashlib script saw the pristine file"),
         reported("ours_verify", "3: `buildid verify` said (on the restored, stale file)"),

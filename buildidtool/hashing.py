@@ -42,11 +42,10 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     """Leftmost non-overlapping occurrences of `placeholder` in [start, start+length)
     (after excluded spans are zeroed), and the SHA-256 with those occurrences zeroed.
 
-    Memory is bounded by a few buffers of `bufsize`; an occurrence split across
-    two reads is found because the last len(placeholder)-1 bytes of each read
-    are carried over. Ranges longer than a few buffers are hashed in a second
-    thread (hashlib releases the GIL) while this one reads and searches: a
-    measured gain, benchmarks/run.py row 3 ("without the hashing thread").
+    Memory is one buffer of `bufsize`; an occurrence split across two reads is
+    found because the last len(placeholder)-1 bytes of each read are carried
+    over. (Hashing in a second thread while this one reads and searches was
+    measured and dropped: no gain on a 1 GiB file, benchmarks/README.md.)
     `overlay` lists (offset, bytes) read instead of the file's bytes there (a
     file as it was before someone changed a few header fields), before zeroing.
     """
@@ -56,25 +55,18 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
         length = os.fstat(fd).st_size - start
     bufsize = max(bufsize, len(placeholder))
     h = hashlib.sha256()
-    if length <= PIPELINE_MIN_BUFFERS * bufsize:
-        matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, lambda b: None,
-                        list(overlay))
-        return Hashed(matches, h.digest())
-    return _pipelined(fd, placeholder, list(exclude), start, length, bufsize, h, list(overlay))
+    matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, list(overlay))
+    return Hashed(matches, h.digest())
 
 
-PIPELINE_MIN_BUFFERS = 4
-RING = 3  # buffers in flight between the reader and the hasher
-
-
-def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer, overlay=()) -> list[int]:
+def _scan(fd, placeholder, exclude, start, length, bufsize, feed, overlay=()) -> list[int]:
     """Read [start, start+length) buffer by buffer, passing the bytes to hash, in
-    order, to `feed` (zeros for matches). `next_buffer(old)` hands out the buffer
-    to fill next; the old one is not written again until `feed` is done with it."""
+    order, to `feed` (zeros for matches)."""
     k = len(placeholder)
     zeros = bytes(k)
     matches: list[int] = []
-    mv = next_buffer(None) or memoryview(bytearray(bufsize + k))
+    mv = memoryview(bytearray(bufsize + k))
+    buf = mv.obj
     end = start + length
     carry = 0          # mv[:carry] is not hashed yet; it starts at file offset `pos`
     pos = readpos = start
@@ -87,7 +79,6 @@ def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer, o
             _zero_excluded(mv, carry, readpos, n, exclude)
         total = carry + n
         done = 0
-        buf = mv.obj
         i = buf.find(placeholder, 0, total)
         while i >= 0:
             matches.append(pos + i)
@@ -105,53 +96,6 @@ def _scan(fd, placeholder, exclude, start, length, bufsize, feed, next_buffer, o
         if keep > done:
             feed(mv[done:keep])
         carry = total - keep
-        fresh = next_buffer(mv)
-        if fresh is not None:
-            fresh[:carry] = mv[keep:total]
-            mv = fresh
-        else:
-            mv[:carry] = bytes(mv[keep:total])
+        mv[:carry] = bytes(mv[keep:total])
         pos += keep
     return matches
-
-
-def _pipelined(fd, placeholder, exclude, start, length, bufsize, h, overlay=()) -> Hashed:
-    import queue
-    import threading
-
-    free: queue.Queue = queue.Queue()
-    for _ in range(RING):
-        free.put(memoryview(bytearray(bufsize + len(placeholder))))
-    work: queue.Queue = queue.Queue(maxsize=256)
-    STOP = object()
-    failure: list[BaseException] = []
-
-    def hasher() -> None:
-        try:
-            while True:
-                item = work.get()
-                if item is STOP:
-                    return
-                if type(item) is tuple:  # (buffer,): all of it is hashed, it may be refilled
-                    free.put(item[0])
-                else:
-                    h.update(item)
-        except BaseException as e:  # pragma: no cover - hashlib does not fail
-            failure.append(e)
-
-    def next_buffer(old):
-        fresh = free.get()
-        if old is not None:
-            work.put((old,))
-        return fresh
-
-    t = threading.Thread(target=hasher, name="buildid-hasher", daemon=True)
-    t.start()
-    try:
-        matches = _scan(fd, placeholder, exclude, start, length, bufsize, work.put, next_buffer, overlay)
-    finally:
-        work.put(STOP)
-        t.join()
-    if failure:
-        raise failure[0]
-    return Hashed(matches, h.digest())
