@@ -1,7 +1,11 @@
-"""One module per container format. Each locates the Go build ID (value and file
-offsets), the host build ID and the code signature; `locate` picks the module by
-the file's magic, and `reference_id` answers exactly what `go tool buildid` would.
-Parser modules are imported on first use, so reading one ELF loads only elf.py."""
+"""One module per container format, chosen here by the file's magic (magic.sniff,
+the one dispatch). Each answers one protocol (formats.model.Image):
+`read(src)` locates the Go build ID (value and file offsets), the host build
+ID and the code signature; `image(src)` gives kind, arch, sections, segments,
+where build info lives and reads by address; `layout(src)` adds the headers and
+tables for explaining and diffing. `reference_id` answers exactly what
+`go tool buildid` would. Parser modules are imported on first use, so reading
+one ELF loads only elf.py."""
 from __future__ import annotations
 
 import importlib
@@ -12,7 +16,7 @@ from .magic import sniff
 from .model import Found, HostBuildID, MachoSigning, Span
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "sniff", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
+__all__ = ["locate", "image", "slices", "sniff", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
            "Span", "Source"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
@@ -26,6 +30,28 @@ _READERS = {"ar": ("ar", "read"), "aix-big-archive": ("bigaf", "read"), "elf": (
 def _reader(kind: str):
     module, name = _READERS[kind]
     return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+# Formats that answer image(): executables and objects with sections.
+IMAGES = ("elf", "macho", "pe", "xcoff", "plan9", "wasm")
+
+
+def image(src: Source, kind: str | None = None, arch: str | None = None):
+    """The Image of a thin container (kind as sniff names it, found when not
+    given), or None for formats without one (archives, universal files, unknown).
+    `arch`: what a universal header said, for a Mach-O slice whose own header does not."""
+    kind = kind or sniff(src.prefix(PREFIX_SIZE))
+    if kind not in IMAGES:
+        return None
+    module = importlib.import_module(f".{kind}", __name__)
+    return module.image(src, arch) if kind == "macho" else module.image(src)
+
+
+def slices(src: Source):
+    """(arch, window) per slice of a universal Mach-O, or None when src is not one."""
+    if sniff(src.prefix(PREFIX_SIZE)) != "macho-fat":
+        return None
+    return importlib.import_module(".macho", __name__).slices(src)
 
 
 def locate(src: Source) -> Found:

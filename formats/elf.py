@@ -366,12 +366,81 @@ def looks_like_text(b: bytes) -> bool:
     return bool(b) and all(0x20 <= c < 0x7F for c in b)
 
 
-# --- layout (for explaining and diffing) ---
+# --- the protocol (formats.model.Image) and the layout ---
 
-from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+from .memory import AddressSpace, Mapping  # noqa: E402  (kept with the code that uses it)
+from .model import Image, Region, image_end  # noqa: E402
+from .symtab import MAX_SYMTAB, lookup  # noqa: E402
 
+PT_LOAD = 1
+PF_X, PF_W, PF_R = 1, 2, 4
 PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR", 7: "TLS",
             0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO"}
+
+
+def _perm(flags: int) -> str:
+    return "".join(c for bit, c in ((PF_R, "r"), (PF_W, "w"), (PF_X, "x")) if flags & bit)
+
+
+class ElfImage(Image):
+    kind = "elf"
+    __slots__ = ("elf",)
+
+    def __init__(self, src: Source):
+        e = Elf.of(src)
+        super().__init__(src, e.arch, e.bo, 8 if e.cls == ELFCLASS64 else 4)
+        self.elf = e
+
+    def program_headers(self) -> list[Phdr]:
+        return self.elf.program_headers() if self.elf.hdr.e_phoff else []
+
+    def segments(self) -> tuple[Region, ...]:
+        return self.src.memo("elf.segments", lambda: tuple(
+            Region("segment", f"{PT_NAMES.get(p.p_type, hex(p.p_type))}[{i}]", p.p_offset, p.p_filesz,
+                   p.p_vaddr, None, _perm(p.p_flags))
+            for i, p in enumerate(self.program_headers())))
+
+    def loads(self) -> tuple[Region, ...]:
+        return tuple(r for r in self.segments() if r.name.startswith("LOAD["))
+
+    def sections(self) -> tuple[Region, ...]:
+        return self.src.memo("elf.regions", lambda: tuple(
+            Region("section", name.decode("utf-8", "replace"), s.sh_offset,
+                   0 if s.sh_type == SHT_NOBITS else s.sh_size, s.sh_addr,
+                   s.sh_size if s.sh_type == SHT_NOBITS else None)
+            for name, s in self.elf.sections().items() if name))
+
+    def buildinfo(self) -> tuple[int, int] | None:
+        s = self.elf.sections().get(b".go.buildinfo")
+        return None if s is None else (s.sh_addr, s.sh_size)
+
+    def legacy_buildinfo(self) -> tuple[int, int] | None:
+        """The first writable, non-executable PT_LOAD segment."""
+        for p in self.program_headers():
+            if p.p_type == PT_LOAD and p.p_flags & (PF_X | PF_W) == PF_W:
+                return p.p_vaddr, p.p_filesz
+        return None
+
+    def memory(self) -> AddressSpace:
+        return AddressSpace(self.src, [Mapping(p.p_vaddr, p.p_filesz, p.p_offset) for p in self.program_headers()])
+
+    def symbol(self, name: bytes) -> int | None:
+        sects = self.elf.sections()
+        st, names = sects.get(b".symtab"), sects.get(b".strtab")
+        if st is None or names is None or st.sh_size > MAX_SYMTAB or names.sh_size > MAX_SYMTAB:
+            return None
+        fmt = self.byteorder + ("IBBHQQ" if self.ptr_size == 8 else "IIIBBH")
+        table = self.src.read_at(st.sh_offset, st.sh_size, "symbol table")
+        strtab = self.src.read_at(names.sh_offset, names.sh_size, "symbol names")
+        sym = lookup(strtab, table, struct.calcsize(fmt), fmt, (name,))
+        if sym is None:
+            return None
+        return sym[4] if self.ptr_size == 8 else sym[1]
+
+
+def image(src: Source) -> ElfImage:
+    return src.memo("elf.image", lambda: ElfImage(src))
+
 
 ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
 
@@ -379,31 +448,23 @@ ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
 def layout(src: Source) -> ElfLayout:
     """Every section, segment and header table with its file range (absolute
     offsets), where the image the headers describe ends, and the section names."""
-    elf = Elf.of(src)
-    h = elf.hdr
+    img = image(src)
+    h = img.elf.hdr
     at = src.absolute
     regions = [Region("header", "ELF header", at(0), h.e_ehsize)]
     if h.e_phnum:
         regions.append(Region("table", "program headers", at(h.e_phoff), h.e_phnum * h.e_phentsize))
     if h.e_shoff and h.e_shnum:
         regions.append(Region("table", "section headers", at(h.e_shoff), h.e_shnum * h.e_shentsize))
-    for i, p in enumerate(elf.program_headers()):
-        name = f"{PT_NAMES.get(p.p_type, hex(p.p_type))}[{i}]"
-        regions.append(Region("segment", name, at(p.p_offset), p.p_filesz, p.p_vaddr))
+    regions += [r._replace(offset=at(r.offset)) for r in img.segments()]
     try:
-        sections = elf.sections()
+        sections = img.sections()
     except FormatError:  # cut short: the section headers still say where the sections were
-        sections = {}
+        sections = ()
         regions += [Region("section", f"section {i}", at(s.sh_offset), s.sh_size, s.sh_addr or None)
-                    for i, s in enumerate(_raw_sections(elf)) if s.sh_type != SHT_NOBITS]
-    for name, s in sections.items():
-        if s.sh_type != SHT_NOBITS and name:
-            regions.append(Region("section", name.decode("utf-8", "replace"), at(s.sh_offset), s.sh_size,
-                                  s.sh_addr or None))
-    return ElfLayout(tuple(regions), image_end(regions),
-                     frozenset(n.decode("utf-8", "replace") for n in sections if n))
-
-
+                    for i, s in enumerate(_raw_sections(img.elf)) if s.sh_type != SHT_NOBITS]
+    regions += [r._replace(offset=at(r.offset), addr=r.addr or None) for r in sections if r.memsize is None]
+    return ElfLayout(tuple(regions), image_end(regions), frozenset(r.name for r in sections))
 def _raw_sections(elf: Elf) -> list[Shdr]:
     """The section headers without their names, when the table itself is readable."""
     h = elf.hdr

@@ -99,11 +99,14 @@ class Found:
         self._signing = value
 
 
-# --- layout: where everything a container's headers declare lies in the file ---
+# --- the protocol: what a container's headers declare ---
 
-class Region(namedtuple("Region", "kind name offset size addr", defaults=(None,))):
+class Region(namedtuple("Region", "kind name offset size addr memsize perm", defaults=(None, None, ""))):
     """One named byte range a container's headers declare: a section, a
-    segment, a header or a table (`kind`). `addr` is the load address, or None."""
+    segment, a header or a table (`kind`). `size` is what the file holds (0 for
+    zero-fill), `addr` the load address or None, `memsize` the size in memory
+    when it differs from `size`, `perm` the access as "r", "w", "x" letters
+    where the format says."""
 
     __slots__ = ()
 
@@ -115,3 +118,51 @@ class Region(namedtuple("Region", "kind name offset size addr", defaults=(None,)
 def image_end(regions) -> int:
     """Where the linked image ends: the end of the last region that has bytes."""
     return max((r.end for r in regions if r.size), default=0)
+
+
+class Image:
+    """One executable's headers, parsed once, as every format module answers
+    them (`image(src)` in each; `formats.image` picks the module):
+
+        kind, arch, byteorder, ptr_size
+        segments()        tuple[Region]  what is loaded, in header order
+        sections()        tuple[Region]  in header order; FormatError if the table is broken
+        section(name)     the first section of that name, or None
+        buildinfo()       (addr, size) Go's debug/buildinfo searches, or None
+        legacy_buildinfo() (addr, size) older Go releases searched, or None
+        memory()          an AddressSpace: read by address
+        symbol(name)      a symbol's address from the symbol table, or None
+
+    The build-ID spans, host build ID and code signature come from the same
+    module's `read(src)` (a Found). Tables are parsed on first use and kept
+    with the Source, so every reader of one file shares one parse."""
+
+    kind = "unknown"
+    __slots__ = ("src", "arch", "byteorder", "ptr_size")
+
+    def __init__(self, src, arch: str | None, byteorder: str, ptr_size: int):
+        self.src, self.arch, self.byteorder, self.ptr_size = src, arch, byteorder, ptr_size
+
+    def segments(self) -> tuple:
+        return ()
+
+    def sections(self) -> tuple:
+        return ()
+
+    def section(self, name: str):
+        return next((s for s in self.sections() if s.name == name), None)
+
+    def buildinfo(self):
+        return None
+
+    def legacy_buildinfo(self):
+        return None
+
+    def memory(self):
+        raise NotImplementedError
+
+    def symbol(self, name: bytes) -> int | None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind} {self.arch}>"
