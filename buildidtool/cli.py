@@ -217,6 +217,18 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
               help="Worker processes (default: one per core).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Per-file time limit; a file past it is an error record (default 300, 0: none).")
+@click.option("--no-archives", is_flag=True, help="Do not look inside archives, packages and images.")
+@click.option("--all-layers", is_flag=True, help="Images: every layer's files (with a layer field), not the squashed tree.")
+@click.option("--max-depth", type=click.IntRange(0, 64), default=None,
+              help="Archives inside archives opened, the outermost counting 1 (default 4; 0: like --no-archives).")
+@click.option("--max-member-size", metavar="SIZE", default=None,
+              help="Largest member read, uncompressed (default 4G; suffixes K, M, G, T).")
+@click.option("--max-total-size", metavar="SIZE", default=None,
+              help="Most data read out of one input, all nesting levels (default 16G).")
+@click.option("--max-ratio", type=click.FloatRange(min=1), default=None,
+              help="Largest expansion ratio of one input, once past 64M read (default 250).")
+@click.option("--max-members", type=click.IntRange(min=1), default=None,
+              help="Most members read from one input (default 1000000).")
 @click.option("--serial-number", metavar="URN", default=None,
               help="SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).")
 @click.option("--timestamp", metavar="ISO8601", default=None,
@@ -225,9 +237,12 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
               help="SBOM serial number and time fixed, so two scans of one tree give the same bytes.")
 @click.argument("paths", nargs=-1, required=True)
 def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
-         follow_symlinks: bool, jobs: int | None, time_limit: float | None, serial_number: str | None,
+         follow_symlinks: bool, jobs: int | None, time_limit: float | None, no_archives: bool,
+         all_layers: bool, max_depth: int | None, max_member_size: str | None, max_total_size: str | None,
+         max_ratio: float | None, max_members: int | None, serial_number: str | None,
          timestamp: str | None, reproducible: bool) -> None:
-    """Scan files and directory trees: one record per regular file.
+    """Scan files and directory trees: one record per regular file, and per member
+    of archives, packages and container images (ARCHIVE!/MEMBER).
 
     Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
     file failed (missing, unreadable, malformed, or its reader crashed or ran
@@ -249,7 +264,20 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
             Identity.make(Inventory(), *identity)
         except ValueError as e:
             raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
-    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity)))
+    archives = None
+    if not no_archives and max_depth != 0:
+        from .archives.limits import Limits, parse_size
+        archives = Limits(all_layers=all_layers)
+        try:
+            for field, value in (("max_member_size", max_member_size), ("max_total_size", max_total_size)):
+                if value is not None:
+                    setattr(archives, field, parse_size(value))
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        for field, value in (("max_depth", max_depth), ("max_ratio", max_ratio), ("max_members", max_members)):
+            if value is not None:
+                setattr(archives, field, value)
+    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity, archives)))
 
 
 @cli.command("diff")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 import stat
 
-from .errors import NotRegularFile, UnreadableFile, os_message
+from .errors import NotRegularFile, RewriteError, UnreadableFile, os_message
+
+MEMBER_SEP = "!/"  # ARCHIVE!/MEMBER: see buildidtool.archives.paths
+
+
+def is_member_path(path: str) -> bool:
+    """A path into an archive (`a.tar!/bin/x`) rather than a file on disk."""
+    return MEMBER_SEP in path and not os.path.lexists(path)
 
 _KINDS = ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a FIFO"),
           (stat.S_ISCHR, "is a character device"), (stat.S_ISBLK, "is a block device"),
@@ -30,6 +37,11 @@ def check_regular(path: str) -> os.stat_result:
 
 
 def open_regular(path: str, write: bool = False) -> int:
+    if is_member_path(path):
+        if write:
+            raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
+        from .archives.member import open_member  # only here: plain files never import archives
+        return open_member(path)
     check_regular(path)
     flags = (os.O_RDWR if write else os.O_RDONLY) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:

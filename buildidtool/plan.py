@@ -84,7 +84,11 @@ def _plan_signature(fd: int, found: Found, span: Span, unit: Unit) -> None:
     code_size = sig.offset - span.offset
     # Only a signature of exactly the size Go's linker gives it is Go's to redo;
     # anything else was signed by someone else and is left alone.
-    if code_size < 0 or codesign.size(code_size) != sig.size or sig.end > span.end:
+    if code_size < 0 or codesign.size(code_size) != sig.size:
+        return
+    # A thin file cut inside its signature gets all of it back, lengthening the
+    # file as Go's tool does; a slice's must not spill into the next slice.
+    if sig.end > span.end and found.span is not None:
         return
     patches = [(m, unit.new_id) for m in unit.hashed.matches]
     unit.signature = sig

@@ -8,7 +8,7 @@ import os
 from .formats import Source, reference_id
 
 from .errors import BuildIDError, FileChanged, RewriteError, os_message
-from .fileio import open_regular
+from .fileio import is_member_path, open_regular
 from .plan import Unit, plan_unit, units
 from .reading import guarded, locate_fd
 
@@ -41,6 +41,8 @@ def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
             go_compatible: bool = False) -> Rewritten:
     """Stamp `path` with the content ID of its own bytes. Raises BuildIDError;
     on any error the file is unchanged and the message says so."""
+    if is_member_path(path):  # refused in a dry run too: there is nothing to write back to
+        raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
     fd = open_regular(path, write=not dry_run)
     try:
         if not dry_run:
@@ -54,7 +56,7 @@ def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
         if atomic:
             _replace(path, fd, before, changes)
         else:
-            _write_in_place(path, fd, changes)
+            _write_in_place(path, fd, changes, before.st_size)
         return Rewritten(path, plan, True, False)
     finally:
         os.close(fd)
@@ -78,7 +80,9 @@ def _check_unchanged(path: str, fd: int, before: os.stat_result, changes) -> Non
                                     "nothing written")
 
 
-def _write_in_place(path: str, fd: int, changes) -> None:
+def _write_in_place(path: str, fd: int, changes, size: int) -> None:
+    """Write `changes` to a file of `size` bytes (a re-signed file cut inside its
+    signature grows past it); any failure restores the old bytes and size."""
     done = []
     try:
         for off, old, new in changes:
@@ -87,18 +91,20 @@ def _write_in_place(path: str, fd: int, changes) -> None:
             done.append((off, old))
         os.fsync(fd)
     except OSError as e:
-        raise RewriteError(path, f"write failed ({os_message(e)}); {_roll_back(fd, done)}") from None
+        raise RewriteError(path, f"write failed ({os_message(e)}); {_roll_back(fd, done, size)}") from None
     for off, _, new in changes:
         if os.pread(fd, len(new), off) != new:
             raise RewriteError(path, f"read-back after writing differs at offset {off:#x}; "
-                                     f"{_roll_back(fd, [(o, old) for o, old, _ in changes])}")
+                                     f"{_roll_back(fd, [(o, old) for o, old, _ in changes], size)}")
 
 
-def _roll_back(fd: int, done: list[tuple[int, bytes]]) -> str:
+def _roll_back(fd: int, done: list[tuple[int, bytes]], size: int) -> str:
     try:
         for off, old in reversed(done):
             if os.pwrite(fd, old, off) != len(old):
                 raise OSError(0, "short write")
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
         os.fsync(fd)
     except OSError as e:
         return f"restoring the original bytes also failed ({os_message(e)}): file may be damaged"

@@ -17,16 +17,21 @@ DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 10
 
 
 class Options:
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity")
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives")
 
     def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
-                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False)):
+                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default"):
         self.paths, self.form, self.verify = list(paths), form, verify
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
+        if archives == "default":  # look inside archives with the default limits
+            from .archives.limits import Limits
+            archives = Limits()
+        self.archives = archives  # an archives.limits.Limits, or None: --no-archives
 
 
-_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow"}
+_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow",
+          "--no-archives": "no-archives", "--all-layers": "all-layers"}
 
 
 def _value(args: list[str], i: int, long: str, short: str | None = None) -> tuple[str | None, int]:
@@ -50,6 +55,7 @@ def parse_simple(args: list[str]) -> Options | None:
     verify = follow = False
     jobs = None
     limit = DEFAULT_TIME_LIMIT
+    archives: set[str] = set()  # flags about looking inside archives
     paths: list[str] = []
     i = 0
     while i < len(args):
@@ -63,6 +69,8 @@ def parse_simple(args: list[str]) -> Options | None:
                 forms.add(flag)
             verify |= flag == "verify"
             follow |= flag == "follow"
+            if flag in ("no-archives", "all-layers"):
+                archives.add(flag)
             i += 1
             continue
         v, j = _value(args, i, "--jobs", "-j")
@@ -94,7 +102,11 @@ def parse_simple(args: list[str]) -> Options | None:
         i += 1
     if not paths or len(forms) > 1:
         return None
-    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit)
+    limits = None
+    if "no-archives" not in archives:
+        from .archives.limits import Limits
+        limits = Limits(all_layers="all-layers" in archives)
+    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit, archives=limits)
 
 
 def run(opts: Options) -> int:
@@ -120,8 +132,9 @@ def run(opts: Options) -> int:
     progress = Progress()
     total = Tally()
     fmt.begin(out)
-    batches = scan(walk(opts.paths, opts.follow_symlinks, stats), opts.jobs or os.cpu_count() or 1,
-                   opts.verify, render, opts.time_limit or None, sbom)
+    layouts = opts.archives is not None
+    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+                   opts.verify, render, opts.time_limit or None, sbom, opts.archives)
     for rendered, tally in batches:
         total.add(tally)
         progress.before_output()

@@ -34,11 +34,12 @@ class ScanStats:
         self.skipped = 0  # FIFOs, devices, sockets, symlinks not followed
 
 
-def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats) -> Iterator[Walked]:
+def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats, layouts: bool = False) -> Iterator[Walked]:
     """Regular files under each root, in sorted path order, as a stream (one
     directory's entries in memory per level). A root that cannot be read is an
     error item. Symlinks are followed only when asked, and then each directory
-    is entered once (by device and inode), so a looping link cannot recurse."""
+    is entered once (by device and inode), so a looping link cannot recurse.
+    With `layouts`, a root that is an OCI image layout directory is one item."""
     seen: set[tuple[int, int]] | None = set() if follow_symlinks else None
     for root in roots:
         try:
@@ -48,6 +49,8 @@ def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats) -> Itera
             continue
         if stat.S_ISREG(st.st_mode):
             yield Walked(root)
+        elif layouts and stat.S_ISDIR(st.st_mode) and os.path.isfile(os.path.join(root, "oci-layout")):
+            yield Walked(root)  # an OCI image layout named on the command line reads as one image
         elif stat.S_ISDIR(st.st_mode):
             yield from _walk_dir(root, follow_symlinks, stats, seen)
         else:
@@ -128,7 +131,7 @@ def error_record(name: str, error: str, verify: bool) -> dict:
 
 
 def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
-         time_limit: float | None = None, sbom: bool = False) -> Iterator:
+         time_limit: float | None = None, sbom: bool = False, archives=None) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
@@ -137,7 +140,7 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
     from .workers import ordered
 
     def work(item):
-        return list(records(item, verify, sbom))
+        return list(records(item, verify, sbom, archives))
 
     def fault(item, message):
         return [error_record(item.path, message, verify)]
@@ -160,10 +163,16 @@ def _item_size(item: Walked) -> int:
     return len(item.path) + 16
 
 
-def records(item: Walked, verify: bool = False, sbom: bool = False) -> Iterator[dict]:
+def records(item: Walked, verify: bool = False, sbom: bool = False, archives=None) -> Iterator[dict]:
     """The records for one walked input: `read --json` fields plus go_version,
     go_version_source, main_path and, with verify, status and reason. This is
-    where an input becomes records; one per regular file."""
+    where an input becomes records: one per regular file, and with `archives`
+    (an archives.limits.Limits, None to look inside nothing) one per member of
+    an archive, package or image too, named `ARCHIVE!/MEMBER`."""
+    if archives is not None and not item.error:
+        from .archives import records as archive_records
+        yield from archive_records.of_input(item.path, verify, archives, sbom)
+        return
     yield scan_one(item, verify, sbom)
 
 
@@ -180,31 +189,38 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             return error_record(path, "not a regular file", verify)
-        src = Source.of_file(fd)
-        record = empty_record(path)
-        try:
-            found = locate(src)
-        except FormatError as e:
-            record["format"] = sniff(src.prefix(PREFIX_SIZE))
-            record["error"] = str(e)
-            if verify:
-                record["status"], record["reason"], record["modification"] = "error", str(e), None
-            return record
-        except OSError as e:
-            return error_record(path, f"read error: {e.strerror or e}", verify)
-        record.update(to_info(path, found).to_json())
-        if found.format != "unknown":
-            record["go_version"], record["main_path"] = _go_summary(fd, found, src)
-        from .goversion import fill
-        fill(record, found, src)
-        if sbom:
-            from .sbom import facts
-            record.update(facts(path, fd, found, src))
-        if verify:
-            from .verifying import verify_found
-            v = verify_found(path, fd, found)
-            record["status"], record["reason"] = v.status, v.reason
-            record["modification"] = None if v.modification is None else [m.to_json() for m in v.modification]
-        return record
+        return record_of_fd(path, fd, verify, sbom)
     finally:
         os.close(fd)
+
+
+def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False,
+                 head: bytes | None = None) -> dict:
+    """The record for the bytes open on fd (a file, or a spooled archive member), named
+    `path`; `head`: its first bytes, when the caller has read them already."""
+    src = Source(fd, 0, os.fstat(fd).st_size, head)
+    record = empty_record(path)
+    try:
+        found = locate(src)
+    except FormatError as e:
+        record["format"] = sniff(src.prefix(PREFIX_SIZE))
+        record["error"] = str(e)
+        if verify:
+            record["status"], record["reason"], record["modification"] = "error", str(e), None
+        return record
+    except OSError as e:
+        return error_record(path, f"read error: {e.strerror or e}", verify)
+    record.update(to_info(path, found).to_json())
+    if found.format != "unknown":
+        record["go_version"], record["main_path"] = _go_summary(fd, found, src)
+    from .goversion import fill
+    fill(record, found, src)
+    if sbom:
+        from .sbom import facts
+        record.update(facts(path, fd, found, src))
+    if verify:
+        from .verifying import verify_found
+        v = verify_found(path, fd, found)
+        record["status"], record["reason"] = v.status, v.reason
+        record["modification"] = None if v.modification is None else [m.to_json() for m in v.modification]
+    return record

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+import buildidtool
+
 from helpers import fat_slices, flip_byte, run
 
 
@@ -121,3 +123,24 @@ def test_refusals_match_reference(samples, tmp_path):
         assert ref.returncode == ours.returncode == 1
         assert f.read_bytes() == before
         assert ours.stderr.count(b"\n") == 1 and str(f).encode() in ours.stderr
+
+
+@pytest.mark.parametrize("into", [0, 0.5, -1])
+def test_rewrite_of_a_file_cut_inside_its_signature_matches_reference(samples, tmp_path, into):
+    """Go re-signs a Go-sized signature even when the file ends inside it, writing
+    the whole new signature and so lengthening the file: -w does the same."""
+    src = samples.path("hello-darwin-arm64")  # Go signs darwin/arm64 executables
+    offset, size = buildidtool.read(str(src)).code_signature
+    cut = offset + (int(size * into) if into != -1 else size - 1)
+    ref_file, our_file = tmp_path / "ref", tmp_path / "ours"
+    ref_file.write_bytes(src.read_bytes()[:cut])
+    # flip a byte of the code so the content ID changes too
+    data = bytearray(ref_file.read_bytes())
+    data[offset // 2] ^= 0x01
+    ref_file.write_bytes(bytes(data))
+    shutil.copyfile(ref_file, our_file)
+    ref = samples.run_reference("-w", ref_file)
+    ours = run("-w", our_file)
+    assert ours.returncode == ref.returncode == 0, (ref.stderr, ours.stderr)
+    assert ref_file.stat().st_size == offset + size  # Go lengthened the file
+    assert our_file.read_bytes() == ref_file.read_bytes()

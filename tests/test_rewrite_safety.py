@@ -275,3 +275,35 @@ def test_read_only_file_refused_simulated(tampered, monkeypatch):
     assert err.getvalue() == f"buildid: {f}: Permission denied\n"
     assert f.read_bytes() == before
     assert buildidtool.rewrite(str(f), dry_run=True).changed  # reading still works
+
+
+def test_failed_rewrite_of_a_lengthened_file_restores_its_length(tmp_copy, samples, tmp_path, monkeypatch):
+    """A file cut inside its Go signature grows when re-signed (as with Go's tool);
+    when the write cannot be completed, the roll-back also cuts it back."""
+    f = tmp_copy("hello-darwin-arm64")
+    offset, size = buildidtool.read(str(f)).code_signature
+    f.write_bytes(f.read_bytes()[:offset + size // 2])
+    flip_byte(f, offset // 2)
+    before = f.read_bytes()
+
+    real, calls = os.fsync, []
+
+    def failing_fsync(fd):  # the first fsync, after the writes, fails
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(fd)
+
+    monkeypatch.setattr(rewrite_module.os, "fsync", failing_fsync)
+    with pytest.raises(buildidtool.RewriteError) as e:
+        buildidtool.rewrite(str(f))
+    assert "file unchanged" in str(e.value)
+    monkeypatch.undo()
+    assert f.read_bytes() == before
+    # and without the fault, the result is the reference's
+    expected = tmp_path / "expected"
+    expected.write_bytes(before)
+    assert samples.run_reference("-w", expected).returncode == 0
+    buildidtool.rewrite(str(f))
+    assert f.stat().st_size == offset + size
+    assert f.read_bytes() == expected.read_bytes()
