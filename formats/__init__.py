@@ -66,12 +66,8 @@ def locate(src: Source) -> Found:
 
 
 def _unknown(head: bytes, src: Source) -> Found:
-    found = Found("unknown")
     hit = raw.find_marker(head)
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("unknown") if hit is None else Found("unknown", None, hit[0], [src.absolute(hit[1])])
 
 
 def reference_id(src: Source) -> bytes:

@@ -1,5 +1,8 @@
-"""Where the Go linker leaves the build info blob, per container, and a way to
-read the target's memory through the file.
+"""Finding the build info blob the Go linker leaves in an executable. Every
+fact about the container comes from its format module's Image (formats.image):
+where to search (`buildinfo()`, `legacy_buildinfo()`) and reading by address
+(`memory()`), as Go's debug/buildinfo asks its `exe` interface; this module
+parses no container headers.
 
 The blob starts with a 32-byte header: the 14-byte magic below, the pointer
 size, a flags byte (bit 0: big endian; bit 1: the strings follow inline), and

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 from . import magic
 from .errors import FormatError
-from .model import Found, HostBuildID, Span
+from .model import Found, HashingView, HostBuildID, Span
 from .source import PREFIX_SIZE, Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
@@ -285,7 +285,6 @@ def gnu_build_id_section(elf: Elf) -> HostBuildID | None:
 
 def read(src: Source) -> Found:
     elf = Elf.of(src)
-    found = Found("elf", elf.arch)
     go_note = gnu_note = None
     for p in elf.program_headers():
         if p.p_type != PT_NOTE or p.p_filesz < 16:
@@ -307,24 +306,22 @@ def read(src: Source) -> Found:
             break
 
     host = gnu_build_id_section(elf)
-    found.defer_hashing(lambda f: _hashing(elf, f))
     if host is None and gnu_note is not None:
         host = HostBuildID("gnu", Span(src.absolute(gnu_note[1]), len(gnu_note[0])), gnu_note[0])
-    found.host_build_id = host
 
+    build_id = reference = unverifiable = None
+    locations: list[int] = []
     if go_note is not None:
-        found.build_id = go_note[0]
-        found.locations = [src.absolute(go_note[1])]
+        build_id, locations = go_note[0], [src.absolute(go_note[1])]
     elif gnu_note is not None:
         # gccgo stores the Go build ID as the GNU build ID; the Go tool prints any
         # GNU build ID it finds, text or not, but only text is a Go build ID.
-        found.reference_id = gnu_note[0]
+        reference = gnu_note[0]
         if looks_like_text(gnu_note[0]):
-            found.build_id = gnu_note[0]
-            found.locations = [src.absolute(gnu_note[1])]
-            found.unverifiable = ("gccgo executable: the build ID is the GNU build-id note, "
-                                  "which the content hash skips")
-    if found.build_id is None and elf.hdr.e_type == ET_REL:
+            build_id, locations = gnu_note[0], [src.absolute(gnu_note[1])]
+            unverifiable = ("gccgo executable: the build ID is the GNU build-id note, "
+                            "which the content hash skips")
+    if build_id is None and elf.hdr.e_type == ET_REL:
         # A gccgo _buildid.o on its own: the Go tool reads only notes and says
         # nothing, but the section is the package's build ID.
         try:
@@ -332,22 +329,24 @@ def read(src: Source) -> Found:
         except FormatError:
             s = None
         if s is not None and src.fits(s.sh_offset, s.sh_size):
-            found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
-            found.locations = [src.absolute(s.sh_offset)]
-            found.reference_id = b""
-            found.unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
-    return found
+            build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
+            locations = [src.absolute(s.sh_offset)]
+            reference = b""
+            unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
+    return Found("elf", elf.arch, build_id, locations, host_build_id=host, reference_id=reference,
+                 unverifiable=unverifiable, hashing=HashingView(lambda: _hashing(elf)))
 
 
-def _hashing(elf: Elf, found: Found) -> None:
+def _hashing(elf: Elf) -> tuple[list[Span], None]:
     """What hashing skips, as the Go tool sees it: the GNU build ID, only when
     Go's ELF parser accepts the file."""
     span = go_host_build_id_span(elf)
     if span is None:
-        return
+        return [], None
     off, size = span
     if off < elf.src.size and size > 0:  # Go zeroes only bytes that exist
-        found.exclude.append(Span(elf.src.absolute(off), min(size, elf.src.size - off)))
+        return [Span(elf.src.absolute(off), min(size, elf.src.size - off))], None
+    return [], None
 
 
 def read_gccgo_object(src: Source) -> Found:
@@ -356,10 +355,8 @@ def read_gccgo_object(src: Source) -> Found:
     s = elf.sections().get(b".go.buildid")
     if s is None:
         raise FormatError("_buildid.o has no .go.buildid section")
-    found = Found("elf", elf.arch)
-    found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
-    found.locations = [src.absolute(s.sh_offset)]
-    return found
+    return Found("elf", elf.arch, src.read_at(s.sh_offset, s.sh_size, ".go.buildid section"),
+                 [src.absolute(s.sh_offset)])
 
 
 def looks_like_text(b: bytes) -> bool:
@@ -368,9 +365,7 @@ def looks_like_text(b: bytes) -> bool:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from .memory import AddressSpace, Mapping  # noqa: E402  (kept with the code that uses it)
 from .model import Image, Region, image_end  # noqa: E402
-from .symtab import MAX_SYMTAB, lookup  # noqa: E402
 
 PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -421,10 +416,12 @@ class ElfImage(Image):
                 return p.p_vaddr, p.p_filesz
         return None
 
-    def memory(self) -> AddressSpace:
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
         return AddressSpace(self.src, [Mapping(p.p_vaddr, p.p_filesz, p.p_offset) for p in self.program_headers()])
 
     def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB, lookup  # not needed to read an ID
         sects = self.elf.sections()
         st, names = sects.get(b".symtab"), sects.get(b".strtab")
         if st is None or names is None or st.sh_size > MAX_SYMTAB or names.sh_size > MAX_SYMTAB:

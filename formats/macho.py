@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from . import magic, raw
 from .errors import FormatError
-from .model import Found, HostBuildID, MachoSigning, Span
+from .model import Found, HashingView, HostBuildID, MachoSigning, Span
 from .source import PREFIX_SIZE, Source
 
 # --- structures (<mach-o/loader.h>, <mach-o/fat.h>) ---
@@ -266,15 +266,11 @@ def read(src: Source) -> Found:
         # The window may not start with a Mach-O header at all (a universal
         # slice pointing anywhere): then the slice table names the arch.
         bo = MAGICS.get(prefix[:4], (None,))[0]
-        found = Found("macho", CPUS.get(struct.unpack_from(bo + "i", prefix, 4)[0])
-                      if bo and len(prefix) >= 8 else None)
-        found.build_id, at = quick
-        found.locations = [src.absolute(at)]
-        return found
-    found = Found("macho", m.arch)
+        arch = CPUS.get(struct.unpack_from(bo + "i", prefix, 4)[0]) if bo and len(prefix) >= 8 else None
+        return Found("macho", arch, quick[0], [src.absolute(quick[1])])
+    build_id, locations = None, []
     if quick is not None and quick[0]:
-        found.build_id, at = quick
-        found.locations = [src.absolute(at)]
+        build_id, locations = quick[0], [src.absolute(quick[1])]
     else:
         text = next((s for s in sects if s.sectname == b"__text"), None)
         if text is None:
@@ -282,33 +278,34 @@ def read(src: Source) -> Found:
         n = min(text.size, PREFIX_SIZE)
         hit = raw.find_marker(src.read_at(text.offset, n, "__text section"))
         if hit is not None:
-            found.build_id, at = hit
-            found.locations = [src.absolute(text.offset + at)]
+            build_id, locations = hit[0], [src.absolute(text.offset + hit[1])]
 
+    host = signature = None
     uuid = m.command(LC_UUID)
     if uuid is not None:
-        span = Span(src.absolute(uuid.offset + 8), len(uuid.data) - 8)
-        found.host_build_id = HostBuildID("macho-uuid", span, uuid.data[8:])
+        host = HostBuildID("macho-uuid", Span(src.absolute(uuid.offset + 8), len(uuid.data) - 8), uuid.data[8:])
     sig = m.command(LC_CODE_SIGNATURE)
     if sig is not None and len(sig.data) >= 16:
         dataoff, datasize = struct.unpack_from(m.bo + "II", sig.data, 8)
-        found.code_signature = Span(src.absolute(dataoff), datasize)
-    found.defer_hashing(lambda f: _hashing(m, segs, f))
-    return found
+        signature = Span(src.absolute(dataoff), datasize)
+    return Found("macho", m.arch, build_id, locations, host_build_id=host, code_signature=signature,
+                 hashing=HashingView(lambda: _hashing(m, segs, host, signature)))
 
 
-def _hashing(m: Macho, segs: list, found: Found) -> None:
+def _hashing(m: Macho, segs: list, host: HostBuildID | None, signature: Span | None):
     """Exclusions and signing, as the Go tool sees them: only when Go's parser
     accepts the file."""
+    zeroed, signing = [], None
     if not m.go_would_parse():
-        return
-    if found.code_signature is not None:
-        found.exclude.append(found.code_signature)
+        return zeroed, signing
+    if signature is not None:
+        zeroed.append(signature)
         text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
         if text_seg is not None:
-            found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
-    if found.host_build_id is not None:
-        found.exclude.append(found.host_build_id.span)
+            signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
+    if host is not None:
+        zeroed.append(host.span)
+    return zeroed, signing
 
 
 def fat_slices(src: Source) -> list[tuple[int, int, int]] | None:
@@ -331,9 +328,9 @@ def read_fat(src: Source) -> Found | None:
     slices = fat_slices(src)
     if slices is None:
         return None
-    found = Found("macho-fat")
     header_end = 8 + len(slices) * struct.calcsize(FAT_ARCH_64 if src.prefix(4) == b"\xca\xfe\xba\xbf" else FAT_ARCH)
     spans: list[tuple[int, int]] = []
+    found = []
     for cputype, off, size in slices:
         if off < header_end:
             raise FormatError(f"universal slice at offset {off:#x} overlaps the header")
@@ -343,18 +340,13 @@ def read_fat(src: Source) -> Found | None:
                 raise FormatError(f"universal slices at {o:#x} and {off:#x} overlap")
         spans.append((off, size))
         one = read(sub)
-        if one.arch is None:
-            one.arch = CPUS.get(cputype)
-        one.span = Span(src.absolute(off), size)
-        found.slices.append(one)
-    return found
+        found.append(one.replace(arch=one.arch or CPUS.get(cputype), span=Span(src.absolute(off), size)))
+    return Found("macho-fat", slices=found)
 
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from .memory import AddressSpace, Mapping  # noqa: E402  (kept with the code that uses it)
 from .model import Image, Region, image_end  # noqa: E402
-from .symtab import MAX_SYMTAB, lookup  # noqa: E402
 
 VM_PROT_READ, VM_PROT_WRITE, VM_PROT_EXECUTE = 1, 2, 4
 VM_PROT_RW = VM_PROT_READ | VM_PROT_WRITE
@@ -400,11 +392,13 @@ class MachoImage(Image):
                 return g.vmaddr, g.filesize
         return None
 
-    def memory(self) -> AddressSpace:
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
         return AddressSpace(self.src, [Mapping(g.vmaddr, g.filesize, g.fileoff)
                                        for g in self.m.segments()[0] if g.segname != b"__PAGEZERO"])
 
     def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB, lookup  # not needed to read an ID
         """By its C name (`_` + name) or as written."""
         c = self.m.command(LC_SYMTAB)
         if c is None or len(c.data) < 24:

@@ -19,13 +19,9 @@ def read(src: Source) -> Found:
     lfanew = magic.pe_header_offset(prefix)
     hit = raw.find_marker(prefix)
     if hit is not None and not src.fits(lfanew + 4, 20):
-        found = Found("pe")  # the Go tool reads the marker without parsing the file
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-        return found
+        return Found("pe", None, hit[0], [src.absolute(hit[1])])  # the Go tool reads the marker without parsing
     machine, nsect, _, _, _, optsize, _ = struct.unpack(
         COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
-    found = Found("pe", MACHINES.get(machine))
     if hit is None:
         # Past the first 32 KiB the Go tool gives up; the start of .text is
         # still where the linker puts the marker.
@@ -39,10 +35,7 @@ def read(src: Source) -> Found:
                     if hit is not None:
                         hit = (hit[0], rawptr + hit[1])
                 break
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("pe", MACHINES.get(machine), *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
 # --- the protocol (formats.model.Image) and the layout ---
@@ -50,9 +43,7 @@ def read(src: Source) -> Found:
 from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
 
 from .errors import FormatError  # noqa: E402
-from .memory import AddressSpace, Mapping  # noqa: E402
 from .model import Image, Region, Span, image_end  # noqa: E402
-from .symtab import MAX_SYMTAB  # noqa: E402
 
 PE32_MAGIC, PE32PLUS_MAGIC = 0x10B, 0x20B
 CHECKSUM_OFFSET = 64                               # in the optional header, PE32 and PE32+ alike
@@ -135,11 +126,13 @@ class PeImage(Image):
                 return self.image_base + h.VirtualAddress, h.VirtualSize
         return None
 
-    def memory(self) -> AddressSpace:
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
         return AddressSpace(self.src, [Mapping(self.image_base + h.VirtualAddress, h.SizeOfRawData,
                                                h.PointerToRawData) for h in self.headers])
 
     def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB  # not needed to read an ID
         symptr, nsyms, src = self.symbol_table, self.symbol_count, self.src
         if not symptr or not nsyms or nsyms * COFF_SYMBOL_SIZE > MAX_SYMTAB:
             return None

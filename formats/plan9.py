@@ -9,12 +9,8 @@ from .source import PREFIX_SIZE, Source
 
 def read(src: Source) -> Found:
     prefix = src.prefix(PREFIX_SIZE)
-    found = Found("plan9", magic.plan9_arch(prefix))
     hit = raw.find_marker(prefix)
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("plan9", magic.plan9_arch(prefix), *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
 # --- the protocol (formats.model.Image) and the layout ---

@@ -29,17 +29,13 @@ def read(src: Source) -> Found:
     except FormatError:
         # The Go tool never parses the module: a marker in the first 32 KiB is
         # the ID even when a section header is broken.
-        found = Found("wasm", "wasm")
         hit = raw.find_marker(src.prefix(PREFIX_SIZE))
         if hit is None:
             raise
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-        return found
+        return Found("wasm", "wasm", hit[0], [src.absolute(hit[1])])
 
 
 def _read(src: Source) -> Found:
-    found = Found("wasm", "wasm")
     pos = 8
     for _ in range(MAX_SECTIONS_SCANNED):
         if pos >= src.size:
@@ -62,16 +58,11 @@ def _read(src: Source) -> Found:
                 hit = raw.find_marker(data)
                 if hit is None:
                     raise FormatError("go:buildid section holds no Go build ID marker")
-                found.build_id = hit[0]
-                found.locations = [src.absolute(start + hit[1])]
-                return found
+                return Found("wasm", "wasm", hit[0], [src.absolute(start + hit[1])])
         pos = body + size
     # No such section: what the Go tool reads, the marker in the first 32 KiB.
     hit = raw.find_marker(src.prefix(PREFIX_SIZE))
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("wasm", "wasm", *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
 # --- the protocol (formats.model.Image): sections, linear memory, producers ---

@@ -51,12 +51,8 @@ def section_headers(src: Source, fh: FileHeader) -> list[Scnhdr]:
 
 def read(src: Source) -> Found:
     prefix = src.prefix(PREFIX_SIZE)
-    found = Found("xcoff", ARCHES.get(magic_of(prefix) or 0))
     hit = raw.find_marker(prefix)
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("xcoff", ARCHES.get(magic_of(prefix) or 0), *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
 def csect(src: Source, want: bytes) -> tuple[int, int]:
