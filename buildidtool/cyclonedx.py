@@ -5,6 +5,7 @@ Imported only by `scan --format cyclonedx-json` (the library costs about
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 
 from cyclonedx.model import HashAlgorithm, HashType, Property
@@ -13,20 +14,20 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from .sbom import NS, TOOL, Identity, Inventory, tool_version
+from .sbom import NS, TOOL, Identity, Inventory, json_text, tool_version, unique_text
 
 
 ROOT = "scan-root"
 
 
 def binary_ref(path: str) -> str:
-    return "file:" + path
+    return "file:" + unique_text(path)
 
 
 def bom(inv: Inventory, ident: Identity) -> Bom:
     tool = Component(type=ComponentType.APPLICATION, name=TOOL, version=tool_version(),
                      bom_ref=f"tool:{TOOL}")
-    root = Component(type=ComponentType.FILE, name=inv.root, bom_ref=ROOT)
+    root = Component(type=ComponentType.FILE, name=json_text(inv.root), bom_ref=ROOT)
     meta = BomMetaData(timestamp=datetime.datetime.fromisoformat(ident.timestamp.replace("Z", "+00:00")),
                        component=root)
     meta.tools.components.add(tool)
@@ -40,10 +41,10 @@ def bom(inv: Inventory, ident: Identity) -> Bom:
         doc.components.add(libs[purl])
     for b in inv.binaries:
         app = Component(
-            type=ComponentType.FILE if b.is_archive else ComponentType.APPLICATION, name=b.path,
+            type=ComponentType.FILE if b.is_archive else ComponentType.APPLICATION, name=json_text(b.path),
             bom_ref=binary_ref(b.path),
             hashes=[HashType(alg=HashAlgorithm.SHA_256, content=b.sha256)] if b.sha256 else None,
-            properties=[Property(name=k, value=v) for k, v in b.properties])
+            properties=[Property(name=k, value=json_text(v)) for k, v in b.properties])
         doc.components.add(app)
         apps.append(app)
         doc.register_dependency(app, [libs[p] for p in sorted(b.modules)])
@@ -54,7 +55,14 @@ def bom(inv: Inventory, ident: Identity) -> Bom:
 
 
 def render(inv: Inventory, ident: Identity) -> str:
-    return JsonV1Dot6(bom(inv, ident)).output_as_string(indent=2) + "\n"
+    text = JsonV1Dot6(bom(inv, ident)).output_as_string(indent=2)
+    if not inv.binaries and not inv.modules:
+        # The library leaves an empty list out; `jq '.components[]'` should still work on a scan
+        # that found no Go.
+        doc = json.loads(text)
+        doc.setdefault("components", [])
+        text = json.dumps(doc, indent=2)
+    return text + "\n"
 
 
 __all__ = ["render", "bom", "binary_ref", "NS"]

@@ -71,23 +71,27 @@ class UnitDiff:
 
 
 class Diff:
-    __slots__ = ("a", "b", "format", "units", "only_in_a", "only_in_b")
+    __slots__ = ("a", "b", "format", "units", "only_in_a", "only_in_b", "after_slices")
 
     def __init__(self, a: str, b: str, format: str):
         self.a, self.b, self.format = a, b, format
         self.units: list[UnitDiff] = []
         self.only_in_a: list[str] = []   # slices of a universal file with no partner
         self.only_in_b: list[str] = []
+        # Two universal files: the bytes after each one's last slice, which no
+        # slice's content ID covers ({"a": size, "b": size, "same": bool}).
+        self.after_slices: dict | None = None
 
     @property
     def same(self) -> bool:
         return bool(self.units) and all(u.same_content for u in self.units) \
-            and not self.only_in_a and not self.only_in_b
+            and not self.only_in_a and not self.only_in_b \
+            and (self.after_slices is None or self.after_slices["same"])
 
     def to_json(self) -> dict:
         return {"a": self.a, "b": self.b, "format": self.format, "same": self.same,
                 "units": [u.to_json() for u in self.units],
-                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b}
+                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "after_slices": self.after_slices}
 
     def __repr__(self) -> str:
         return f"<Diff {self.a!r} {self.b!r}: {'same' if self.same else 'different'}>"
@@ -103,7 +107,21 @@ def diff(a: str, b: str) -> Diff:
             unit = UnitDiff(fa_found.arch or fb_found.arch)
             _compare(a, b, fa, fb, fa_found, fb_found, span_a, span_b, unit)
             out.units.append(unit)
+        if found_a.slices and found_b.slices:
+            out.after_slices = _after_slices(a, b, fa, fb, found_a, found_b)
         return out
+
+
+def _after_slices(a, b, fa, fb, found_a: Found, found_b: Found) -> dict:
+    """What follows the last slice of two universal files (lipo writes nothing
+    there: anything is appended), compared byte for byte."""
+    ends = [max(s.span.end for s in f.slices) for f in (found_a, found_b)]
+    sizes = [max(os.fstat(fd).st_size - end, 0) for fd, end in zip((fa, fb), ends)]
+    same = sizes[0] == sizes[1]
+    if same and sizes[0]:
+        tails = [Span(end, size) for end, size in zip(ends, sizes)]
+        same = not any(True for _ in _runs(a, b, fa, fb, tails[0], tails[1], [], []))
+    return {"a": sizes[0], "b": sizes[1], "same": same}
 
 
 def _units(fd: int, found: Found) -> list[tuple[Found, Span]]:
@@ -117,7 +135,9 @@ def _pair(a, b, fa, fb, found_a: Found, found_b: Found):
     universal one, universal slices by arch."""
     thin = {"macho", "macho-fat"}
     if found_a.format != found_b.format and {found_a.format, found_b.format} != thin:
-        raise MalformedFile(b, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
+        # The error names the file that is not a binary, when one is not; else the second.
+        culprit = a if found_a.format == "unknown" else b
+        raise MalformedFile(culprit, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
     ua, ub = _units(fa, found_a), _units(fb, found_b)
     out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho-fat")
     if len(ua) == 1 and len(ub) == 1 and not (found_a.slices or found_b.slices):
@@ -153,7 +173,8 @@ def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> 
     for name in pa if pa.keys() == pb.keys() else ():
         unit.parts[name] = "equal" if pa[name] == pb[name] else "different"
     if not unit.parts:
-        unit.parts["build_id"] = "equal" if found_a.build_id == found_b.build_id else "different"
+        unit.parts["build_id"] = "absent" if not (found_a.build_id or found_b.build_id) else \
+            "equal" if found_a.build_id == found_b.build_id else "different"
     if not unit.same_content:
         zero_a = list(found_a.exclude) + [Span(m, len(found_a.build_id or b"")) for m in ha.matches]
         zero_b = list(found_b.exclude) + [Span(m, len(found_b.build_id or b"")) for m in hb.matches]
@@ -314,9 +335,14 @@ def text_lines(d: Diff, label_a: str, label_b: str) -> list[str]:
             if u.by_region:
                 lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
             for r in u.ranges:
-                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes) {', '.join(r.where)}")
+                where = f" {', '.join(r.where)}" if r.where else ""
+                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
         for f in u.build_info or ():
             lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
+    tail = d.after_slices
+    if tail is not None and (tail["a"] or tail["b"]):
+        lines.append(f"  after the last slice: {tail['a']} vs {tail['b']} bytes, "
+                     + ("the same" if tail["same"] else "different"))
     for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):
         if archs:
             lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")

@@ -244,8 +244,6 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     return None if v is None else (v.decode("ascii"), "scan")
 
 
-
-
 RECOVERABLE = ("elf", "macho", "macho-fat", "pe")
 
 
@@ -260,13 +258,17 @@ def fill(record: dict, found, src: Source) -> None:
     record["go_version_source"] = None
     if found.format not in RECOVERABLE:
         return
-    has_id = bool(found.build_id or any(s.build_id for s in found.slices))
-    try:
-        got = recover(src, has_id)
-    except (FormatError, OSError, ValueError, struct.error):
-        got = None
+    got = try_recover(src, bool(found.build_id or any(s.build_id for s in found.slices)))
     if got is not None:
         record["go_version"], record["go_version_source"] = got
 
 
-__all__ = ["recover", "fill", "SOURCES", "valid"]
+def try_recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
+    """recover(), with a broken container giving no version rather than an error."""
+    try:
+        return recover(src, has_go_id)
+    except (FormatError, OSError, ValueError, struct.error):
+        return None
+
+
+__all__ = ["recover", "try_recover", "fill", "SOURCES", "valid"]

@@ -169,3 +169,14 @@ def settings_of(build_info) -> dict | None:
     if build_info is None:
         return None
     return {s.key: s.value for s in build_info.settings}
+
+
+def pre_1_24_exclude(found) -> list | None:
+    """The byte ranges Go 1.23 and earlier read as zeros when hashing the unit
+    of `found` (a Found): its own, with the host build ID hashed in, since it
+    could not yet depend on the build ID. None when the host build ID is not
+    excluded to begin with."""
+    h = found.host_build_id
+    if h is None or h.span not in found.exclude:
+        return None
+    return [e for e in found.exclude if e != h.span]

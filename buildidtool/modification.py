@@ -18,7 +18,7 @@ import re
 
 from .formats import FormatError, Found, Source, Span
 
-from . import codesign
+from . import codesign, hostid
 from .errors import BuildIDError
 from .hashing import find_and_hash
 from .idstring import hash_to_string
@@ -122,7 +122,7 @@ def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> 
     provable = [m for m in out if m.kind in (APPENDED, SIGNED)]
     if provable and not any(m.kind == TRUNCATED for m in out):
         for candidate in undos:
-            if _undone_content_id(fd, found, span, build_id, candidate) == stored:
+            if _reproduces(fd, found, span, build_id, candidate, stored):
                 for m in provable:
                     m.proven = True
                     m.detail += "; " + PROOFS[m.kind]
@@ -149,7 +149,7 @@ def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modifica
     ends = sorted({r.end for r in lay.regions if span.offset < r.end < lay.image_end}, reverse=True)
     for end in ends[:MAX_EARLIER_ENDS]:
         undo = _Undo(end - span.offset)
-        if _undone_content_id(fd, found, span, build_id, undo) == stored:
+        if _reproduces(fd, found, span, build_id, undo, stored):
             appended.proven = True
             appended.detail = (f"{span.end - end} bytes after the end of the linked image at offset {end:#x}; "
                                + PROOFS[APPENDED])
@@ -157,12 +157,18 @@ def _appended_earlier(fd, found, span, build_id, stored, lay, appended: Modifica
     return False
 
 
-def _undone_content_id(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo) -> str | None:
+def _reproduces(fd: int, found: Found, span: Span, build_id: bytes, undo: _Undo, stored: str) -> bool:
+    """Whether the undone unit hashes to `stored`, as Go hashes it now or, for a
+    file with a host build ID, as Go before 1.24 did (with that ID hashed in)."""
     if undo.length > span.size:
-        return None  # the undone file would be longer than this one: nothing to read the rest from
-    exclude = list(found.exclude) + undo.exclude
-    hashed = find_and_hash(fd, build_id, exclude, span.offset, undo.length, overlay=undo.overlay)
-    return hash_to_string(hashed.digest)
+        return False  # the undone file would be longer than this one: nothing to read the rest from
+    for exclude in (found.exclude, hostid.pre_1_24_exclude(found)):
+        if exclude is not None:
+            hashed = find_and_hash(fd, build_id, list(exclude) + undo.exclude, span.offset, undo.length,
+                                   overlay=undo.overlay)
+            if hash_to_string(hashed.digest) == stored:
+                return True
+    return False
 
 
 # --- signed ---
@@ -263,19 +269,31 @@ def restored_macho(fd: int, found: Found, span: Span, added: bool = False) -> by
 def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     if found.format not in ("elf", "pe", "macho"):
         return None
+    gone = []  # sections Go's linker always writes, taken out
     if found.format == "elf":
         names = lay.section_names
         no_symbols = ".symtab" not in names
         no_debug = not any(n.startswith((".debug_", ".zdebug_")) for n in names)
         symbols, debug = "no .symtab section", "no .debug_* sections"
+        if names and ".go.buildinfo" not in names:
+            gone.append("no .go.buildinfo section, which Go's linker writes into every executable "
+                        "(objcopy --remove-section .go.buildinfo takes it out)")
     else:
         names = {r.name for r in lay.regions}
         no_symbols = not lay.has_symtab
         no_debug = not any(n.startswith((".debug_", ".zdebug_", "__DWARF")) for n in names)
         symbols = "no COFF symbol table" if found.format == "pe" else "no symbol table (LC_SYMTAB)"
         debug = "no DWARF sections" if found.format == "pe" else "no __DWARF segment"
+    seen = _symbols_gone(src, found, names, (symbols, no_symbols), (debug, no_debug)) + gone
+    return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
+
+
+def _symbols_gone(src: Source, found: Found, names, symbols: tuple[str, bool], debug: tuple[str, bool]) -> list[str]:
+    """The evidence that symbols or DWARF were stripped: what is missing, set
+    against the linker flags build info records."""
+    (symbols, no_symbols), (debug, no_debug) = symbols, debug
     if not (no_symbols or no_debug):
-        return None
+        return []
     # objcopy adds this when the symbols are split off into a file of their own
     # (Debian's dh_strip does, for the -dbgsym package); Go's linker never writes it.
     debuglink = found.format == "elf" and ".gnu_debuglink" in names
@@ -283,20 +301,19 @@ def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
     ldflags, no_dwarf_wanted = _link_flags(src)
     no_debug = no_debug and not no_dwarf_wanted
     if not (no_symbols or no_debug):
-        return None
-    seen = []
+        return []
     if ldflags is None:
-        seen = [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone)]
-        seen.append(linked if debuglink else
-                    "build info does not record the linker flags, so this is likely but not certain")
-        return Modification(STRIPPED, False, "; ".join(seen))
+        return [" and ".join(s for s, gone in ((symbols, no_symbols), (debug, no_debug)) if gone),
+                linked if debuglink else "build info does not record the linker flags, so this is likely but "
+                                         "not certain"]
+    seen = []
     if no_symbols and "-s" not in ldflags:
         seen.append(f"{symbols} although build info shows the linker was not given -s")
     if no_debug and not {"-s", "-w"} & ldflags:
         seen.append(f"{debug} although build info shows the linker was not given -w")
     if seen and debuglink:
         seen.append(linked)
-    return Modification(STRIPPED, False, "; ".join(seen)) if seen else None
+    return seen
 
 
 _LDFLAG = re.compile(r"(?:^|\s)-(s|w)(?:=(true|false))?(?=\s|$)")
@@ -336,10 +353,9 @@ def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
                             and r.offset < span.offset + (p + 1) * codesign.PAGE_SIZE
                             and r.end > span.offset + p * codesign.PAGE_SIZE})
             first = span.offset + pages[0] * codesign.PAGE_SIZE
-            return (f"bytes inside the linked image were changed: {len(pages)} page(s) no longer match Go's "
-                    f"ad hoc signature, the first at offset {first:#x}"
+            return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
                     + (f" ({', '.join(where[:8])})" if where else ""))
-    return "bytes inside the linked image were changed (no appended data, signature or stripping explains it)"
+    return "no appended bytes, signature or stripping explains the mismatch"
 
 
 def text(mods: list[Modification]) -> str:

@@ -25,6 +25,18 @@ NS = "buildid:"
 TOOL = "buildidtool"
 
 
+def json_text(s: str) -> str:
+    """A path as JSON can carry it: bytes that are not UTF-8 (held as surrogate
+    escapes) become U+FFFD, which every consumer reads the same way."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def unique_text(s: str) -> str:
+    """A path as an identifier: bytes that are not UTF-8 written as \\xNN, so
+    two paths that json_text makes alike stay apart."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def golang_purl(path: str, version: str) -> str:
     """pkg:golang/<module path>@<version>, encoded by packageurl-python."""
     from packageurl import PackageURL
@@ -98,16 +110,32 @@ def facts(path: str, fd: int, found, src) -> dict:
     the status of each unit's host build ID. Read errors go to the record."""
     import os
 
-    from . import hostid
+    from . import goversion, hostid
     from .buildinfo import read_build_info_source
     from .errors import BuildIDError
 
     out: dict = {"sha256": None, "build_info": None, "build_info_error": None}
-    units = list(zip(found.slices, [None] * len(found.slices))) or [(found, None)]
+
+    def build_facts(f, unit):
+        # (Go version, settings) of a unit, read only when the host ID is not derived, as verify
+        # reads them: from build info, else the version the runtime carries.
+        def lookup():
+            try:
+                bi = read_build_info_source(path, unit)
+            except BuildIDError:
+                bi = None
+            if bi is not None:
+                return bi.go_version, hostid.settings_of(bi)
+            got = goversion.try_recover(unit, bool(f.build_id))
+            return (got[0] if got else None), None
+        return lookup
+
     statuses = []
-    for f, _ in units:
+    for f in found.slices or [found]:
         h = f.host_build_id
-        statuses.append(None if h is None else hostid.status(f.build_id, h.kind, h.value))
+        unit = src.view(f.span.offset, f.span.size) if f.span else src
+        statuses.append(None if h is None else
+                        hostid.judge(f.build_id, h.kind, h.value, lookup=build_facts(f, unit))[0])
     out["host_build_id_status"] = statuses if found.slices else statuses[0]
     if found.format in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
         try:

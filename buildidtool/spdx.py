@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 
-from .sbom import TOOL, Identity, Inventory, tool_version
+from .sbom import TOOL, Identity, Inventory, json_text, tool_version
 
 ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
@@ -28,18 +28,13 @@ def spdx_id(kind: str, key: str) -> str:
     return f"SPDXRef-{kind}-{readable}-{digest}"
 
 
-def _text(s: str) -> str:
-    """A path as JSON can carry it (bytes that are not UTF-8 become U+FFFD)."""
-    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def document(inv: Inventory, ident: Identity) -> dict:
     creator = f"Tool: {TOOL}-{tool_version()}"
     packages, relationships = [], []
 
     def annotations(props) -> list[dict]:
         return [{"annotationType": "OTHER", "annotator": creator, "annotationDate": ident.timestamp,
-                 "comment": f"{k}={_text(v)}"} for k, v in props]
+                 "comment": f"{k}={json_text(v)}"} for k, v in props]
 
     mod_ids = {}
     for purl in sorted(inv.modules):
@@ -56,7 +51,7 @@ def document(inv: Inventory, ident: Identity) -> dict:
         packages.append(pkg)
     for b in inv.binaries:
         sid = spdx_id("File", b.path)
-        pkg = {"SPDXID": sid, "name": _text(b.path), "downloadLocation": "NOASSERTION",
+        pkg = {"SPDXID": sid, "name": json_text(b.path), "downloadLocation": "NOASSERTION",
                "filesAnalyzed": False, "primaryPackagePurpose": "ARCHIVE" if b.is_archive else "APPLICATION",
                "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
                "copyrightText": "NOASSERTION"}
@@ -69,7 +64,7 @@ def document(inv: Inventory, ident: Identity) -> dict:
                               "relatedSpdxElement": sid})
         relationships.extend({"spdxElementId": sid, "relationshipType": "DEPENDS_ON",
                               "relatedSpdxElement": mod_ids[p]} for p in sorted(b.modules))
-    packages.append({"SPDXID": ROOT, "name": _text(inv.root), "downloadLocation": "NOASSERTION",
+    packages.append({"SPDXID": ROOT, "name": json_text(inv.root), "downloadLocation": "NOASSERTION",
                      "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
                      "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
                      "copyrightText": "NOASSERTION"})

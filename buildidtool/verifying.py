@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, FormatError, Source, Span
+from .formats import Found, Source, Span
 
 from . import codesign, hostid
 from .errors import BuildIDError
@@ -70,9 +70,28 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     top = Verdict(path, info)
     top.slices = [_judge(path, fd, f, span, old, si, strict, facts.of(i))
                   for i, ((f, span, old), si) in enumerate(zip(todo, info.slices))]
+    _after_slices(fd, found, top.slices)
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
     top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
     return top
+
+
+def _after_slices(fd: int, found: Found, verdicts: list["Verdict"]) -> None:
+    """Bytes after the last slice of a universal file, where lipo writes
+    nothing and no slice's content ID reaches: appended to the last slice, and
+    proven when that slice matches its content ID."""
+    from .modification import APPENDED, PROOFS, Modification
+    end = max(s.span.end for s in found.slices)
+    extra = os.fstat(fd).st_size - end
+    last = max(range(len(verdicts)), key=lambda i: found.slices[i].span.end)
+    v = verdicts[last]
+    if extra <= 0 or v.status not in (OK, MODIFIED):
+        return
+    proven = v.status == OK
+    detail = f"{extra} bytes after the last slice at offset {end:#x}" + (f"; {PROOFS[APPENDED]}" if proven else "")
+    if proven:
+        v.status, v.reason, v.modification = MODIFIED, f"{extra} bytes after the last slice", []
+    v.modification = [Modification(APPENDED, proven, detail)] + v.modification
 
 
 class _BuildFacts:
@@ -109,10 +128,7 @@ def _recovered_version(fd: int, found: Found) -> str | None:
     src = Source.of_file(fd)
     if found.span is not None:
         src = src.view(found.span.offset, found.span.size)
-    try:
-        got = goversion.recover(src, bool(found.build_id))
-    except (FormatError, OSError, ValueError):
-        return None
+    got = goversion.try_recover(src, bool(found.build_id))
     return got[0] if got else None
 
 
@@ -170,10 +186,9 @@ def _hashed_with_host_id(fd: int, found: Found, span: Span, old: bytes) -> str |
     """The content ID when the host build ID is hashed, as Go before 1.24 did
     (its GNU build ID or UUID was not derived from the Go build ID, so it was
     part of the content), if that matches the stored one; else None."""
-    h = found.host_build_id
-    if h is None or h.span not in found.exclude:
+    kept = hostid.pre_1_24_exclude(found)
+    if kept is None:
         return None
-    kept = [e for e in found.exclude if e != h.span]
     content = hash_to_string(find_and_hash(fd, old, kept, span.offset, span.size).digest)
     return content if old.endswith(b"/" + content.encode()) else None
 

@@ -121,6 +121,25 @@ def test_universal_slices_are_compared_by_arch(samples, tmp_copy):
     assert b"[arm64]   0x2000-0x2001 (1 bytes) __TEXT,__text" in run("diff", a, b).stdout
 
 
+def test_universal_bytes_after_the_last_slice(samples, tmp_copy):
+    """No slice's content ID covers them: two universal files differ there too."""
+    a = samples.path("hello-darwin-universal")
+    assert diffing.diff(str(a), str(a)).after_slices == {"a": 0, "b": 0, "same": True}
+    b = tmp_copy("hello-darwin-universal")
+    with open(b, "ab") as out:
+        out.write(b"payload")
+    d = diffing.diff(str(a), str(b))
+    assert all(u.same_content for u in d.units) and not d.same
+    assert d.to_json()["after_slices"] == {"a": 0, "b": 7, "same": False}
+    r = run("diff", a, b)
+    assert r.returncode == 1 and b"  after the last slice: 0 vs 7 bytes, different" in r.stdout
+    c = tmp_copy("hello-darwin-universal")
+    with open(c, "ab") as out:
+        out.write(b"paylOad")
+    assert diffing.diff(str(b), str(c)).after_slices == {"a": 7, "b": 7, "same": False}
+    assert run("diff", b, b).returncode == 0
+
+
 def test_build_info_differences(samples):
     a, b = samples.path("hello-linux-amd64"), samples.path("hello-linux-amd64-trimpath")
     d = diffing.diff(str(a), str(b))
@@ -136,10 +155,32 @@ def test_errors_are_one_line_exit_2(samples, tmp_path):
     r = run("diff", a, samples.path("hello-windows-amd64.exe"))
     assert r.returncode == 2 and r.stderr.count(b"\n") == 1
     assert b"is elf" in r.stderr and b"is pe" in r.stderr
+    for f in (tmp_path / "empty", tmp_path / "dir", tmp_path / "fifo"):
+        if f.name == "empty":
+            f.write_bytes(b"")
+        elif f.name == "dir":
+            f.mkdir()
+        else:
+            os.mkfifo(f)
+        for args in ((a, f), (f, a)):
+            r = run("diff", *args, timeout=20)
+            assert r.returncode == 2 and r.stdout == b"" and r.stderr.count(b"\n") == 1, (f, r.stderr)
+            assert r.stderr.startswith(b"buildid: " + str(f).encode() + b": "), r.stderr  # names the odd one
     r = run("diff", samples.path("hello-darwin-amd64"), samples.path("hello-darwin-arm64"))
     assert r.returncode == 1  # thin files of two archs compare, and differ
     r = run("diff", a)
     assert r.returncode == 2  # usage
+
+
+def test_files_without_build_ids_compare_byte_for_byte(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"same start, then A")
+    b.write_bytes(b"same start, then B")
+    r = run("diff", a, b)
+    assert r.returncode == 1
+    lines = r.stdout.decode().splitlines()
+    assert lines[1] == "  build ID: build_id absent"
+    assert lines[-1] == "    0x11-0x12 (1 bytes)"  # no section to name it by
 
 
 def test_longer_file_tail_is_a_range(samples, tmp_copy):

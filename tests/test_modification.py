@@ -14,7 +14,7 @@ import pytest
 import buildidtool
 from buildidtool.formats import Source, locate
 from buildidtool.modification import restored_macho
-from helpers import flip_byte, run
+from helpers import fat_slices, flip_byte, run
 import registry
 
 # Every sample with a checkable content ID, one per format and link mode.
@@ -45,6 +45,24 @@ def test_appended_bytes_are_proven(tmp_copy, name):
     assert v.status == "modified"
     assert kinds(v) == [("appended", True)], v.modification
     assert "420 bytes after the end" in v.modification[0].detail
+
+
+@pytest.mark.parametrize("name", ["hello-darwin-universal", "hello-darwin-universal64"])
+def test_appended_to_a_universal_file(tmp_copy, name):
+    """No slice's content ID reaches past the last slice: the bytes there are
+    appended to that slice, proven when the slice matches its content ID."""
+    f = tmp_copy(name)
+    with open(f, "ab") as out:
+        out.write(b"payload")
+    v = buildidtool.verify(str(f))
+    assert v.status == "modified" and [s.status for s in v.slices] == ["ok", "modified"]
+    assert kinds(v) == [("appended", True)] and "7 bytes after the last slice" in v.modification[0].detail
+    r = run("verify", f)
+    assert r.returncode == 1
+    assert b"[arm64]: modified: bytes appended after link (proven: the file without them matches" in r.stdout
+    flip_byte(f, fat_slices(f.read_bytes())[1][0] + 0x2000)  # and a change inside the last slice
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("appended", False), ("unexplained", False)], v.modification
 
 
 def test_text_and_json_forms(tmp_copy):
@@ -87,7 +105,8 @@ def test_flipped_byte_is_unexplained(tmp_copy, name):
     flip_byte(f)
     v = buildidtool.verify(str(f))
     assert kinds(v) == [("unexplained", False)], v.modification
-    assert "inside the linked image" in v.modification[0].detail
+    assert "no appended bytes, signature or stripping explains" in v.modification[0].detail
+    assert v.modification[0].text().startswith("changed inside the linked image (seen: ")
 
 
 def test_flipped_byte_in_signed_macho_is_located_by_the_page_hashes(tmp_copy):
@@ -130,6 +149,17 @@ def test_strip_debug_only(tmp_copy):
     assert ".debug_*" in v.modification[0].detail and ".symtab" not in v.modification[0].detail
 
 
+@pytest.mark.parametrize("name", ["hello-linux-amd64", "cgo-linux-amd64", "cshared-linux-amd64.so"])
+def test_build_info_removed_is_stripped(tmp_copy, name):
+    """What release pipelines do to hide build info (issue 14): not a change to the program."""
+    need("objcopy")
+    f = tmp_copy(name)
+    subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(f)], check=True)
+    v = buildidtool.verify(str(f))
+    assert kinds(v) == [("stripped", False)], v.modification
+    assert v.modification[0].detail.startswith("no .go.buildinfo section, which Go's linker writes")
+
+
 def test_debian_style_strip_with_debuglink(tmp_copy, tmp_path):
     """As Debian's dh_strip does it: symbols split off into a file of their own,
     the binary stripped and linked to it. The -trimpath sample's build info does
@@ -161,6 +191,9 @@ def test_real_debian_binary():
     assert v.status == "modified"
     assert kinds(v) == [("stripped", False)], v.modification
     assert "no .symtab section" in v.modification[0].detail and ".gnu_debuglink" in v.modification[0].detail
+    # Debian's Go (1.19 for fzf) predates derived host build IDs: --strict has nothing to hold against it.
+    assert v.host_build_id["status"] == "not-applicable"
+    assert "does not derive the host build ID" in v.host_build_id["reason"]
 
 
 def test_strip_pe(tmp_copy):
@@ -298,16 +331,17 @@ def test_macho_resigned_is_proven_and_restores(tmp_copy, tmp_path, samples):
     assert "replaced Go's ad hoc one" in v.modification[0].detail
     assert "CMS signature, hardened runtime" in v.modification[0].detail
     # Restoring Go's layout and ad hoc signature gives back the linker's bytes exactly.
-    with open(f, "rb") as fh:
+    assert restored(f) == original
+
+
+def restored(path, added: bool = False) -> bytes:
+    """restored_macho of a thin file: the bytes as Go's linker wrote them."""
+    from buildidtool.formats import Span
+    with open(path, "rb") as fh:
         fd = fh.fileno()
         found = locate(Source.of_file(fd))
-        restored = restored_macho(fd, found, found_span(fd))
-    assert restored == original
-
-
-def found_span(fd):
-    from buildidtool.formats import Span
-    return Span(0, os.fstat(fd).st_size)
+        assert found.code_signature is not None and found.signing is not None
+        return restored_macho(fd, found, Span(0, os.fstat(fd).st_size), added=added)
 
 
 def test_macho_resigned_after_appending_is_signed(tmp_copy):
@@ -323,17 +357,19 @@ def test_real_hardened_runtime_go_from_pypi(tmp_path, samples):
     v = buildidtool.verify(str(go))
     assert kinds(v) == [("signed", True)], v.modification
     assert "hardened runtime" in v.modification[0].detail and "CMS signature" in v.modification[0].detail
-    with open(go, "rb") as fh:
-        fd = fh.fileno()
-        restored = restored_macho(fd, locate(Source.of_file(fd)), found_span(fd))
+    assert_as_linked(restored(go), tmp_path, samples)
+
+
+def assert_as_linked(restored: bytes, tmp_path, samples):
+    """The restored file verifies (content ID, and Go's ad hoc signature where
+    there is one), and the reference tool agrees that -w would change nothing."""
     out = tmp_path / "go-as-linked"
     out.write_bytes(restored)
-    # The restored file verifies: content ID and Go's ad hoc signature both match,
-    # and the reference tool agrees that -w would change nothing.
     assert buildidtool.verify(str(out)).status == "ok"
     before = samples.run_reference(out).stdout
     assert samples.run_reference("-w", out).returncode == 0
     assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
+    return out
 
 
 def test_real_hardened_runtime_go_amd64_signature_added(tmp_path, samples):
@@ -344,18 +380,8 @@ def test_real_hardened_runtime_go_amd64_signature_added(tmp_path, samples):
     assert kinds(v) == [("signed", True)], v.modification
     assert "a code signature that was added after link" in v.modification[0].detail
     assert "hardened runtime" in v.modification[0].detail
-    with open(go, "rb") as fh:
-        fd = fh.fileno()
-        found = locate(Source.of_file(fd))
-        assert found.code_signature is not None and found.signing is not None
-        restored = restored_macho(fd, found, found_span(fd), added=True)
-    out = tmp_path / "go-as-linked"
-    out.write_bytes(restored)
-    assert buildidtool.verify(str(out)).status == "ok"
+    out = assert_as_linked(restored(go, added=True), tmp_path, samples)
     assert buildidtool.read(str(out)).code_signature is None
-    before = samples.run_reference(out).stdout
-    assert samples.run_reference("-w", out).returncode == 0
-    assert out.read_bytes() == restored and samples.run_reference(out).stdout == before
 
 
 def test_signature_added_to_an_unsigned_macho(tmp_copy):
@@ -366,9 +392,7 @@ def test_signature_added_to_an_unsigned_macho(tmp_copy):
     v = buildidtool.verify(str(f))
     assert kinds(v) == [("signed", True)], v.modification
     assert "was added after link" in v.modification[0].detail
-    with open(f, "rb") as fh:
-        fd = fh.fileno()
-        assert restored_macho(fd, locate(Source.of_file(fd)), found_span(fd), added=True) == original
+    assert restored(f, added=True) == original
 
 
 def add_signature(path) -> None:

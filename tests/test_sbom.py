@@ -186,7 +186,7 @@ def test_non_go_files_and_errors_are_left_out(tmp_path):
     inv = sbom.inventory(recs, [str(tmp_path)])
     assert inv.binaries == [] and inv.modules == {}
     doc = json.loads(render(inv, "cyclonedx-json"))
-    assert doc.get("components", []) == [] and doc["metadata"]["component"]["name"] == str(tmp_path)
+    assert doc["components"] == [] and doc["metadata"]["component"]["name"] == str(tmp_path)
     # Still a valid SPDX document: it describes the scanned tree, which holds nothing.
     assert _spdx_messages(render(inv, "spdx-json"), tmp_path) == []
 
@@ -271,3 +271,27 @@ def test_scan_sbom_usage_errors(tmp_path, args):
 
     r = run("scan", *args, tmp_path)
     assert r.returncode == 2 and r.stdout == b"" and b"Error:" in r.stderr
+
+
+def test_file_names_that_are_not_utf8(samples, tmp_path):
+    """Names JSON cannot carry as bytes: U+FFFD in the name (as in SPDX), the
+    identifiers kept apart; both documents still valid."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    tree = tmp_path / "t"
+    tree.mkdir()
+    for raw in (b"x\xffy", b"x\xfey"):
+        with open(os.path.join(bytes(tree), raw), "wb") as f:
+            f.write(samples.path("hello-linux-amd64").read_bytes())
+    recs = [scan_one(w, sbom=True) for w in walk([str(tree)], False, ScanStats())]
+    inv = sbom.inventory(recs, [str(tree)])
+    text = render(inv, "cyclonedx-json")
+    assert "\\ud" not in text  # no lone surrogates, which strict JSON readers reject or mangle
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    apps = [c for c in json.loads(text)["components"] if c["type"] == "application"]
+    assert [c["name"] for c in apps] == [f"{tree}/x\ufffdy"] * 2
+    assert len({c["bom-ref"] for c in apps}) == 2
+    spdx_text = render(inv, "spdx-json")
+    assert _spdx_messages(spdx_text, tmp_path) == []
+    assert len({p["SPDXID"] for p in json.loads(spdx_text)["packages"]}) == 4  # two files, stdlib, the root
