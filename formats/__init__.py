@@ -13,11 +13,11 @@ import importlib
 from . import raw
 from .errors import FormatError
 from .magic import sniff
-from .model import Found, HostBuildID, MachoSigning, Span
+from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "image", "slices", "sniff", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
-           "Span", "Source"]
+__all__ = ["locate", "image", "slices", "sniff", "reference_id", "FormatError", "Found", "HashingView",
+           "HostBuildID", "Image", "MachoSigning", "Region", "Span", "Source"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
 MIN_SIZE = 8
