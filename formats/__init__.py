@@ -16,7 +16,7 @@ from .magic import sniff
 from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "image", "slices", "sniff", "reference_id", "FormatError", "Found", "HashingView",
+__all__ = ["locate", "image", "layout", "slices", "sniff", "reference_id", "FormatError", "Found", "HashingView",
            "HostBuildID", "Image", "MachoSigning", "Region", "Span", "Source"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
@@ -45,6 +45,19 @@ def image(src: Source, kind: str | None = None, arch: str | None = None):
         return None
     module = importlib.import_module(f".{kind}", __name__)
     return module.image(src, arch) if kind == "macho" else module.image(src)
+
+
+# Found.format -> the module whose layout() describes it (archives included).
+LAYOUTS = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
+           "go-archive": "ar", "gccgo-archive": "ar"}
+
+
+def layout(src: Source, kind: str):
+    """The layout of a thin container whose Found.format is `kind` (headers,
+    sections, segments, tables, where the image ends), or None when that
+    format has none. Raises FormatError when the headers cannot be read."""
+    module = LAYOUTS.get(kind)
+    return None if module is None else importlib.import_module(f".{module}", __name__).layout(src)
 
 
 def slices(src: Source):
