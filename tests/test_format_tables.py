@@ -165,3 +165,71 @@ def test_pe_sections_match_lief(samples, name):
         assert img.buildinfo() == (base + data.virtual_address, data.virtual_size)
     finally:
         os.close(fd)
+
+
+def test_every_executable_sample_answers_the_image_protocol(samples):
+    """kind and arch as the manifest says; build info found through image() alone."""
+    from buildidtool.formats.buildinfo_blob import find_blob
+    checked = 0
+    for e in samples.entries:
+        if e["format"] not in ("elf", "macho", "pe", "xcoff", "plan9", "wasm") or e["kind"] != "exe":
+            continue
+        fd, src = _opened(samples.dir / e["path"])
+        try:
+            img = image(src)
+            assert img.kind == e["format"]
+            assert img.arch == ("wasm" if e["format"] == "wasm" else e["goarch"]), e["name"]
+            if e["format"] != "wasm" and "gccgo" not in e["name"]:
+                blob = find_blob(src)
+                if e["format"] != "plan9":  # Go itself finds none there (see buildinfo_blob)
+                    assert blob is not None, e["name"]
+                if blob is not None:
+                    assert img.memory().read(blob.address, 14) == b"\xff Go buildinf:"
+            checked += 1
+        finally:
+            os.close(fd)
+    assert checked >= 15
+
+
+def test_found_is_immutable_and_no_id_is_none(samples, tmp_path):
+    fd, src = _opened(samples.path("hello-linux-amd64"))
+    try:
+        found = locate(src)
+        with pytest.raises(AttributeError):
+            found.build_id = b"x"
+        assert isinstance(found.locations, tuple)
+        changed = found.replace(arch="arm64")
+        assert (changed.arch, found.arch) == ("arm64", "amd64") and changed.build_id == found.build_id
+        # The explicit hashing view: Go's tool zeroes the GNU build ID note's descriptor.
+        h = found.host_build_id
+        assert found.hashing.zeroed == (h.span,) and found.hashing.signing is None
+    finally:
+        os.close(fd)
+    # A Go archive whose header has no build id line, and a file with nothing: None, not b"".
+    lib = samples.path("lib.a").read_bytes()
+    lines = lib.split(b"\n", 4)
+    assert lines[3].startswith(b"build id ")
+    no_line = tmp_path / "noid.a"
+    no_line.write_bytes(b"\n".join(lines[:3] + [b"other", lines[4]]))
+    empty = tmp_path / "empty-marker"
+    empty.write_bytes(b"\xff Go build ID: \"\"\n \xff" + bytes(64))
+    for path, fmt in ((no_line, "go-archive"), (empty, "unknown")):
+        fd, src = _opened(path)
+        try:
+            found = locate(src)
+            assert (found.format, found.build_id) == (fmt, None)
+        finally:
+            os.close(fd)
+
+
+@pytest.mark.parametrize("name", ["hello-darwin-arm64"])
+def test_macho_hashing_view_zeroes_signature_and_uuid_and_resigns(samples, name):
+    fd, src = _opened(samples.path(name))
+    try:
+        found = locate(src)
+        view = found.hashing
+        assert view.zeroed == (found.code_signature, found.host_build_id.span)
+        text = next(r for r in image(src).segments() if r.name == "__TEXT")
+        assert (view.signing.text_offset, view.signing.text_size, view.signing.is_exec) == (text.offset, text.size, True)
+    finally:
+        os.close(fd)
