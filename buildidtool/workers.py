@@ -31,7 +31,13 @@ WINDOW = 2  # batches outstanding per worker: one in work, one waiting in its pi
 BATCH_ITEMS, BATCH_BYTES = 256, 24 * 1024
 BATCH_COST = 1 << 20  # bytes of input: one package of a megabyte or more is a batch of its own
 _HEAD = struct.Struct("<Q")
-_SLOT = struct.Struct("<qqd")  # batch sequence number, item index (-1: between items), start (monotonic)
+# Each worker's slot in shared memory, three 8-byte words: when it started its
+# current item (monotonic clock), the batch's sequence number, the item's index
+# in it (-1 between batches). Written through typed memoryviews, one aligned
+# store per word (struct.pack_into zeroes its target first, so a reader could
+# catch a start time of 0.0); the worker writes the time first and the parent
+# reads it last, so a parent that sees a new item never pairs it with an older time.
+_WORDS = 3
 IDLE_DEATHS = 3  # a batch whose workers die before starting any item this often fails as a whole
 
 
@@ -45,12 +51,13 @@ class _Batch:
 
 
 class _Worker:
-    __slots__ = ("pid", "tasks", "results", "slot", "batches", "kill_reason")
+    __slots__ = ("pid", "tasks", "results", "slot", "batches", "kill_reason", "overdue")
 
     def __init__(self, pid: int, tasks: int, results: int, slot: int):
         self.pid, self.tasks, self.results, self.slot = pid, tasks, results, slot
         self.batches: list[_Batch] = []
         self.kill_reason: str | None = None
+        self.overdue: tuple[int, int] | None = None  # the item seen past the limit at the last check
 
 
 def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable, jobs: int,
@@ -100,6 +107,15 @@ def _send(fd: int, obj) -> None:
         view = view[os.write(fd, view):]
 
 
+def _assign(w: "_Worker", b: "_Batch") -> None:
+    """Send b to w. A worker that has died cannot take it; that is noticed at
+    the end of its results pipe, and its batches go to its successor."""
+    try:
+        _send(w.tasks, (b.seq, b.items, b.faults))
+    except BrokenPipeError:
+        pass
+
+
 def _recv(fd: int):
     """The next message, or None at end of stream (also when cut short)."""
     head = _read_exactly(fd, _HEAD.size)
@@ -137,7 +153,9 @@ class _Pool:
         import mmap
         self.work, self.fault, self.combine = work, fault, combine
         self.jobs, self.time_limit = jobs, time_limit
-        self.shared = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous, shared with forked children
+        self.shared = mmap.mmap(-1, 8 * _WORDS * jobs)  # anonymous, shared with forked children
+        self.times = memoryview(self.shared).cast("d")
+        self.words = memoryview(self.shared).cast("q")
         self.workers: list[_Worker | None] = [None] * jobs
 
     # --- the parent ---------------------------------------------------------
@@ -168,7 +186,7 @@ class _Pool:
                         b = _Batch(next_seq, chunk)
                         next_seq += 1
                         w.batches.append(b)
-                        _send(w.tasks, (b.seq, b.items, b.faults))
+                        _assign(w, b)
                 while next_out in done:
                     yield done.pop(next_out)
                     next_out += 1
@@ -197,16 +215,24 @@ class _Pool:
         return max(0.05, min(1.0, self.time_limit / 4))
 
     def _slot(self, k: int) -> tuple[int, int, float]:
-        return _SLOT.unpack_from(self.shared, k * _SLOT.size)
+        at = k * _WORDS
+        seq, index = self.words[at + 1], self.words[at + 2]
+        return seq, index, self.times[at]
 
     def _enforce_time_limit(self) -> None:
+        """Kill a worker seen on the same item past the limit at two checks in
+        a row (one check could catch the slot mid-update)."""
         if self.time_limit is None:
             return
         now = time.monotonic()
         for w in self.workers:
             seq, index, start = self._slot(w.slot)
-            if index >= 0 and w.batches and w.batches[0].seq == seq and now - start > self.time_limit \
-                    and w.kill_reason is None:
+            late = index >= 0 and w.batches and w.batches[0].seq == seq and now - start > self.time_limit
+            if not late:
+                w.overdue = None
+            elif w.overdue != (seq, index):
+                w.overdue = (seq, index)
+            elif w.kill_reason is None:
                 w.kill_reason = f"stopped after the per-file time limit of {self.time_limit:g} s"
                 os.kill(w.pid, signal.SIGKILL)
 
@@ -217,6 +243,7 @@ class _Pool:
         seq, index, _ = self._slot(w.slot)
         os.close(w.tasks)
         os.close(w.results)
+        self.workers[w.slot] = None
         first = w.batches[0]
         if index >= 0 and first.seq == seq:
             first.faults[index] = w.kill_reason or _death_message(status)
@@ -227,12 +254,13 @@ class _Pool:
         fresh = self._spawn(w.slot)
         fresh.batches = w.batches
         for b in fresh.batches:
-            _send(fresh.tasks, (b.seq, b.items, b.faults))
+            _assign(fresh, b)
 
     def _spawn(self, k: int) -> _Worker:
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
-        _SLOT.pack_into(self.shared, k * _SLOT.size, -1, -1, 0.0)
+        at = k * _WORDS
+        self.times[at], self.words[at + 1], self.words[at + 2] = 0.0, -1, -1
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             code = 0
@@ -246,6 +274,9 @@ class _Pool:
                         os.close(other.tasks)
                         os.close(other.results)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
+                import sys
+                if "faulthandler" in sys.modules:  # a crash is a record, not a dump on stderr
+                    sys.modules["faulthandler"].disable()
                 self._serve(k, task_r, res_w)
             except BaseException:  # a broken pipe: the parent has gone
                 code = 1
@@ -273,12 +304,15 @@ class _Pool:
                 os.waitpid(w.pid, 0)
             except ChildProcessError:
                 pass
+        self.times.release()
+        self.words.release()
         self.shared.close()
 
     # --- a worker -----------------------------------------------------------
     def _serve(self, k: int, tasks: int, results: int) -> None:
-        at = k * _SLOT.size
-        shared, clock, work, fault = self.shared, time.monotonic, self.work, self.fault
+        at = k * _WORDS
+        times, words = self.times, self.words
+        clock, work, fault = time.monotonic, self.work, self.fault
         while True:
             msg = _recv(tasks)
             if msg is None:
@@ -286,11 +320,13 @@ class _Pool:
             seq, items, faults = msg
             out = []
             for i, item in enumerate(items):
-                _SLOT.pack_into(shared, at, seq, i, clock())
+                times[at] = clock()
+                words[at + 1] = seq
+                words[at + 2] = i
                 if i in faults:
                     out.append(fault(item, faults[i]))
                 else:
                     out.append(_guarded(work, fault, item))
             payload = self.combine(out)
-            _SLOT.pack_into(shared, at, seq, -1, 0.0)
+            words[at + 2] = -1
             _send(results, (seq, payload))

@@ -37,8 +37,15 @@ def plan9_arch(head: bytes) -> str | None:
     return PLAN9.get(struct.unpack_from(">I", head)[0]) if len(head) >= 32 else None
 
 
+# Every magic above begins with one of these bytes (XCOFF and Plan 9 magics are
+# big-endian numbers below 0x200): most files in a tree are ruled out by one test.
+FIRST_BYTES = frozenset(m[:1] for m in (AR, BIGAF, ELF, *MACHO, *FAT, WASM, DOS)) | {b"\0", b"\1"}
+
+
 def sniff(head: bytes) -> str:
     """The container format named by the first bytes (at most 32 KiB) of a file."""
+    if head[:1] not in FIRST_BYTES:
+        return "unknown"
     if head.startswith(AR):
         return "ar"
     if head.startswith(BIGAF):

@@ -16,7 +16,9 @@ project's own git checkout, whose state must not leak into the binaries.
 The build is skipped when the manifest already carries the same key (a hash of
 samples/, the Go version, the selection and which optional compilers exist) and
 all of its files are present.  The go command is taken from $GO or PATH; without
-it the script exits with status 3.  BUILDIDTOOL_GOCACHE overrides GOCACHE.
+it the script exits with status 3.  BUILDIDTOOL_GOCACHE overrides GOCACHE;
+BUILDIDTOOL_BUILD_JOBS sets how many builds run at once (default: one per core).
+Progress goes to stderr, one line per finished sample.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from typing import Callable
 SAMPLES_DIR = Path(__file__).resolve().parent
 SRC = SAMPLES_DIR / "src"
 REFERENCE = "gobuildid"
-MAX_JOBS = 2
+# Concurrent go builds: one per core (each go build also compiles in parallel
+# within itself); BUILDIDTOOL_BUILD_JOBS overrides.
+MAX_JOBS = max(1, int(os.environ.get("BUILDIDTOOL_BUILD_JOBS") or os.cpu_count() or 1))
 
 EXIT_BUILD_FAILED = 1
 EXIT_USAGE = 2
@@ -425,6 +429,8 @@ def build_all(go: str, outdir: Path, samples: list[Sample]) -> None:
     by_name = {s.name: s for s in samples}
     progress = Progress(1 + len(samples))
     start = time.monotonic()
+    print(f"building {1 + len(samples)} samples in {outdir}, {MAX_JOBS} at a time "
+          "(minutes with a cold Go build cache, seconds afterwards)", file=sys.stderr, flush=True)
 
     modapp: tuple[Path, dict[str, str]] | None = None
     if any(s.module == "modapp" and not s.skipped for s in samples):

@@ -69,14 +69,42 @@ def run_reference(samples: Samples, *args) -> subprocess.CompletedProcess:
     return subprocess.run([str(samples.reference), *map(str, args)], capture_output=True)
 
 
+def _build_samples(request, argv: list[str], env: dict, show=None) -> subprocess.CompletedProcess:
+    """Run samples/build.py, showing its progress lines on the terminal as they
+    come (pytest captures a fixture's output; a cold build takes minutes)."""
+    show = show or _terminal(request)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if not line.startswith("samples up to date"):
+            show(line)
+    stdout = proc.stdout.read()
+    proc.wait()
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, "".join(lines))
+
+
+def _terminal(request):
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    first = [True]
+
+    def show(line: str) -> None:
+        if capman is None:
+            return
+        with capman.global_and_fixture_disabled():
+            sys.stderr.write(("\n" if first[0] else "") + "samples: " + line)
+            sys.stderr.flush()
+        first[0] = False
+    return show
+
+
 @pytest.fixture(scope="session")
-def samples() -> Samples:
+def samples(request) -> Samples:
     go = build_script().find_go()
     if go is None:
         pytest.skip("Go toolchain not found: put `go` on PATH or set $GO")
     outdir = samples_dir()
-    proc = subprocess.run([sys.executable, str(BUILD_SCRIPT), str(outdir)],
-                          capture_output=True, text=True, env={**os.environ, "GO": go})
+    proc = _build_samples(request, [sys.executable, str(BUILD_SCRIPT), str(outdir)], {**os.environ, "GO": go})
     if proc.returncode == EXIT_NO_GO:
         pytest.skip(proc.stderr.strip() or "Go toolchain not usable")
     if proc.returncode != 0:

@@ -481,8 +481,9 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
             t.add(payload[TAMPERED], "bin/tampered")
     (tmp_path / "c.txt").write_text("small\n")
     walked = list(walk([str(tmp_path)], False, ScanStats()))
-    assert all(_item_cost(w) > 1 << 20 for w in walked[:2])
-    pids = list(ordered(walked, lambda w: os.getpid(), lambda w, m: m, list, jobs=2, batch_items=4,
+    paths = [w.path for w in walked]  # what scan hands the workers
+    assert all(_item_cost(p) > 1 << 20 for p in paths[:2])
+    pids = list(ordered(paths, lambda p: os.getpid(), lambda p, m: m, list, jobs=2, batch_items=4,
                         cost=_item_cost))
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1], pids
     serial = list(scan(walked, 0, verify=True, archives=Limits()))

@@ -3,6 +3,7 @@ exit codes, and what the Go-compatible path imports."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -170,3 +171,79 @@ def test_verify_and_hash_do_not_import_lief(samples):
             f"buildidtool.verify({str(f)!r}); buildidtool.hash_file({str(f)!r})\n"
             "print('lief' in sys.modules or 'elftools' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout == b"False\n"
+
+
+# --- what a new user trips over (issue 15) -----------------------------------
+
+def test_help_flags_and_misspelt_commands(samples):
+    for cmd in ("read", "hash", "rewrite", "verify", "info", "scan"):
+        r = run(cmd, "-h")
+        assert r.returncode == 0 and r.stdout.startswith(f"Usage: buildid {cmd} ".encode()), cmd
+    for flag in ("-h", "-help"):
+        r = run(flag)
+        assert r.returncode == 2 and b"flag provided but not defined" not in r.stderr
+        assert b"buildid --help" in r.stderr and b"buildid COMMAND -h" in r.stderr
+    r = run("raed", samples.path("hello-linux-amd64"))
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == b'buildid: unknown command "raed"; did you mean "read"?'
+    assert b"did you mean" not in run("zzzz", "yyyy").stderr
+
+
+def test_the_command_list_matches_click():
+    from buildidtool.cli import cli
+    from buildidtool.entry import COMMANDS
+    assert set(cli.commands) == COMMANDS
+
+
+def test_non_go_files_are_described_truly(tmp_path):
+    ls = "/bin/ls"
+    info = buildidtool.read(ls) if os.path.exists(ls) else None
+    if info is None or info.host_build_id is None or info.build_id:
+        pytest.skip("no non-Go /bin/ls with a GNU build ID")
+    text = run("info", ls).stdout.decode()
+    assert "(not-applicable: the file has no Go build ID to derive it from)" in text and "not-derived" not in text
+    assert json.loads(run("info", "--json", ls).stdout)["host_build_id"]["status"] == "not-applicable"
+    copy = tmp_path / "ls"
+    copy.write_bytes(open(ls, "rb").read())
+    r = run("rewrite", copy)
+    assert r.returncode == 2 and r.stderr.decode().strip() == f"buildid: {copy}: no Go build ID to rewrite"
+    go_form = run("-w", copy)  # Go's own words, in the Go-compatible form
+    assert go_form.returncode == 1 and b"legacy format" in go_form.stderr
+
+
+def test_hash_takes_several_files(samples, tmp_path):
+    a, b = samples.path("hello-linux-amd64"), samples.path("hello-darwin-universal")
+    one = run("hash", a).stdout.decode().split()
+    r = run("hash", a, tmp_path / "missing", b)
+    assert r.returncode == 2 and r.stderr.count(b"\n") == 1 and b"missing" in r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == f"{a}: {one[0]} {one[1]}"
+    assert [l.split(": ")[0] for l in lines[1:]] == [f"{b} [amd64]", f"{b} [arm64]"]
+    rows = [json.loads(l) for l in run("hash", "--json", a, b).stdout.splitlines()]
+    assert [r["file"] for r in rows] == [str(a), str(b), str(b)]
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdin"])
+@pytest.mark.parametrize("cmd", ["read", "info", "hash", "verify"])
+def test_standard_input_from_a_pipe(samples, cmd, name):
+    f = samples.path("hello-darwin-arm64")
+    data = f.read_bytes()
+    piped = subprocess.run([sys.executable, "-m", "buildidtool", cmd, "--json", name], input=data,
+                           capture_output=True)
+    direct = run(cmd, "--json", f)
+    assert piped.returncode == direct.returncode == 0, piped.stderr
+    got = [json.loads(l) for l in piped.stdout.splitlines()]
+    want = [json.loads(l) for l in direct.stdout.splitlines()]
+    assert all(g["file"] == name for g in got)
+    for g, w in zip(got, want):
+        g["file"] = w["file"]
+    assert got == want
+
+
+def test_standard_input_errors_name_it():
+    r = subprocess.run([sys.executable, "-m", "buildidtool", "read", "-"], input=b"",
+                       capture_output=True)
+    assert r.returncode == 0 and r.stdout == b"(no Go build ID)\n"
+    r = subprocess.run([sys.executable, "-m", "buildidtool", "hash", "-"], input=b"short",
+                       capture_output=True)
+    assert r.returncode == 2 and r.stderr.startswith(b"buildid: -: ") and r.stderr.count(b"\n") == 1

@@ -198,3 +198,58 @@ def test_rerun_uses_cache(samples):
     assert "up to date" in proc.stderr
     assert manifest.stat().st_mtime_ns == before
     assert json.loads(manifest.read_text())["key"] == samples.manifest["key"]
+
+
+def test_builds_run_in_parallel_with_progress(tmp_path, monkeypatch, capsys):
+    """build_all keeps MAX_JOBS builds going at once and reports each as it ends
+    (the go command itself is faked: this checks the driver, in a second)."""
+    import threading
+    import time
+
+    from conftest import build_script
+
+    mod = build_script()
+    lock = threading.Lock()
+    running, peak = [0], [0]
+
+    def fake_build(go, sample, outdir, env, cwd):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        (outdir / sample.path).write_bytes(b"\x7fELF")
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(mod, "go_build", fake_build)
+    monkeypatch.setattr(mod, "run", lambda *a, **kw: "")
+    monkeypatch.setattr(mod, "MAX_JOBS", 2)
+    chosen = mod.select(mod.sample_list(), ["hello-linux-amd64", "hello-linux-arm64", "lib"])
+    mod.build_all("go", tmp_path, chosen)
+    assert peak[0] == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("building 4 samples in ") and "2 at a time" in err[0]
+    assert sorted(l.split("]")[0] for l in err if l.startswith("[")) == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert err[-1].startswith("built 3 samples (0 skipped)")
+
+
+def test_sample_build_progress_is_shown_as_it_comes(request):
+    """The samples fixture passes build.py's progress lines on while the build
+    runs (through pytest's capture: see conftest._terminal), not at the end."""
+    import time
+
+    from conftest import _build_samples
+
+    shown = []
+    script = ("import sys, time\n"
+              "print('[1/2] s1: ok (0.1s)', file=sys.stderr, flush=True)\n"
+              "time.sleep(1)\n"
+              "print('[2/2] s2: ok (0.1s)', file=sys.stderr, flush=True)\n"
+              "print('done')\n")
+    proc = _build_samples(request, [sys.executable, "-c", script], dict(os.environ),
+                          show=lambda line: shown.append((time.monotonic(), line)))
+    end = time.monotonic()
+    assert proc.returncode == 0 and proc.stdout == "done\n"
+    assert proc.stderr == "[1/2] s1: ok (0.1s)\n[2/2] s2: ok (0.1s)\n"
+    assert [line for _, line in shown] == ["[1/2] s1: ok (0.1s)\n", "[2/2] s2: ok (0.1s)\n"]
+    assert end - shown[0][0] > 0.8  # the first line was shown a second before the build ended

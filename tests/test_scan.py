@@ -203,12 +203,14 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     from buildidtool.scancmd import parse_simple
 
     for args in (["--json", str(tree)], ["--csv", "-j", "1", str(tree)], ["-j1", "--verify", str(tree)],
-                 ["--jobs=2", "--follow-symlinks", "--", str(tree)]):
+                 ["--jobs=2", "--follow-symlinks", "--", str(tree)], ["--format", "csv", str(tree)],
+                 ["--format=json", "--time-limit", "5", str(tree)], ["--time-limit=0", "-j", "2", str(tree)]):
         assert parse_simple(args) is not None, args
         fast = run("scan", *args)
         slow = CliRunner().invoke(cli, ["scan", *args])
         assert (fast.returncode, fast.stdout) == (slow.exit_code, slow.stdout_bytes), args
-    for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], []):
+    for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], [],
+                 ["--format", "xml", str(tree)], ["--time-limit", "-1", str(tree)], ["--format", "json", "--csv", str(tree)]):
         assert parse_simple(args) is None, args  # click words these
     code = ("import sys; from buildidtool.entry import main\n"
             f"sys.argv = ['buildid', 'scan', '--json', {str(tree)!r}]\n"
@@ -217,3 +219,309 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert r.stderr.strip().splitlines()[-1] == b"False"
     assert b"Usage:" in run("scan", "--bogus", tree).stderr
+
+
+# --- no file ends a scan (issue 10, item 2) ----------------------------------
+
+def _sabotage(monkeypatch, victim: str, action):
+    """Make the reader do `action` on the file named `victim`; forked workers
+    inherit the patch."""
+    from buildidtool import scanning
+
+    real = scanning.scan_one
+
+    def reader(item, verify=False, *rest):
+        if item.path.endswith(victim):
+            action()
+        return real(item, verify, *rest)
+
+    monkeypatch.setattr(scanning, "scan_one", reader)
+
+
+def _scan_all(tree, jobs, **kw):
+    from buildidtool import scanning
+    items = scanning.walk([str(tree)], False, scanning.ScanStats())
+    return {os.path.relpath(r["file"], tree): r for r in scanning.scan(items, jobs, **kw)}
+
+
+def _crash():
+    raise KeyError(0xfeedface)
+
+
+@pytest.mark.parametrize("jobs", [0, 1, 2])
+def test_a_reader_that_raises_is_one_error_record(tree, monkeypatch, jobs):
+    _sabotage(monkeypatch, "universal", _crash)
+    recs = _scan_all(tree, jobs)
+    assert list(recs) == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+    assert recs["a/b/universal"]["error"] == "internal error: KeyError: 4277009102"
+    assert recs["a/hello"]["build_id"] and recs["a/b/c/lib.a"]["build_id"]
+    assert all(r["error"] is None for k, r in recs.items() if k != "a/b/universal")
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSEGV"])
+def test_a_killed_worker_is_one_error_record(tree, monkeypatch, sig):
+    """The out-of-memory killer sends SIGKILL; a crash in C gives SIGSEGV."""
+    import signal
+    _sabotage(monkeypatch, "a/hello", lambda: os.kill(os.getpid(), getattr(signal, sig)))
+    for jobs in (1, 2):
+        recs = _scan_all(tree, jobs)
+        assert list(recs) == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+        assert recs["a/hello"]["error"].startswith(f"worker process killed by {sig}")
+        assert recs["a/b/universal"]["slices"] and recs["a/b/c/lib.a"]["build_id"]
+        assert all(r["error"] is None for k, r in recs.items() if k != "a/hello")
+
+
+def test_a_slow_file_stops_at_the_time_limit(tree, monkeypatch):
+    import time
+    _sabotage(monkeypatch, "notes.txt", lambda: time.sleep(60))
+    start = time.monotonic()
+    recs = _scan_all(tree, 2, time_limit=1.0)
+    assert time.monotonic() - start < 20
+    assert recs["a/notes.txt"]["error"] == "stopped after the per-file time limit of 1 s"
+    assert recs["a/hello"]["build_id"] and recs["zero"]["error"] is None
+    assert sum(r["error"] is not None for r in recs.values()) == 1
+
+
+def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatch):
+    """Every 50th file kills its worker, every 7th raises: all 1,000 records
+    arrive, in order, the faulty ones as errors."""
+    import signal
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(1000):
+        os.link(samples.path("hello-linux-amd64") if i % 3 else samples.path("lib"), root / f"f{i:04}")
+    from buildidtool import scanning
+    real = scanning.scan_one
+
+    def reader(item, verify=False, *rest):
+        n = int(item.path[-4:])
+        if n % 50 == 49:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if n % 7 == 6:
+            raise RuntimeError("boom")
+        return real(item, verify, *rest)
+
+    monkeypatch.setattr(scanning, "scan_one", reader)
+    recs = list(scanning.scan(scanning.walk([str(root)], False, scanning.ScanStats()), 2))
+    assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(1000)]
+    for i, r in enumerate(recs):
+        if i % 50 == 49:
+            assert r["error"].startswith("worker process killed by SIGKILL"), (i, r["error"])
+        elif i % 7 == 6:
+            assert r["error"] == "internal error: RuntimeError: boom"
+        else:
+            assert r["error"] is None and r["build_id"], i
+
+
+def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd):
+    from buildidtool import scancmd
+    _sabotage(monkeypatch, "a/hello", _crash)
+    code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2, archives=None))
+    out, err = capfd.readouterr()
+    assert code == 2
+    assert len(out.splitlines()) == 5
+    assert err.splitlines()[-1].startswith("scanned 5 files: 2 Go files") and ", 1 error," in err
+
+
+def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
+    """`kill -9` of a worker of a running `buildid scan`: the file it was on
+    is an error record, every other record arrives, exit 2."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(800):
+        os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    import threading
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--json", "--verify", "-j", "2",
+                          str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Read as it comes: a full pipe would stall the scan and leave the workers idle.
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(out=p.stdout.read(), err=p.stderr.read()))
+    reader.start()
+    children = []
+    deadline = time.monotonic() + 30
+    while not children and time.monotonic() < deadline:
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        time.sleep(0.05)
+    assert children, "no worker appeared"
+    time.sleep(0.2)  # well inside the scan: verifying 800 files (1.8 GB) takes about a second or more
+    assert p.poll() is None
+    os.kill(children[0], signal.SIGKILL)
+    reader.join(timeout=120)
+    p.wait(timeout=10)
+    out, err = got["out"], got["err"]
+    recs = [json.loads(l) for l in out.splitlines()]
+    assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(800)]
+    errors = [r for r in recs if r["error"]]
+    assert [r["error"] for r in errors] == ["worker process killed by SIGKILL (out of memory?) while reading this file"]
+    assert errors[0]["status"] == "error"
+    assert all(r["status"] == "ok" for r in recs if not r["error"])
+    assert p.returncode == 2 and b", 1 error," in err
+
+
+# --- what a new user trips over (issue 15) -----------------------------------
+
+@pytest.fixture
+def odd_names(samples, tmp_path):
+    """Names with a newline, an ESC, a tab, a quote and a comma, and one that is not UTF-8."""
+    root = tmp_path / "odd"
+    root.mkdir()
+    names = ["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,']
+    for n in names:
+        (root / n).write_text("text\n")
+    os.link(samples.path("hello-linux-amd64"), os.path.join(os.fsencode(root), b"bad\xffname"))
+    return root
+
+
+def test_csv_is_rfc4180_and_reads_back_exactly(odd_names):
+    r = run("scan", "--csv", odd_names)
+    assert r.returncode == 0
+    assert r.stdout.endswith(b"\r\n")
+    rows = list(csv.reader(io.StringIO(r.stdout.decode("utf-8", "surrogateescape"), newline="")))
+    assert rows[0] == ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason",
+                       "error"]
+    names = sorted(os.path.basename(row[0]) for row in rows[1:])
+    assert names == sorted(["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,',
+                            os.fsdecode(b"bad\xffname")])
+    assert {row[1] for row in rows[1:]} == {"unknown", "elf"}
+    assert run("scan", "--format", "csv", odd_names).stdout == r.stdout
+
+
+def test_text_escapes_every_control_byte_and_raw_byte(odd_names):
+    r = run("scan", odd_names)
+    lines = r.stdout.split(b"\n")[:-1]
+    assert len(lines) == 5 and all(l.count(b"\t") == 5 for l in lines)  # 6 columns
+    assert not any(b < 0x20 and b != 9 and b != 10 for b in r.stdout) and b"\xff" not in r.stdout
+    text = r.stdout.decode("ascii")
+    for shown in ("new\\nline", "esc\\x1b[31mred", "tab\\there", "bad\\xffname"):
+        assert shown in text, shown
+
+
+def test_json_names_are_unicode_and_raw_names_round_trip(odd_names):
+    import base64
+    r = run("scan", "--json", odd_names)
+    recs = [json.loads(l) for l in r.stdout.decode("ascii").splitlines()]
+    bad = [x for x in recs if "file_bytes" in x]
+    assert len(bad) == 1 and bad[0]["file"].endswith("bad\ufffdname") and bad[0]["build_id"]
+    assert base64.b64decode(bad[0]["file_bytes"]) == os.path.join(os.fsencode(odd_names), b"bad\xffname")
+    for x in recs:
+        x["file"].encode("utf-8")  # valid Unicode: no lone surrogate
+    assert sorted(os.path.basename(x["file"]) for x in recs if "file_bytes" not in x) == \
+        sorted(["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,'])
+
+
+def test_verify_text_has_status_and_reason_columns(tree, samples):
+    bad = tree / "tampered"
+    bad.write_bytes(samples.path("hello-linux-arm64").read_bytes())
+    flip_byte(bad)
+    r = run("scan", "--verify", tree)
+    rows = {os.path.relpath(l.split("\t")[0], tree): l.split("\t") for l in r.stdout.decode().splitlines()}
+    assert all(len(cols) == 8 for cols in rows.values())
+    assert rows["a/hello"][5:] == ["ok", "-", "-"]
+    assert rows["tampered"][5] == "modified" and rows["tampered"][6].startswith("content ID ")
+    assert rows["a/notes.txt"][5:7] == ["no-build-id", "the file has no Go build ID"]
+
+
+def test_a_missing_path_is_an_error_record_and_the_rest_is_scanned(samples, tmp_path):
+    good = samples.path("hello-linux-amd64")
+    r = run("scan", "--json", good, tmp_path / "nonexistent", samples.path("lib"))
+    recs = records(r)
+    assert r.returncode == 2
+    assert [x["file"] for x in recs] == [str(good), str(tmp_path / "nonexistent"), str(samples.path("lib"))]
+    assert recs[0]["build_id"] and recs[2]["build_id"]
+    assert recs[1]["error"] == "No such file or directory"
+    assert r.stderr.decode().endswith(", 1 error, 0 skipped (not regular files or links)\n")
+
+
+def test_summary_grammar(samples):
+    r = run("scan", samples.path("hello-linux-amd64"))
+    assert r.stderr.decode().startswith("scanned 1 file: 1 Go file (go")
+    assert ", 0 errors," in r.stderr.decode()
+
+
+def test_progress_never_shares_a_line_with_records(samples, tmp_path):
+    """stdout and stderr on one terminal: the counter is cleared before records print."""
+    import re
+    import subprocess
+    import sys
+
+    root = tmp_path / "slow"
+    root.mkdir()
+    for i in range(1000):
+        os.link(samples.path("hello-linux-amd64"), root / f"f{i:04}")
+    master, slave = os.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--verify", "-j", "1", str(root)],
+                         stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    assert b"\rscanned " in seen, "no progress was shown"
+    starts = [m.start() for m in re.finditer(re.escape(str(root).encode()), seen)]
+    assert len(starts) == 1000
+    for at in starts:  # each record starts a fresh line, or a line just cleared
+        assert at == 0 or seen[:at].endswith((b"\n", b"\r\x1b[K")), seen[max(0, at - 40):at + 10]
+
+
+def test_format_option_and_shorthands(tree):
+    assert run("scan", "--format", "json", tree).stdout == run("scan", "--json", tree).stdout
+    assert run("scan", "--format=text", tree).stdout == run("scan", tree).stdout
+    for bad in (["--format", "xml"], ["--format", "json", "--csv"], ["--json", "--csv"]):
+        r = run("scan", *bad, tree)
+        assert r.returncode == 2 and b"Usage:" in r.stderr and not r.stdout
+
+
+def test_sniffing_rules_out_other_files_by_their_first_byte():
+    """formats.magic.sniff returns early unless the first byte can begin a
+    known magic; that set must cover every magic the module knows."""
+    import struct
+
+    from buildidtool.formats import magic
+    heads = [magic.AR, magic.BIGAF, magic.ELF, *magic.MACHO, *magic.FAT, magic.WASM, magic.DOS]
+    heads += [struct.pack(">H", m) for m in magic.XCOFF] + [struct.pack(">I", m) for m in magic.PLAN9]
+    assert all(h[:1] in magic.FIRST_BYTES for h in heads)
+
+
+def test_json_short_cut_equals_the_general_encoder():
+    """Records of files with nothing to say take a short cut in JsonFormat."""
+    from buildidtool.scanning import empty_record
+    from buildidtool.scanout import JsonFormat
+    fmt = JsonFormat(False)
+    for name in ["a", 'q"\\', "caf\u00e9", "x\x1by", "\u2028"]:
+        rec = empty_record(name)
+        assert fmt.render(rec) == json.dumps(rec) + "\n"
+        rec["go_version"] = "go1.2"  # not blank: the general path
+        assert fmt.render(rec) == json.dumps(rec) + "\n"
+
+
+def test_the_parent_never_reads_a_half_written_slot(monkeypatch):
+    """The parent reads each worker's current item and its start time while
+    the worker writes them; a torn read (a start of 0.0) once made the time
+    limit stop files that had just begun."""
+    from buildidtool import workers
+
+    torn = []
+    real = workers._Pool._slot
+
+    def watched(self, k):
+        seq, index, start = real(self, k)
+        if index >= 0 and start == 0.0:
+            torn.append((seq, index))
+        return seq, index, start
+
+    monkeypatch.setattr(workers._Pool, "_slot", watched)
+    out = list(workers.ordered(range(300_000), lambda x: x, lambda x, m: m, sum, 2, time_limit=300))
+    assert sum(out) == sum(range(300_000)) and not torn
