@@ -76,6 +76,28 @@ def cpu_seconds(argv: list[str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def cores_available() -> float:
+    """The median of three probes (_cores)."""
+    return statistics.median(_cores() for _ in range(3))
+
+
+def _cores() -> float:
+    """How many cores a run gets on a shared machine: the work of two busy processes
+    over their wall time when run together. Near 1.0, the scheduler gives this session
+    one core whatever the number of processes (other jobs fill the rest), so workers
+    cannot shorten the wall time; only less CPU can."""
+    import time
+    spin = [sys.executable, "-c", "x = 0\nfor i in range(6_000_000): x += i"]
+    t = time.monotonic()
+    subprocess.run(spin)
+    one = time.monotonic() - t
+    t = time.monotonic()
+    procs = [subprocess.Popen(spin) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    return 2 * one / (time.monotonic() - t)
+
+
 def native_script(pkgs: list[Path]) -> str:
     lines = []
     for p in pkgs:
@@ -183,7 +205,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="A,B,C")
     a = ap.parse_args()
-    print(f"{datetime.date.today()}, nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
+    print(f"{datetime.date.today()}, nproc {os.cpu_count()}, Python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f}, cores this session gets: {cores_available():.1f}")
     print("| row | ours median s | baseline median s | ratio (median of rounds) | ours peak RSS MiB | goal |")
     print("|---|---:|---:|---:|---:|---|")
     if "A" in a.only:

@@ -25,9 +25,10 @@ from __future__ import annotations
 import re
 import struct
 
-from .formats.buildinfo_blob import (AddressSpace, Region, _macho_layout, identify, pe_layout,
-                                     universal_slices)
+from .formats import image
+from .formats.buildinfo_blob import identify, universal_slices
 from .formats.errors import FormatError
+from .formats.memory import AddressSpace, Mapping
 from .formats.source import Source
 
 SOURCES = ("buildinfo", "symbol", "scan")
@@ -40,10 +41,9 @@ MAX_VERSION = 256
 MAX_REGION = 64 << 20    # read-only data or writable data searched, per file
 MAX_CANDIDATES = 256     # `go1.` occurrences followed up
 WINDOW = 4 << 20         # bytes searched at a time
-MAX_SYMTAB = 64 << 20
 # pclntab header magics: Go 1.2, 1.16, 1.18, 1.20+; then two zero bytes.
 PCLNTAB_MAGICS = (0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1)
-GO_SECTIONS = (b".gopclntab", b".go.buildinfo", b".note.go.buildid", b"__gopclntab", b"__go_buildinfo")
+GO_SECTIONS = (".gopclntab", ".go.buildinfo", ".note.go.buildid", "__gopclntab", "__go_buildinfo")
 
 
 def valid(s: bytes) -> bool:
@@ -88,133 +88,69 @@ class Image:
                 yield pos, self.space.read(pos, min(WINDOW + overlap, addr + n - pos), "data")
 
 
-# --- per format -------------------------------------------------------------
+# --- per format: which sections and segments hold read-only and writable data ---
 
-def _symtab_lookup(names: bytes, table: bytes, entry: int, fmt: str, want: tuple[bytes, ...]):
-    """The entry of `fmt` (first field: the name's offset in `names`) whose
-    name is one of `want`, found by the name's offset rather than by decoding
-    every entry."""
-    for name in want:
-        pos = names.find(b"\0" + name + b"\0")
-        off = pos + 1 if pos >= 0 else (0 if names.startswith(name + b"\0") else -1)
-        if off < 0:
-            continue
-        key = struct.pack(fmt[0] + "I", off)
-        i = table.find(key)
-        while i >= 0:
-            if i % entry == 0 and i + entry <= len(table):
-                return struct.unpack_from(fmt, table, i)
-            i = table.find(key, i + 1)
-    return None
+def _areas(img, names, fallback, need_addr: bool = True) -> list[tuple[int, int]]:
+    """(addr, size in memory) of the named sections (that have an address, when
+    need_addr), or failing that of the segments `fallback(region)` picks."""
+    got = []
+    for name in names:
+        r = img.section(name)
+        if r is not None and (r.addr or not need_addr):
+            got.append((r.addr, r.memsize if r.memsize is not None else r.size))
+    return got or [(r.addr, r.size) for r in img.segments() if fallback(r)]
 
 
 def _elf(src: Source, has_go_id: bool) -> Image:
-    from .formats.elf import Elf
-    e = Elf.of(src)
-    phdrs = e.program_headers() if e.hdr.e_phoff else []
-    loads = [p for p in phdrs if p.p_type == 1]
-    space = AddressSpace(src, [Region(p.p_vaddr, p.p_filesz, p.p_offset) for p in loads])
+    img = image(src, "elf")
+    loads = img.loads()
+    space = AddressSpace(img.src, [Mapping(r.addr, r.size, r.offset) for r in loads])
     try:
-        sects = e.sections()
+        names = {r.name for r in img.sections()}
     except FormatError:
-        sects = {}
+        names = set()
 
-    def areas(names, want_flags):
-        got = [(sects[n].sh_addr, sects[n].sh_size) for n in names if n in sects and sects[n].sh_addr]
-        return got or [(p.p_vaddr, p.p_filesz) for p in loads if p.p_flags & 3 == want_flags]
+    def pick(writable):
+        return lambda r: r in loads and ("w" in r.perm) == writable and "x" not in r.perm
 
-    rodata = areas([b".rodata"], 0)
-    data = areas([b".data", b".noptrdata"], 2)
-    ptr = 8 if e.cls == 2 else 4
-    fmt = e.bo + ("IBBHQQ" if ptr == 8 else "IIIBBH")
-
-    def symbol(name: bytes):
-        st, names = sects.get(b".symtab"), sects.get(b".strtab")
-        if st is None or names is None or st.sh_size > MAX_SYMTAB or names.sh_size > MAX_SYMTAB:
-            return None
-        table = src.read_at(st.sh_offset, st.sh_size, "symbol table")
-        strtab = src.read_at(names.sh_offset, names.sh_size, "symbol names")
-        sym = _symtab_lookup(strtab, table, struct.calcsize(fmt), fmt, (name,))
-        if sym is None:
-            return None
-        return sym[4] if ptr == 8 else sym[1]
-
-    marked = has_go_id or any(n in sects for n in GO_SECTIONS)
-    return Image(space, ptr, e.bo, rodata, data, marked, symbol, bool(sects))
+    try:
+        rodata = _areas(img, [".rodata"], pick(False))
+        data = _areas(img, [".data", ".noptrdata"], pick(True))
+    except FormatError:
+        rodata = [(r.addr, r.size) for r in loads if pick(False)(r)]
+        data = [(r.addr, r.size) for r in loads if pick(True)(r)]
+    marked = has_go_id or any(n in names for n in GO_SECTIONS)
+    # Without a readable section table there is no symbol table to look in.
+    symbol = img.symbol if names else (lambda name: None)
+    return Image(space, img.ptr_size, img.byteorder, rodata, data, marked, symbol, bool(names))
 
 
 def _macho(src: Source, has_go_id: bool) -> Image:
-    from .formats.macho import LC_SYMTAB, Macho
-    m = Macho.of(src)
-    segs, sects = _macho_layout(m)
-    space = AddressSpace(src, [Region(vmaddr, filesize, fileoff)
-                               for name, vmaddr, fileoff, filesize, _, _ in segs if name != b"__PAGEZERO"])
-    by_name = {name: (addr, size) for name, addr, size in reversed(sects)}
+    img = image(src, "macho")
+    space = img.memory()
+    names = {r.name for r in img.sections()}
+    mapped = [r for r in img.segments() if r.name != "__PAGEZERO"]
 
-    def areas(names, writable):
-        got = [by_name[n] for n in names if n in by_name]
-        return got or [(vmaddr, filesize) for name, vmaddr, _, filesize, _, init in segs
-                       if name != b"__PAGEZERO" and bool(init & 2) == writable]
+    def pick(writable):
+        return lambda r: r in mapped and ("w" in r.perm) == writable
 
-    rodata = areas([b"__rodata"], False)
-    data = areas([b"__data", b"__noptrdata"], True)
-    ptr = 8 if m.is64 else 4
-    fmt = m.bo + ("IBBhQ" if ptr == 8 else "IBBhI")
-
-    def symbol(name: bytes):
-        c = m.command(LC_SYMTAB)
-        if c is None or len(c.data) < 24:
-            return None
-        symoff, nsyms, stroff, strsize = struct.unpack_from(m.bo + "IIII", c.data, 8)
-        entry = struct.calcsize(fmt)
-        if nsyms * entry > MAX_SYMTAB or strsize > MAX_SYMTAB:
-            return None
-        table = src.read_at(symoff, nsyms * entry, "symbol table")
-        names = src.read_at(stroff, strsize, "symbol names")
-        sym = _symtab_lookup(names, table, entry, fmt, (b"_" + name, name))
-        return None if sym is None else sym[4]
-
-    marked = has_go_id or any(n in by_name for n in GO_SECTIONS)
-    return Image(space, ptr, m.bo, rodata, data, marked, symbol, bool(sects))
+    rodata = _areas(img, ["__rodata"], pick(False), need_addr=False)
+    data = _areas(img, ["__data", "__noptrdata"], pick(True), need_addr=False)
+    marked = has_go_id or any(n in names for n in GO_SECTIONS)
+    return Image(space, img.ptr_size, img.byteorder, rodata, data, marked, img.symbol, bool(names))
 
 
 def _pe(src: Source, has_go_id: bool) -> Image:
-    pe = pe_layout(src)
-    space = pe.space(src)
-    ptr = 8 if pe.machine in (0x8664, 0xAA64) else 4
+    img = image(src, "pe")
+    sections = img.sections()
 
-    def areas(names, writable):
-        got = [(pe.base + va, vsize) for name, vsize, va, _, _, _ in pe.sections if name in names]
-        return got or [(pe.base + va, vsize) for _, vsize, va, _, _, chars in pe.sections
-                       if bool(chars & 0x80000000) == writable and not chars & 0x20000000]
+    def areas(name, writable):
+        got = [(r.addr, r.memsize) for r in sections if r.name == name]
+        return got or [(r.addr, r.memsize) for r in sections
+                       if ("w" in r.perm) == writable and "x" not in r.perm]
 
-    rodata = areas([b".rdata"], False)
-    data = areas([b".data"], True)
-
-    def symbol(name: bytes):
-        symptr, nsyms = pe.symtab
-        if not symptr or not nsyms or nsyms * 18 > MAX_SYMTAB:
-            return None
-        table = src.read_at(symptr, nsyms * 18, "COFF symbol table")
-        size = struct.unpack("<I", src.read_at(symptr + nsyms * 18, 4, "COFF string table"))[0]
-        names = src.read_at(symptr + nsyms * 18, min(size, MAX_SYMTAB), "COFF string table")
-        hits = []
-        if len(name) <= 8:
-            hits.append(table.find(name.ljust(8, b"\0")))
-        else:
-            pos = names.find(b"\0" + name + b"\0")
-            if pos >= 0:
-                hits.append(table.find(struct.pack("<II", 0, pos + 1)))
-        for i in hits:
-            while i >= 0 and i % 18:
-                i = table.find(table[i:i + 8], i + 1)
-            if i >= 0:
-                value, sect = struct.unpack_from("<Ih", table, i + 8)
-                if 0 < sect <= len(pe.sections):
-                    return pe.base + pe.sections[sect - 1][2] + value
-        return None
-
-    return Image(space, ptr, "<", rodata, data, has_go_id, symbol, False)
+    return Image(img.memory(), img.ptr_size, "<", areas(".rdata", False), areas(".data", True), has_go_id,
+                 img.symbol, False)
 
 
 _IMAGES = {"elf": _elf, "macho": _macho, "pe": _pe}
@@ -287,10 +223,10 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     Raises FormatError for broken containers."""
     kind = identify(src)
     if kind == "macho-fat":
-        slices = universal_slices(src)
-        if not slices or identify(slices[0][1]) != "macho":
+        every = universal_slices(src)
+        if not every or identify(every[0][1]) != "macho":
             return None
-        src, kind = slices[0][1], "macho"
+        src, kind = every[0][1], "macho"
     make = _IMAGES.get(kind)
     if make is None:
         return None

@@ -12,13 +12,12 @@ gets evidence, never proof.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import re
 
 from .formats import FormatError, Found, Source, Span
 
-from . import codesign, hostid
+from . import codesign, formats, hostid
 from .errors import BuildIDError
 from .hashing import find_and_hash
 from .idstring import hash_to_string
@@ -27,8 +26,6 @@ APPENDED, TRUNCATED, SIGNED, STRIPPED, UNEXPLAINED = "appended", "truncated", "s
 # The phrase each kind takes in the one-line text form: "FILE: modified: signed after link (...)".
 PHRASES = {APPENDED: "bytes appended after link", TRUNCATED: "truncated", SIGNED: "signed after link",
            STRIPPED: "stripped after link", UNEXPLAINED: "changed inside the linked image"}
-LAYOUT_MODULES = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
-                  "go-archive": "ar", "gccgo-archive": "ar"}
 # Mach-O code directory flags and blob slots a signer other than Go's linker sets.
 CS_RUNTIME = 0x10000
 CSSLOT_SIGNATURESLOT = 0x10000
@@ -67,12 +64,8 @@ class Modification:
 def layout_of(src: Source, fmt: str):
     """The format module's layout of a thin container, or None when its format
     has none or its headers cannot be read that far."""
-    name = LAYOUT_MODULES.get(fmt)
-    if name is None:
-        return None
-    module = importlib.import_module(f".formats.{name}", __package__)
     try:
-        return module.layout(src)
+        return formats.layout(src, fmt)
     except (FormatError, OSError):
         return None
 

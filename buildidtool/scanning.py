@@ -170,8 +170,10 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
 
     bare = (x.path if x.error is None else x for x in items)
     # Verifying reads whole files: small batches keep every worker busy to the end.
+    # Looking inside archives, one input may hold far more work than its neighbours:
+    # batches are cut by input size too, so large packages spread over the workers.
     batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if verify else 256,
-                      time_limit=time_limit, size=_item_size)
+                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
     if render is not None:
         yield from batches
     else:
@@ -181,6 +183,18 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
 
 def _item_size(item) -> int:
     return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
+
+
+def _item_cost(item) -> int:
+    """An input's size on disk (a directory, an OCI layout, counts as large; a
+    walk error, nothing)."""
+    if type(item) is not str:
+        return 0
+    try:
+        st = os.stat(item)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 1 << 30
 
 
 def records(item: Walked, verify: bool = False, sbom: bool = False, archives=None) -> Iterator[dict]:

@@ -29,6 +29,7 @@ WINDOW = 2  # batches outstanding per worker: one in work, one waiting in its pi
 # waiting batch always fits in a pipe's default 64 KiB buffer: the parent never
 # blocks writing a task while a worker blocks writing results.
 BATCH_ITEMS, BATCH_BYTES = 256, 24 * 1024
+BATCH_COST = 1 << 20  # bytes of input: one package of a megabyte or more is a batch of its own
 _HEAD = struct.Struct("<Q")
 # Each worker's slot in shared memory, three 8-byte words: when it started its
 # current item (monotonic clock), the batch's sequence number, the item's index
@@ -61,16 +62,20 @@ class _Worker:
 
 def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable, jobs: int,
             batch_items: int = BATCH_ITEMS, time_limit: float | None = None,
-            size: Callable = lambda item: 64) -> Iterator:
+            size: Callable = lambda item: 64, cost: Callable | None = None) -> Iterator:
     """combine([work(item) for item in batch]) for consecutive batches of items,
     in order. An item whose work raises, or whose worker is killed or runs past
     `time_limit` seconds, gives fault(item, message) instead. `size` estimates
-    an item's pickled size (to cut batches). jobs < 1 or no fork: in this process."""
+    an item's pickled size (to cut batches). `cost` estimates the work an item
+    takes, in bytes read: a batch is also cut once it reaches BATCH_COST, so
+    that a few large inputs (packages, images) spread over the workers instead
+    of landing in one batch. jobs < 1 or no fork: in this process."""
+    batches = _batches(iter(items), batch_items, size, cost)
     if jobs < 1 or not hasattr(os, "fork"):
-        for chunk in _batches(iter(items), batch_items, size):
+        for chunk in batches:
             yield combine([_guarded(work, fault, x) for x in chunk])
         return
-    yield from _Pool(work, fault, combine, jobs, time_limit).run(_batches(iter(items), batch_items, size))
+    yield from _Pool(work, fault, combine, jobs, time_limit).run(batches)
 
 
 def _guarded(work, fault, item):
@@ -80,13 +85,15 @@ def _guarded(work, fault, item):
         return fault(item, f"internal error: {type(e).__name__}: {e}")
 
 
-def _batches(it: Iterator, n: int, size) -> Iterator[list]:
+def _batches(it: Iterator, n: int, size, cost=None) -> Iterator[list]:
     while True:
-        chunk, nbytes = [], 0
+        chunk, nbytes, work = [], 0, 0
         for x in it:
             chunk.append(x)
             nbytes += size(x)
-            if len(chunk) >= n or nbytes >= BATCH_BYTES:
+            if cost is not None:
+                work += cost(x)
+            if len(chunk) >= n or nbytes >= BATCH_BYTES or work >= BATCH_COST:
                 break
         if not chunk:
             return
@@ -166,8 +173,12 @@ class _Pool:
             for k in range(self.jobs):
                 self._spawn(k)
             while True:
-                for w in self.workers:  # keep every worker fed, no further ahead than WINDOW
-                    while not exhausted and len(w.batches) < WINDOW:
+                # Keep every worker fed, no further ahead than WINDOW: an idle worker
+                # first, so that two large inputs in a row go to two workers.
+                for depth in range(1, WINDOW + 1):
+                    for w in self.workers:
+                        if exhausted or len(w.batches) >= depth:
+                            continue
                         chunk = next(batches, None)
                         if chunk is None:
                             exhausted = True

@@ -1,7 +1,11 @@
-"""One module per container format. Each locates the Go build ID (value and file
-offsets), the host build ID and the code signature; `locate` picks the module by
-the file's magic, and `reference_id` answers exactly what `go tool buildid` would.
-Parser modules are imported on first use, so reading one ELF loads only elf.py."""
+"""One module per container format, chosen here by the file's magic (magic.sniff,
+the one dispatch). Each answers one protocol (formats.model.Image):
+`read(src)` locates the Go build ID (value and file offsets), the host build
+ID and the code signature; `image(src)` gives kind, arch, sections, segments,
+where build info lives and reads by address; `layout(src)` adds the headers and
+tables for explaining and diffing. `reference_id` answers exactly what
+`go tool buildid` would. Parser modules are imported on first use, so reading
+one ELF loads only elf.py."""
 from __future__ import annotations
 
 import importlib
@@ -9,11 +13,11 @@ import importlib
 from . import raw
 from .errors import FormatError
 from .magic import sniff
-from .model import Found, HostBuildID, MachoSigning, Span
+from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "sniff", "reference_id", "FormatError", "Found", "HostBuildID", "MachoSigning",
-           "Span", "Source"]
+__all__ = ["locate", "image", "layout", "slices", "sniff", "reference_id", "FormatError", "Found", "HashingView",
+           "HostBuildID", "Image", "MachoSigning", "Region", "Span", "Source"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
 MIN_SIZE = 8
@@ -28,6 +32,41 @@ def _reader(kind: str):
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
+# Formats that answer image(): executables and objects with sections.
+IMAGES = ("elf", "macho", "pe", "xcoff", "plan9", "wasm")
+
+
+def image(src: Source, kind: str | None = None, arch: str | None = None):
+    """The Image of a thin container (kind as sniff names it, found when not
+    given), or None for formats without one (archives, universal files, unknown).
+    `arch`: what a universal header said, for a Mach-O slice whose own header does not."""
+    kind = kind or sniff(src.prefix(PREFIX_SIZE))
+    if kind not in IMAGES:
+        return None
+    module = importlib.import_module(f".{kind}", __name__)
+    return module.image(src, arch) if kind == "macho" else module.image(src)
+
+
+# Found.format -> the module whose layout() describes it (archives included).
+LAYOUTS = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
+           "go-archive": "ar", "gccgo-archive": "ar"}
+
+
+def layout(src: Source, kind: str):
+    """The layout of a thin container whose Found.format is `kind` (headers,
+    sections, segments, tables, where the image ends), or None when that
+    format has none. Raises FormatError when the headers cannot be read."""
+    module = LAYOUTS.get(kind)
+    return None if module is None else importlib.import_module(f".{module}", __name__).layout(src)
+
+
+def slices(src: Source):
+    """(arch, window) per slice of a universal Mach-O, or None when src is not one."""
+    if sniff(src.prefix(PREFIX_SIZE)) != "macho-fat":
+        return None
+    return importlib.import_module(".macho", __name__).slices(src)
+
+
 def locate(src: Source) -> Found:
     head = src.prefix(PREFIX_SIZE)
     kind = sniff(head)
@@ -40,12 +79,8 @@ def locate(src: Source) -> Found:
 
 
 def _unknown(head: bytes, src: Source) -> Found:
-    found = Found("unknown")
     hit = raw.find_marker(head)
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("unknown") if hit is None else Found("unknown", None, hit[0], [src.absolute(hit[1])])
 
 
 def reference_id(src: Source) -> bytes:

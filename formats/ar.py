@@ -29,16 +29,14 @@ def read(src: Source) -> Found:
     if (len(lines) == 5 and lines[0] == MAGIC[:-1] and lines[1].startswith(PKGDEF)
             and lines[2].startswith(GO_OBJECT)):
         line = lines[3]
-        found = Found("go-archive", _goarch(lines[2]))
         if not line.startswith(BUILD_ID):
-            found.build_id = b""  # a Go archive without a build id line
-            return found
+            return Found("go-archive", _goarch(lines[2]))  # a Go archive without a build id line
         try:
-            found.build_id = unquote(line[len(BUILD_ID):])
+            build_id = unquote(line[len(BUILD_ID):])
         except QuoteError:
             return read_gccgo(src)
-        found.locations = [src.absolute(sum(len(x) + 1 for x in lines[:3]) + len(BUILD_ID) + 1)]
-        return found
+        return Found("go-archive", _goarch(lines[2]), build_id,
+                     [src.absolute(sum(len(x) + 1 for x in lines[:3]) + len(BUILD_ID) + 1)])
     return read_gccgo(src)
 
 
@@ -68,18 +66,13 @@ def members(src: Source):
 
 
 def read_gccgo(src: Source) -> Found:
-    found = Found("gccgo-archive")
     for name, off, size in members(src):
         if name == GCCGO_MEMBER:
             # Go reads the member lazily: a size running past the end is harmless
             # as long as the object's own structures are in the file.
             obj = elf.read_gccgo_object(src.view(off, max(0, min(size, src.size - off)), "_buildid.o member"))
-            found.arch = obj.arch
-            found.build_id = obj.build_id
-            found.locations = obj.locations
-            return found
-    found.format = "unknown"  # an ar archive with no Go build ID member
-    return found
+            return Found("gccgo-archive", obj.arch, obj.build_id, obj.locations)
+    return Found("unknown")  # an ar archive with no Go build ID member
 
 
 # --- layout (for explaining and diffing) ---

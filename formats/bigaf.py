@@ -27,7 +27,6 @@ def _number(field: bytes, what: str, bits: int = 64) -> int:
 
 
 def read(src: Source) -> Found:
-    found = Found("aix-big-archive")
     fl = src.read_at(0, FL_HEADER_SIZE, "big archive header")
     off = _number(fl[FIRST_MEMBER], "first member offset")
     while off != 0:
@@ -39,13 +38,11 @@ def read(src: Source) -> Found:
             start += start & 1
             obj = src.view(start, size, "_buildid.o member")
             at, length = xcoff.csect(obj, b".go.buildid")
-            found.arch = xcoff.ARCHES.get(xcoff.magic_of(obj.prefix(2)) or 0)
-            found.build_id = obj.read_at(at, length, ".go.buildid csect")
-            found.locations = [obj.absolute(at)]
-            return found
+            return Found("aix-big-archive", xcoff.ARCHES.get(xcoff.magic_of(obj.prefix(2)) or 0),
+                         obj.read_at(at, length, ".go.buildid csect"), [obj.absolute(at)])
         nxt = _number(hdr[NEXT_MEMBER], "next member offset")
         # Members only ever follow each other; a jump back would loop for ever.
         if nxt != 0 and nxt <= off:
             raise FormatError(f"big archive member at offset {off:#x} links back to offset {nxt:#x}")
         off = nxt
-    return found
+    return Found("aix-big-archive")

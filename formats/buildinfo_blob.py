@@ -1,5 +1,8 @@
-"""Where the Go linker leaves the build info blob, per container, and a way to
-read the target's memory through the file.
+"""Finding the build info blob the Go linker leaves in an executable. Every
+fact about the container comes from its format module's Image (formats.image):
+where to search (`buildinfo()`, `legacy_buildinfo()`) and reading by address
+(`memory()`), as Go's debug/buildinfo asks its `exe` interface; this module
+parses no container headers.
 
 The blob starts with a 32-byte header: the 14-byte magic below, the pointer
 size, a flags byte (bit 0: big endian; bit 1: the strings follow inline), and
@@ -32,11 +35,12 @@ Every read goes through Source, capped at the bytes the region holds in the file
 """
 from __future__ import annotations
 
-import bisect
 import struct
 
-from . import leb128, magic
+from . import image, slices
 from .errors import FormatError
+from .magic import sniff
+from .memory import AddressSpace
 from .source import Source
 
 MAGIC = b"\xff Go buildinf:"
@@ -52,55 +56,6 @@ LEGACY_WINDOW = 64 * 1024       # older Go searched only this much of a data seg
 # The module-info sentinels cmd/go wraps runtime.modinfo in.
 INFO_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
 INFO_END = bytes.fromhex("f932433186182072008242104116d8f2")
-
-
-class Region:
-    """Target addresses [addr, addr+size) are file bytes [offset, offset+size) of the Source."""
-
-    __slots__ = ("addr", "size", "offset")
-
-    def __init__(self, addr: int, size: int, offset: int):
-        self.addr, self.size, self.offset = addr, size, offset
-
-    def __repr__(self) -> str:
-        return f"Region(addr={self.addr:#x}, size={self.size:#x}, offset={self.offset:#x})"
-
-
-class AddressSpace:
-    """Reads at target virtual addresses. The first region containing an address
-    wins (table order, as Go's DataReader); a read never crosses the end of it."""
-
-    def __init__(self, src: Source, regions: list[Region]):
-        self.src = src
-        # Regions reaching past the end of the file keep only their bytes in it.
-        self.regions = []
-        for r in regions:
-            if r.size <= 0 or r.offset < 0 or r.offset >= src.size:
-                continue
-            self.regions.append(Region(r.addr, min(r.size, src.size - r.offset), r.offset))
-
-    def region_of(self, addr: int) -> Region | None:
-        for r in self.regions:
-            if r.addr <= addr < r.addr + r.size:
-                return r
-        return None
-
-    def available(self, addr: int) -> int:
-        """How many bytes can be read from addr on (0 when addr is not mapped)."""
-        r = self.region_of(addr)
-        return 0 if r is None else r.addr + r.size - addr
-
-    def file_offset(self, addr: int) -> int | None:
-        r = self.region_of(addr)
-        return None if r is None else self.src.absolute(r.offset + addr - r.addr)
-
-    def read(self, addr: int, n: int, what: str = "data") -> bytes:
-        """Up to n bytes at addr: fewer when the region ends first; b"" when addr is unmapped."""
-        r = self.region_of(addr)
-        if r is None or n <= 0:
-            return b""
-        n = min(n, r.addr + r.size - addr)
-        return self.src.read_at(r.offset + addr - r.addr, n, what)
 
 
 class Blob:
@@ -206,496 +161,13 @@ def _find_in(fmt: str, arch: str | None, space: AddressSpace, start: int, size: 
     return None if addr is None else _blob_at(fmt, arch, space, addr)
 
 
-# --- ELF --------------------------------------------------------------------
-
-PT_LOAD = 1
-PF_X, PF_W = 1, 2
-
-
-def _elf_phdrs(e) -> list[tuple[int, int, int, int, int]]:
-    """(type, flags, offset, vaddr, filesz) per program header, in table order."""
-    if e.hdr.e_phoff == 0:
-        return []
-    return [(p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz) for p in e.program_headers()]
-
-
-def _elf_section(e, want: bytes) -> tuple[int, int] | None:
-    """(addr, size) of the first section named `want`."""
-    s = e.sections().get(want)
-    return None if s is None else (s.sh_addr, s.sh_size)
-
-
-def _elf_blob(src: Source, fallback: bool) -> Blob | None:
-    from .elf import Elf
-    e = Elf.of(src)
-    phdrs = _elf_phdrs(e)
-    space = AddressSpace(src, [Region(vaddr, filesz, off) for _, _, off, vaddr, filesz in phdrs])
-    sect = _elf_section(e, b".go.buildinfo")
-    if sect is not None:
-        return _find_in("elf", e.arch, space, *sect)
-    if fallback:
-        for ptype, flags, _, vaddr, filesz in phdrs:
-            if ptype == PT_LOAD and flags & (PF_X | PF_W) == PF_W:
-                return _find_in("elf", e.arch, space, vaddr, min(filesz, LEGACY_WINDOW))
-    return None
-
-
-# --- Mach-O -----------------------------------------------------------------
-
-VM_PROT_RW = 3
-LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
-SEGMENT = "16sIIIIiiII"       # segname vmaddr vmsize fileoff filesize maxprot initprot nsects flags
-SEGMENT_64 = "16sQQQQiiII"
-SECTION = "16s16sIIIIIIIII"   # sectname segname addr size offset ...
-SECTION_64 = "16s16sQQIIIIIIII"
-CPU_ARCH_ABI64 = 0x01000000
-MACHO_CPUS = {7: "386", 7 | CPU_ARCH_ABI64: "amd64", 12: "arm", 12 | CPU_ARCH_ABI64: "arm64",
-              18: "ppc", 18 | CPU_ARCH_ABI64: "ppc64"}
-
-
-def _macho_layout(m):
-    """Segments as (name, vmaddr, fileoff, filesize, maxprot, initprot) and
-    sections as (sectname, addr, size), in load-command order."""
-    seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if m.is64
-                               else (SEGMENT, SECTION, LC_SEGMENT))
-    seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
-    segs, sects = [], []
-    for c in m.commands:
-        if c.cmd != want:
-            continue
-        if len(c.data) < 8 + seg_size:
-            raise FormatError("Mach-O segment command too short")
-        name, vmaddr, _, fileoff, filesize, maxprot, initprot, nsects, _ = struct.unpack_from(
-            m.bo + seg_fmt, c.data, 8)
-        if 8 + seg_size + nsects * sect_size > len(c.data):
-            raise FormatError("Mach-O segment claims more sections than its command holds")
-        segs.append((name.split(b"\0", 1)[0], vmaddr, fileoff, filesize, maxprot, initprot))
-        for k in range(nsects):
-            f = struct.unpack_from(m.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
-            sects.append((f[0].split(b"\0", 1)[0], f[2], f[3]))
-    return segs, sects
-
-
-def _macho_blob(src: Source, fallback: bool, arch: str | None = None) -> Blob | None:
-    from .macho import Macho
-    m = Macho.of(src)
-    arch = m.arch or arch
-    segs, sects = _macho_layout(m)
-    space = AddressSpace(src, [Region(vmaddr, filesize, fileoff)
-                               for name, vmaddr, fileoff, filesize, _, _ in segs
-                               if name != b"__PAGEZERO"])
-    for name, addr, size in sects:
-        if name == b"__go_buildinfo":
-            return _find_in("macho", arch, space, addr, size)
-    if fallback:
-        for _, vmaddr, _, filesize, maxprot, initprot in segs:
-            if vmaddr and filesize and maxprot == VM_PROT_RW and initprot == VM_PROT_RW:
-                return _find_in("macho", arch, space, vmaddr, min(filesize, LEGACY_WINDOW))
-    return None
-
-
-def universal_slices(src: Source) -> list[tuple[str | None, Source]] | None:
-    """(arch, slice) for each slice of a universal Mach-O; None when src is not one."""
-    head = src.prefix()
-    if head[:4] not in magic.FAT or len(head) < 8:
-        return None
-    from .macho import fat_slices
-    slices = fat_slices(src)
-    if slices is None:
-        return None
-    return [(MACHO_CPUS.get(cpu), src.view(off, size, "universal slice")) for cpu, off, size in slices]
-
-
-# --- PE ---------------------------------------------------------------------
-
-IMAGE_SCN_ALIGN_32BYTES = 0x00600000
-PE_DATA_CHARACTERISTICS = 0x00000040 | 0x40000000 | 0x80000000  # initialized data, read, write
-COFF_HEADER = "<HHIIIHH"  # Machine NumberOfSections TimeDateStamp PointerToSymbolTable NumberOfSymbols SizeOfOptionalHeader Characteristics
-PE_SECTION = "<8sIIIIIIHHI"  # Name VirtualSize VirtualAddress SizeOfRawData PointerToRawData ... Characteristics
-PE_MACHINES = {0x14C: "386", 0x8664: "amd64", 0x1C4: "arm", 0xAA64: "arm64"}
-
-
-class PeLayout:
-    """What the PE headers say about memory: the image base, the section table
-    as (name, virtual size, address, raw size, file offset, characteristics),
-    and the COFF symbol table (offset, count)."""
-
-    __slots__ = ("machine", "base", "sections", "symtab")
-
-    def __init__(self, machine: int, base: int, sections: list, symtab: tuple[int, int]):
-        self.machine, self.base, self.sections, self.symtab = machine, base, sections, symtab
-
-    def space(self, src: Source) -> AddressSpace:
-        return AddressSpace(src, [Region(self.base + va, rawsize, rawptr)
-                                  for _, _, va, rawsize, rawptr, _ in self.sections])
-
-
-def pe_layout(src: Source) -> PeLayout:
-    lfanew = struct.unpack_from("<I", src.read_at(magic.E_LFANEW, 4, "PE header offset"))[0]
-    machine, nsect, _, symptr, nsyms, optsize, _ = struct.unpack(
-        COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
-    opt = lfanew + 24
-    base = 0
-    if optsize >= 2:
-        opt_magic = struct.unpack("<H", src.read_at(opt, 2, "optional header"))[0]
-        if opt_magic == 0x10B and optsize >= 32:
-            base = struct.unpack("<I", src.read_at(opt + 28, 4, "optional header"))[0]
-        elif opt_magic == 0x20B and optsize >= 32:
-            base = struct.unpack("<Q", src.read_at(opt + 24, 8, "optional header"))[0]
-    table = src.read_at(opt + optsize, nsect * 40, "section table")
-    sections = []
-    for i in range(nsect):
-        name, vsize, va, rawsize, rawptr, _, _, _, _, chars = struct.unpack_from(PE_SECTION, table, i * 40)
-        sections.append((name.rstrip(b"\0"), vsize, va, rawsize, rawptr, chars))
-    return PeLayout(machine, base, sections, (symptr, nsyms))
-
-
-def _pe_blob(src: Source) -> Blob | None:
-    pe = pe_layout(src)
-    data = None
-    for _, vsize, va, rawsize, _, chars in pe.sections:
-        if va and rawsize and chars & ~IMAGE_SCN_ALIGN_32BYTES == PE_DATA_CHARACTERISTICS:
-            data = (pe.base + va, vsize)
-            break
-    if data is None:
-        return None
-    return _find_in("pe", PE_MACHINES.get(pe.machine), pe.space(src), *data)
-
-
-# --- XCOFF ------------------------------------------------------------------
-
-STYP_DATA, STYP_BSS = 0x40, 0x80
-U802TOCMAGIC, U64_TOCMAGIC = 0o737, 0o767
-XCOFF_FILEHDR = {U802TOCMAGIC: ">HHIIIHH", U64_TOCMAGIC: ">HHIQHHI"}
-XCOFF_SCNHDR = {U802TOCMAGIC: ">8sIIIIIIHHI", U64_TOCMAGIC: ">8sQQQQQQIIII"}
-
-
-def _xcoff_blob(src: Source) -> Blob | None:
-    xmagic = magic.xcoff_magic(src.read_at(0, 2, "XCOFF magic"))
-    hfmt, sfmt = XCOFF_FILEHDR[xmagic], XCOFF_SCNHDR[xmagic]
-    hdr = struct.unpack(hfmt, src.read_at(0, struct.calcsize(hfmt), "XCOFF header"))
-    nscns = hdr[1]
-    opthdr = hdr[5] if xmagic == U802TOCMAGIC else hdr[4]
-    ssize = struct.calcsize(sfmt)
-    table = src.read_at(struct.calcsize(hfmt) + opthdr, nscns * ssize, "XCOFF section headers")
-    regions, data = [], None
-    for i in range(nscns):
-        f = struct.unpack_from(sfmt, table, i * ssize)
-        vaddr, size, scnptr, flags = f[2], f[3], f[4], f[9]
-        if flags != STYP_BSS:  # no bytes in the file
-            regions.append(Region(vaddr, size, scnptr))
-        if data is None and flags == STYP_DATA:
-            data = (vaddr, size)
-    if data is None:
-        return None
-    return _find_in("xcoff", magic.XCOFF.get(xmagic), AddressSpace(src, regions), *data)
-
-
-# --- Plan 9 -----------------------------------------------------------------
-
-PLAN9_MAGIC64 = 0x8000
-# Where the Go linker loads text, and what it rounds the data segment's address to.
-PLAN9_LAYOUT = {"386": (0x1000, 0x1000), "arm": (0x1000, 0x1000), "amd64": (0x200000, 0x200000)}
-
-
-def _plan9_blob(src: Source) -> Blob | None:
-    head = src.read_at(0, 32, "Plan 9 header")
-    p9magic, text, data = struct.unpack_from(">III", head)
-    arch = magic.plan9_arch(head)
-    hdrsize = 40 if p9magic & PLAN9_MAGIC64 else 32
-    load, rnd = PLAN9_LAYOUT.get(arch, (0x1000, 0x1000))
-    text_va = load + hdrsize
-    data_va = (text_va + text + rnd - 1) // rnd * rnd
-    space = AddressSpace(src, [Region(text_va, text, hdrsize), Region(data_va, data, hdrsize + text)])
-    return _find_in("plan9", arch, space, data_va, data)
-
-
 # --- wasm -------------------------------------------------------------------
 
-WASM_CUSTOM, WASM_DATA = 0, 11
-MAX_WASM_SECTIONS = 4096
-MAX_PRODUCERS_SIZE = 64 * 1024
-WINDOW = 1 << 20
-WINDOW_PAD = 16
-WINDOW_CACHE = 64 << 20
-
-
-class _Cursor:
-    """Sequential reads of [pos, end) of a Source through a buffer."""
-
-    def __init__(self, src: Source, pos: int, end: int, bufsize: int = 64 * 1024):
-        self.src, self.pos, self.end, self.bufsize = src, pos, end, bufsize
-        self.buf, self.buf_at = b"", pos
-
-    def _fill(self, n: int) -> None:
-        have = self.buf_at + len(self.buf) - self.pos
-        if self.pos >= self.buf_at and have >= n:
-            return
-        want = min(max(n, self.bufsize), self.end - self.pos)
-        if want < n:
-            raise FormatError(f"wasm data at offset {self.src.absolute(self.pos):#x} runs past its section")
-        self.buf = self.src.read_at(self.pos, want, "wasm section")
-        self.buf_at = self.pos
-
-    def byte(self) -> int:
-        self._fill(1)
-        b = self.buf[self.pos - self.buf_at]
-        self.pos += 1
-        return b
-
-    def uleb(self, bits: int = 32) -> int:
-        self._fill(min(10, self.end - self.pos))
-        try:
-            value, i = leb128.uleb(self.buf, self.pos - self.buf_at, bits)
-        except IndexError:
-            raise FormatError(f"wasm data at offset {self.src.absolute(self.pos):#x} runs past its section") from None
-        self.pos = self.buf_at + i
-        return value
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > self.end:
-            raise FormatError(f"wasm data at offset {self.src.absolute(self.pos):#x} runs past its section")
-        if n > self.bufsize:
-            data = self.src.read_at(self.pos, n, "wasm section")
-        else:
-            self._fill(n)
-            data = self.buf[self.pos - self.buf_at:self.pos - self.buf_at + n]
-        self.pos += n
-        return data
-
-
-_uleb_at, _sleb_at = leb128.uleb, leb128.sleb
-
-
-MAX_EXPR_OPS = 64
-
-
-def _const_expr_at(buf: bytes, i: int) -> tuple[int | None, int]:
-    """Evaluate a constant expression (the offset of an active data segment):
-    (value, next index); the value is None when it depends on an imported global."""
-    if buf[i] == 0x41 and buf[i + 1] < 0x80 and buf[i + 2] == 0x0B:  # i32.const small; end
-        v = buf[i + 1]
-        return (v - 0x80 if v & 0x40 else v) & 0xFFFFFFFF, i + 3
-    stack: list[int | None] = []
-    for _ in range(MAX_EXPR_OPS):
-        op = buf[i]
-        i += 1
-        if op == 0x0B:
-            if len(stack) != 1:
-                raise FormatError("malformed wasm constant expression")
-            return stack[0], i
-        if op == 0x41:
-            v, i = _sleb_at(buf, i, 32)
-            stack.append(v & 0xFFFFFFFF)
-        elif op == 0x42:
-            v, i = _sleb_at(buf, i, 64)
-            stack.append(v & 0xFFFFFFFFFFFFFFFF)
-        elif op == 0x23:
-            _, i = _uleb_at(buf, i)
-            stack.append(None)
-        elif op in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):
-            if len(stack) < 2:
-                raise FormatError("malformed wasm constant expression")
-            y, x = stack.pop(), stack.pop()
-            if x is None or y is None:
-                stack.append(None)
-            else:
-                v = x + y if op in (0x6A, 0x7C) else x - y if op in (0x6B, 0x7D) else x * y
-                stack.append(v & (0xFFFFFFFF if op < 0x70 else 0xFFFFFFFFFFFFFFFF))
-        else:
-            raise FormatError(f"unsupported opcode {op:#x} in a wasm data segment offset")
-    raise FormatError("wasm constant expression too long")
-
-
-def _segment_header(buf: bytes, i: int) -> tuple[int | None, int, int]:
-    """(memory address or None, content size, index of the content)."""
-    flags, i = _uleb_at(buf, i)
-    if flags == 0:
-        addr, i = _const_expr_at(buf, i)
-    elif flags == 1:
-        addr = None  # passive: copied by code, not placed
-    elif flags == 2:
-        _, i = _uleb_at(buf, i)
-        addr, i = _const_expr_at(buf, i)
-    else:
-        raise FormatError(f"unknown wasm data segment kind {flags}")
-    n, i = _uleb_at(buf, i)
-    return addr, n, i
-
-
-class WasmMemory:
-    """Linear memory as the active data segments initialize it: segment bytes,
-    zeros in between. Reads are capped at the data section's size, so a bogus
-    length can never make us allocate more than the module holds."""
-
-    def __init__(self, src: Source, segments: list[Region], cap: int):
-        self.src = src
-        segs = sorted((r.addr, r.size, r.offset) for r in segments)
-        self.starts = [s[0] for s in segs]
-        self.ends = [s[0] + s[1] for s in segs]
-        self.offsets = [s[2] for s in segs]
-        self.end = max(self.ends, default=0)
-        self.cap = cap
-        self._windows: list[tuple[int, bytes]] | None = []
-        self._windows_done = False
-
-    def available(self, addr: int) -> int:
-        if not self.starts or addr < self.starts[0] or addr >= self.end:
-            return 0
-        return min(self.end - addr, self.cap)
-
-    def file_offset(self, addr: int) -> int | None:
-        i = bisect.bisect_right(self.starts, addr) - 1
-        if i >= 0 and addr < self.ends[i]:
-            return self.src.absolute(self.offsets[i] + addr - self.starts[i])
+def _wasm_blob(img) -> Blob | None:
+    mem = img.memory()
+    if mem is None:
         return None
-
-    def dense(self, addr: int, n: int, what: str = "wasm memory") -> bytes:
-        """Exactly n bytes of memory at addr, zeros where no segment writes
-        (callers bound n: windows by their span, strings by available())."""
-        starts, ends, offsets = self.starts, self.ends, self.offsets
-        end = addr + n
-        i = max(bisect.bisect_right(starts, addr) - 1, 0)
-        k = bisect.bisect_left(starts, end, i)
-        pieces = []  # (index in the result, file offset, size)
-        for j in range(i, k):
-            lo, hi = max(starts[j], addr), min(ends[j], end)
-            if lo < hi:
-                pieces.append((lo - addr, offsets[j] + lo - starts[j], hi - lo))
-        out = bytearray(n)
-        if not pieces:
-            return bytes(out)
-        first = min(p[1] for p in pieces)
-        last = max(p[1] + p[2] for p in pieces)
-        if len(pieces) > 1 and last - first <= 2 * n + 65536:
-            # The Go linker writes segments in address order with small headers
-            # between them: one read covers them all.
-            chunk = self.src.read_at(first, last - first, what)
-            for at, off, size in pieces:
-                out[at:at + size] = chunk[off - first:off - first + size]
-        else:
-            for at, off, size in pieces:
-                out[at:at + size] = self.src.read_at(off, size, what)
-        return bytes(out)
-
-    def read(self, addr: int, n: int, what: str = "wasm memory") -> bytes:
-        n = min(n, self.available(addr))
-        return self.dense(addr, n, what) if n > 0 else b""
-
-    def windows(self):
-        """(addr, bytes) windows covering every segment byte with WINDOW_PAD
-        bytes of context either side, so a pattern of up to that size touching
-        a segment lies wholly inside one window. Kept for a second pass while
-        they stay within WINDOW_CACHE bytes."""
-        if self._windows_done and self._windows is not None:
-            yield from self._windows
-            return
-        cache, kept = [], 0
-        for w in self._make_windows():
-            if cache is not None:
-                kept += len(w[1])
-                cache.append(w)
-                if kept > WINDOW_CACHE:
-                    cache = None
-            yield w
-        self._windows, self._windows_done = cache, True
-
-    def _make_windows(self, pad: int = WINDOW_PAD, span: int = WINDOW):
-        starts, ends, i = self.starts, self.ends, 0
-        while i < len(starts):
-            j, hi = i + 1, ends[i]
-            while j < len(starts) and ends[j] - starts[i] <= span:
-                hi = max(hi, ends[j])
-                j += 1
-            for a in range(starts[i], hi, span):
-                lo = max(a - pad, 0)
-                yield lo, self.dense(lo, min(a + span, hi) + pad - lo)
-            i = j
-
-
-def _wasm_sections(src: Source) -> dict[int | bytes, tuple[int, int]]:
-    """Body (offset, size) by section id, and custom sections by name."""
-    out: dict[int | bytes, tuple[int, int]] = {}
-    pos = 8
-    for _ in range(MAX_WASM_SECTIONS):
-        if pos >= src.size:
-            return out
-        cur = _Cursor(src, pos, src.size, 16)
-        sid = cur.byte()
-        size = cur.uleb()
-        body = cur.pos
-        if not src.fits(body, size):
-            raise FormatError(f"wasm section at offset {src.absolute(pos):#x} extends past the end of the file")
-        if sid == WASM_CUSTOM:
-            c = _Cursor(src, body, body + size, 64)
-            n = c.uleb()
-            name = c.take(n)
-            out.setdefault(name, (c.pos, body + size - c.pos))
-        else:
-            out.setdefault(sid, (body, size))
-        pos = body + size
-    raise FormatError(f"wasm module has more than {MAX_WASM_SECTIONS} sections")
-
-
-def _wasm_go_version(src: Source, producers: tuple[int, int] | None) -> bytes | None:
-    """The version the producers section gives for language Go."""
-    if producers is None or producers[1] > MAX_PRODUCERS_SIZE:
-        return None
-    cur = _Cursor(src, producers[0], producers[0] + producers[1])
-    for _ in range(cur.uleb()):
-        field = cur.take(cur.uleb())
-        for _ in range(cur.uleb()):
-            name = cur.take(cur.uleb())
-            version = cur.take(cur.uleb())
-            if field == b"language" and name == b"Go" and version:
-                return version
-    return None
-
-
-SEGMENT_BUFFER = 1 << 20
-MAX_SEGMENT_HEADER = 1024  # flags, an expression of at most MAX_EXPR_OPS operations, a size
-
-
-def _wasm_segments(src: Source, body: int, size: int) -> list[Region]:
-    """The data section's segments with a known address, read through a 1 MiB
-    buffer; contents are skipped, not read."""
-    end = body + size
-    buf, base = b"", body
-
-    def parse(pos: int, fn):
-        nonlocal buf, base
-        i = pos - base
-        if i < 0 or (i + MAX_SEGMENT_HEADER > len(buf) and base + len(buf) < end):
-            buf, base = src.read_at(pos, min(SEGMENT_BUFFER, end - pos), "wasm data section"), pos
-            i = 0
-        try:
-            *value, i = fn(buf, i)
-        except IndexError:
-            raise FormatError(f"wasm data segment header at offset {src.absolute(pos):#x} "
-                              "runs past its section") from None
-        return value, base + i
-
-    (count,), pos = parse(body, _uleb_at)
-    out = []
-    for _ in range(count):
-        if pos >= end:
-            raise FormatError("wasm data section holds fewer segments than it declares")
-        (addr, n), pos = parse(pos, _segment_header)
-        if pos + n > end:
-            raise FormatError(f"wasm data segment at offset {src.absolute(pos):#x} runs past its section")
-        if addr is not None and n:
-            out.append(Region(addr, n, pos))
-        pos += n
-    return out
-
-
-def _wasm_blob(src: Source) -> Blob | None:
-    sections = _wasm_sections(src)
-    if WASM_DATA not in sections:
-        return None
-    body, size = sections[WASM_DATA]
-    mem = WasmMemory(src, _wasm_segments(src, body, size), cap=size)
-    version = _wasm_go_version(src, sections.get(b"producers"))
+    version = img.go_version()
 
     infos, versions = [], []
     for base, data in mem.windows():
@@ -737,25 +209,27 @@ def wasm_summary(src: Source) -> tuple[bytes, bytes | None] | None:
     the producers section and the module text by its sentinels in the raw data
     section. The text holds no run of zeros, so the linker never splits it
     across data segments. For listings; read_build_info does the full search."""
-    sections = _wasm_sections(src)
-    version = _wasm_go_version(src, sections.get(b"producers"))
-    if version is None or WASM_DATA not in sections:
+    from . import wasm
+    img = wasm.image(src)
+    version = img.go_version()
+    data = img.bodies().get(wasm.WASM_DATA)
+    if version is None or data is None:
         return None
-    body, size = sections[WASM_DATA]
+    body, size = data
     overlap = 1 << 16  # a module text longer than this is cut, not missed
     pos, end = body, body + size
     while pos < end:
-        n = min(SEGMENT_BUFFER + overlap, end - pos)
-        data = src.read_at(pos, n, "wasm data section")
-        i = data.find(INFO_START)
+        n = min(wasm.SEGMENT_BUFFER + overlap, end - pos)
+        chunk = src.read_at(pos, n, "wasm data section")
+        i = chunk.find(INFO_START)
         if i >= 0:
-            j = data.find(INFO_END, i + len(INFO_START))
-            return version, (data[i + len(INFO_START):j] if j >= 0 else None)
-        pos += SEGMENT_BUFFER
+            j = chunk.find(INFO_END, i + len(INFO_START))
+            return version, (chunk[i + len(INFO_START):j] if j >= 0 else None)
+        pos += wasm.SEGMENT_BUFFER
     return version, None
 
 
-def _string_header(mem: WasmMemory, targets: list[int], check) -> int | None:
+def _string_header(mem, targets: list[int], check) -> int | None:
     """The lowest 8-aligned address holding a little-endian Go string header
     (ptr, len) whose ptr is one of targets and which passes check(ptr, len)."""
     if not targets:
@@ -779,64 +253,60 @@ def _string_header(mem: WasmMemory, targets: list[int], check) -> int | None:
 
 # --- entry points -----------------------------------------------------------
 
+EXECUTABLES = ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm")
+
+
 def identify(src: Source) -> str | None:
     """The container as debug/buildinfo would see it (plus wasm), or None."""
     head = src.prefix()
     if len(head) < 16:
         return None
-    kind = magic.sniff(head)
-    if kind in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
-        return kind
-    return None
+    kind = sniff(head)
+    return kind if kind in EXECUTABLES else None
+
+
+def universal_slices(src: Source) -> list[tuple[str | None, Source]] | None:
+    """(arch, slice) for each slice of a universal Mach-O; None when src is not one."""
+    return slices(src) if identify(src) == "macho-fat" else None
 
 
 def arch_of(src: Source) -> str | None:
     """GOARCH of a thin executable, where its header says."""
     kind = identify(src)
-    head = src.prefix()
-    if kind == "elf":
-        from .elf import Elf
-        return Elf.of(src).arch
-    if kind == "macho":
-        from .macho import Macho
-        return Macho.of(src).arch
-    if kind == "pe":
-        lfanew = magic.pe_header_offset(head)
-        return PE_MACHINES.get(struct.unpack("<H", src.read_at(lfanew + 4, 2, "COFF header"))[0])
-    if kind == "xcoff":
-        return magic.XCOFF.get(magic.xcoff_magic(head))
-    if kind == "plan9":
-        return magic.plan9_arch(head)
-    if kind == "wasm":
-        return "wasm"
-    return None
+    return None if kind in (None, "macho-fat") else image(src, kind).arch
 
 
 def find_blob(src: Source, fallback: bool = True) -> Blob | None:
     """The build info blob of an executable (the first slice of a universal
     Mach-O, as Go reads it). None when the file has none or is not an
-    executable format; FormatError when its structures are broken."""
+    executable format; FormatError when its structures are broken.
+
+    The range searched is the image's buildinfo() (Go's rule); with fallback,
+    failing that, the first LEGACY_WINDOW bytes of its legacy_buildinfo()."""
     kind = identify(src)
-    if kind == "elf":
-        return _elf_blob(src, fallback)
-    if kind == "macho":
-        return _macho_blob(src, fallback)
+    if kind is None:
+        return None
     if kind == "macho-fat":
-        slices = universal_slices(src)
-        if not slices:
+        every = universal_slices(src)
+        if not every:
             return None
-        arch, sub = slices[0]
-        return _macho_blob(sub, fallback, arch) if identify(sub) == "macho" else None
-    if kind == "pe":
-        return _pe_blob(src)
-    if kind == "xcoff":
-        return _xcoff_blob(src)
-    if kind == "plan9":
-        return _plan9_blob(src)
-    if kind == "wasm":
-        return _wasm_blob(src)
+        arch, sub = every[0]
+        if identify(sub) != "macho":
+            return None
+        img = image(sub, "macho", arch)
+    else:
+        img = image(src, kind)
+    if img.kind == "wasm":
+        return _wasm_blob(img)
+    space = img.memory()
+    where = img.buildinfo()
+    if where is not None:
+        return _find_in(img.kind, img.arch, space, *where)
+    legacy = img.legacy_buildinfo() if fallback else None
+    if legacy is not None:
+        return _find_in(img.kind, img.arch, space, legacy[0], min(legacy[1], LEGACY_WINDOW))
     return None
 
 
-__all__ = ["Blob", "AddressSpace", "Region", "WasmMemory", "find_blob", "universal_slices",
-           "identify", "arch_of", "search", "MAGIC", "HEADER_SIZE", "FormatError", "pe_layout", "PeLayout"]
+__all__ = ["Blob", "find_blob", "universal_slices", "identify", "arch_of", "search", "MAGIC",
+           "HEADER_SIZE", "FormatError"]

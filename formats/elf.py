@@ -8,7 +8,7 @@ from collections import namedtuple
 
 from . import magic
 from .errors import FormatError
-from .model import Found, HostBuildID, Span
+from .model import Found, HashingView, HostBuildID, Span
 from .source import PREFIX_SIZE, Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
@@ -285,7 +285,6 @@ def gnu_build_id_section(elf: Elf) -> HostBuildID | None:
 
 def read(src: Source) -> Found:
     elf = Elf.of(src)
-    found = Found("elf", elf.arch)
     go_note = gnu_note = None
     for p in elf.program_headers():
         if p.p_type != PT_NOTE or p.p_filesz < 16:
@@ -307,24 +306,22 @@ def read(src: Source) -> Found:
             break
 
     host = gnu_build_id_section(elf)
-    found.defer_hashing(lambda f: _hashing(elf, f))
     if host is None and gnu_note is not None:
         host = HostBuildID("gnu", Span(src.absolute(gnu_note[1]), len(gnu_note[0])), gnu_note[0])
-    found.host_build_id = host
 
+    build_id = reference = unverifiable = None
+    locations: list[int] = []
     if go_note is not None:
-        found.build_id = go_note[0]
-        found.locations = [src.absolute(go_note[1])]
+        build_id, locations = go_note[0], [src.absolute(go_note[1])]
     elif gnu_note is not None:
         # gccgo stores the Go build ID as the GNU build ID; the Go tool prints any
         # GNU build ID it finds, text or not, but only text is a Go build ID.
-        found.reference_id = gnu_note[0]
+        reference = gnu_note[0]
         if looks_like_text(gnu_note[0]):
-            found.build_id = gnu_note[0]
-            found.locations = [src.absolute(gnu_note[1])]
-            found.unverifiable = ("gccgo executable: the build ID is the GNU build-id note, "
-                                  "which the content hash skips")
-    if found.build_id is None and elf.hdr.e_type == ET_REL:
+            build_id, locations = gnu_note[0], [src.absolute(gnu_note[1])]
+            unverifiable = ("gccgo executable: the build ID is the GNU build-id note, "
+                            "which the content hash skips")
+    if build_id is None and elf.hdr.e_type == ET_REL:
         # A gccgo _buildid.o on its own: the Go tool reads only notes and says
         # nothing, but the section is the package's build ID.
         try:
@@ -332,22 +329,24 @@ def read(src: Source) -> Found:
         except FormatError:
             s = None
         if s is not None and src.fits(s.sh_offset, s.sh_size):
-            found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
-            found.locations = [src.absolute(s.sh_offset)]
-            found.reference_id = b""
-            found.unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
-    return found
+            build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
+            locations = [src.absolute(s.sh_offset)]
+            reference = b""
+            unverifiable = "gccgo _buildid.o: it holds the build ID of the archive it came from"
+    return Found("elf", elf.arch, build_id, locations, host_build_id=host, reference_id=reference,
+                 unverifiable=unverifiable, hashing=HashingView(lambda: _hashing(elf)))
 
 
-def _hashing(elf: Elf, found: Found) -> None:
+def _hashing(elf: Elf) -> tuple[list[Span], None]:
     """What hashing skips, as the Go tool sees it: the GNU build ID, only when
     Go's ELF parser accepts the file."""
     span = go_host_build_id_span(elf)
     if span is None:
-        return
+        return [], None
     off, size = span
     if off < elf.src.size and size > 0:  # Go zeroes only bytes that exist
-        found.exclude.append(Span(elf.src.absolute(off), min(size, elf.src.size - off)))
+        return [Span(elf.src.absolute(off), min(size, elf.src.size - off))], None
+    return [], None
 
 
 def read_gccgo_object(src: Source) -> Found:
@@ -356,22 +355,89 @@ def read_gccgo_object(src: Source) -> Found:
     s = elf.sections().get(b".go.buildid")
     if s is None:
         raise FormatError("_buildid.o has no .go.buildid section")
-    found = Found("elf", elf.arch)
-    found.build_id = src.read_at(s.sh_offset, s.sh_size, ".go.buildid section")
-    found.locations = [src.absolute(s.sh_offset)]
-    return found
+    return Found("elf", elf.arch, src.read_at(s.sh_offset, s.sh_size, ".go.buildid section"),
+                 [src.absolute(s.sh_offset)])
 
 
 def looks_like_text(b: bytes) -> bool:
     return bool(b) and all(0x20 <= c < 0x7F for c in b)
 
 
-# --- layout (for explaining and diffing) ---
+# --- the protocol (formats.model.Image) and the layout ---
 
-from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+from .model import Image, Region, image_end  # noqa: E402
 
+PT_LOAD = 1
+PF_X, PF_W, PF_R = 1, 2, 4
 PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR", 7: "TLS",
             0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO"}
+
+
+def _perm(flags: int) -> str:
+    return "".join(c for bit, c in ((PF_R, "r"), (PF_W, "w"), (PF_X, "x")) if flags & bit)
+
+
+class ElfImage(Image):
+    kind = "elf"
+    __slots__ = ("elf",)
+
+    def __init__(self, src: Source):
+        e = Elf.of(src)
+        super().__init__(src, e.arch, e.bo, 8 if e.cls == ELFCLASS64 else 4)
+        self.elf = e
+
+    def program_headers(self) -> list[Phdr]:
+        return self.elf.program_headers() if self.elf.hdr.e_phoff else []
+
+    def segments(self) -> tuple[Region, ...]:
+        return self.src.memo("elf.segments", lambda: tuple(
+            Region("segment", f"{PT_NAMES.get(p.p_type, hex(p.p_type))}[{i}]", p.p_offset, p.p_filesz,
+                   p.p_vaddr, None, _perm(p.p_flags))
+            for i, p in enumerate(self.program_headers())))
+
+    def loads(self) -> tuple[Region, ...]:
+        return tuple(r for r in self.segments() if r.name.startswith("LOAD["))
+
+    def sections(self) -> tuple[Region, ...]:
+        return self.src.memo("elf.regions", lambda: tuple(
+            Region("section", name.decode("utf-8", "replace"), s.sh_offset,
+                   0 if s.sh_type == SHT_NOBITS else s.sh_size, s.sh_addr,
+                   s.sh_size if s.sh_type == SHT_NOBITS else None)
+            for name, s in self.elf.sections().items() if name))
+
+    def buildinfo(self) -> tuple[int, int] | None:
+        s = self.elf.sections().get(b".go.buildinfo")
+        return None if s is None else (s.sh_addr, s.sh_size)
+
+    def legacy_buildinfo(self) -> tuple[int, int] | None:
+        """The first writable, non-executable PT_LOAD segment."""
+        for p in self.program_headers():
+            if p.p_type == PT_LOAD and p.p_flags & (PF_X | PF_W) == PF_W:
+                return p.p_vaddr, p.p_filesz
+        return None
+
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
+        return AddressSpace(self.src, [Mapping(p.p_vaddr, p.p_filesz, p.p_offset) for p in self.program_headers()])
+
+    def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB, lookup  # not needed to read an ID
+        sects = self.elf.sections()
+        st, names = sects.get(b".symtab"), sects.get(b".strtab")
+        if st is None or names is None or st.sh_size > MAX_SYMTAB or names.sh_size > MAX_SYMTAB:
+            return None
+        fmt = self.byteorder + ("IBBHQQ" if self.ptr_size == 8 else "IIIBBH")
+        table = self.src.read_at(st.sh_offset, st.sh_size, "symbol table")
+        strtab = self.src.read_at(names.sh_offset, names.sh_size, "symbol names")
+        sym = lookup(strtab, table, struct.calcsize(fmt), fmt, (name,))
+        if sym is None:
+            return None
+        return sym[4] if self.ptr_size == 8 else sym[1]
+
+
+def image(src: Source) -> ElfImage:
+    return src.memo("elf.image", lambda: ElfImage(src))
+
 
 ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
 
@@ -379,31 +445,23 @@ ElfLayout = namedtuple("ElfLayout", "regions image_end section_names")
 def layout(src: Source) -> ElfLayout:
     """Every section, segment and header table with its file range (absolute
     offsets), where the image the headers describe ends, and the section names."""
-    elf = Elf.of(src)
-    h = elf.hdr
+    img = image(src)
+    h = img.elf.hdr
     at = src.absolute
     regions = [Region("header", "ELF header", at(0), h.e_ehsize)]
     if h.e_phnum:
         regions.append(Region("table", "program headers", at(h.e_phoff), h.e_phnum * h.e_phentsize))
     if h.e_shoff and h.e_shnum:
         regions.append(Region("table", "section headers", at(h.e_shoff), h.e_shnum * h.e_shentsize))
-    for i, p in enumerate(elf.program_headers()):
-        name = f"{PT_NAMES.get(p.p_type, hex(p.p_type))}[{i}]"
-        regions.append(Region("segment", name, at(p.p_offset), p.p_filesz, p.p_vaddr))
+    regions += [r._replace(offset=at(r.offset)) for r in img.segments()]
     try:
-        sections = elf.sections()
+        sections = img.sections()
     except FormatError:  # cut short: the section headers still say where the sections were
-        sections = {}
+        sections = ()
         regions += [Region("section", f"section {i}", at(s.sh_offset), s.sh_size, s.sh_addr or None)
-                    for i, s in enumerate(_raw_sections(elf)) if s.sh_type != SHT_NOBITS]
-    for name, s in sections.items():
-        if s.sh_type != SHT_NOBITS and name:
-            regions.append(Region("section", name.decode("utf-8", "replace"), at(s.sh_offset), s.sh_size,
-                                  s.sh_addr or None))
-    return ElfLayout(tuple(regions), image_end(regions),
-                     frozenset(n.decode("utf-8", "replace") for n in sections if n))
-
-
+                    for i, s in enumerate(_raw_sections(img.elf)) if s.sh_type != SHT_NOBITS]
+    regions += [r._replace(offset=at(r.offset), addr=r.addr or None) for r in sections if r.memsize is None]
+    return ElfLayout(tuple(regions), image_end(regions), frozenset(r.name for r in sections))
 def _raw_sections(elf: Elf) -> list[Shdr]:
     """The section headers without their names, when the table itself is readable."""
     h = elf.hdr

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from . import magic, raw
 from .errors import FormatError
-from .model import Found, HostBuildID, MachoSigning, Span
+from .model import Found, HashingView, HostBuildID, MachoSigning, Span
 from .source import PREFIX_SIZE, Source
 
 # --- structures (<mach-o/loader.h>, <mach-o/fat.h>) ---
@@ -43,10 +43,10 @@ CPUS = {7: "386", 7 | CPU_ARCH_ABI64: "amd64", 12: "arm", 12 | CPU_ARCH_ABI64: "
 MAX_FAT_ARCHS = 32
 
 
-Section = namedtuple("Section", "sectname segname size offset")
+Section = namedtuple("Section", "sectname segname size offset addr cmd_offset", defaults=(None,))
 
 
-Segment = namedtuple("Segment", "segname fileoff filesize")
+Segment = namedtuple("Segment", "segname fileoff filesize vmaddr vmsize maxprot initprot cmd_offset")
 
 
 LoadCommand = namedtuple("LoadCommand", "cmd offset data")
@@ -99,6 +99,10 @@ class Macho:
         return src.memo("macho", lambda: cls(src))
 
     def segments(self) -> tuple[list[Segment], list[Section]]:
+        """The segment commands of this file's word size, and their sections."""
+        return self.src.memo("macho.segments", self._segments)
+
+    def _segments(self) -> tuple[list[Segment], list[Section]]:
         segs, sects = [], []
         seg_fmt, sect_fmt, want = (
             (SEGMENT_64, SECTION_64, LC_SEGMENT_64) if self.is64 else (SEGMENT, SECTION, LC_SEGMENT))
@@ -109,14 +113,15 @@ class Macho:
                 continue
             if len(c.data) < 8 + seg_size:
                 raise FormatError("Mach-O segment command too short")
-            segname, _, _, fileoff, filesize, _, _, nsects, _ = struct.unpack_from(self.bo + seg_fmt, c.data, 8)
+            segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _ = struct.unpack_from(
+                self.bo + seg_fmt, c.data, 8)
             if 8 + seg_size + nsects * sect_size > len(c.data):
                 raise FormatError(f"Mach-O segment {_name(segname).decode(errors='replace')} "
                                   f"claims {nsects} sections that do not fit its command")
-            segs.append(Segment(_name(segname), fileoff, filesize))
+            segs.append(Segment(_name(segname), fileoff, filesize, vmaddr, vmsize, maxprot, initprot, c.offset))
             for k in range(nsects):
                 f = struct.unpack_from(self.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
-                sects.append(Section(_name(f[0]), _name(f[1]), f[3], f[4]))
+                sects.append(Section(_name(f[0]), _name(f[1]), f[3], f[4], f[2], c.offset))
         return segs, sects
 
     def command(self, cmd: int) -> LoadCommand | None:
@@ -213,7 +218,7 @@ class Macho:
             nsects = struct.unpack_from(self.bo + seg_fmt, c.data, 8)[7]
             for k in range(nsects):
                 f = struct.unpack_from(self.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
-                out.append(Section(_name(f[0]), _name(f[1]), f[3], f[4]))
+                out.append(Section(_name(f[0]), _name(f[1]), f[3], f[4], f[2]))
         return out
 
 
@@ -261,15 +266,11 @@ def read(src: Source) -> Found:
         # The window may not start with a Mach-O header at all (a universal
         # slice pointing anywhere): then the slice table names the arch.
         bo = MAGICS.get(prefix[:4], (None,))[0]
-        found = Found("macho", CPUS.get(struct.unpack_from(bo + "i", prefix, 4)[0])
-                      if bo and len(prefix) >= 8 else None)
-        found.build_id, at = quick
-        found.locations = [src.absolute(at)]
-        return found
-    found = Found("macho", m.arch)
+        arch = CPUS.get(struct.unpack_from(bo + "i", prefix, 4)[0]) if bo and len(prefix) >= 8 else None
+        return Found("macho", arch, quick[0], [src.absolute(quick[1])])
+    build_id, locations = None, []
     if quick is not None and quick[0]:
-        found.build_id, at = quick
-        found.locations = [src.absolute(at)]
+        build_id, locations = quick[0], [src.absolute(quick[1])]
     else:
         text = next((s for s in sects if s.sectname == b"__text"), None)
         if text is None:
@@ -277,33 +278,34 @@ def read(src: Source) -> Found:
         n = min(text.size, PREFIX_SIZE)
         hit = raw.find_marker(src.read_at(text.offset, n, "__text section"))
         if hit is not None:
-            found.build_id, at = hit
-            found.locations = [src.absolute(text.offset + at)]
+            build_id, locations = hit[0], [src.absolute(text.offset + hit[1])]
 
+    host = signature = None
     uuid = m.command(LC_UUID)
     if uuid is not None:
-        span = Span(src.absolute(uuid.offset + 8), len(uuid.data) - 8)
-        found.host_build_id = HostBuildID("macho-uuid", span, uuid.data[8:])
+        host = HostBuildID("macho-uuid", Span(src.absolute(uuid.offset + 8), len(uuid.data) - 8), uuid.data[8:])
     sig = m.command(LC_CODE_SIGNATURE)
     if sig is not None and len(sig.data) >= 16:
         dataoff, datasize = struct.unpack_from(m.bo + "II", sig.data, 8)
-        found.code_signature = Span(src.absolute(dataoff), datasize)
-    found.defer_hashing(lambda f: _hashing(m, segs, f))
-    return found
+        signature = Span(src.absolute(dataoff), datasize)
+    return Found("macho", m.arch, build_id, locations, host_build_id=host, code_signature=signature,
+                 hashing=HashingView(lambda: _hashing(m, segs, host, signature)))
 
 
-def _hashing(m: Macho, segs: list, found: Found) -> None:
+def _hashing(m: Macho, segs: list, host: HostBuildID | None, signature: Span | None):
     """Exclusions and signing, as the Go tool sees them: only when Go's parser
     accepts the file."""
+    zeroed, signing = [], None
     if not m.go_would_parse():
-        return
-    if found.code_signature is not None:
-        found.exclude.append(found.code_signature)
+        return zeroed, signing
+    if signature is not None:
+        zeroed.append(signature)
         text_seg = next((s for s in segs if s.segname == b"__TEXT"), None)
         if text_seg is not None:
-            found.signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
-    if found.host_build_id is not None:
-        found.exclude.append(found.host_build_id.span)
+            signing = MachoSigning(text_seg.fileoff, text_seg.filesize, m.filetype == MH_EXECUTE)
+    if host is not None:
+        zeroed.append(host.span)
+    return zeroed, signing
 
 
 def fat_slices(src: Source) -> list[tuple[int, int, int]] | None:
@@ -326,9 +328,9 @@ def read_fat(src: Source) -> Found | None:
     slices = fat_slices(src)
     if slices is None:
         return None
-    found = Found("macho-fat")
     header_end = 8 + len(slices) * struct.calcsize(FAT_ARCH_64 if src.prefix(4) == b"\xca\xfe\xba\xbf" else FAT_ARCH)
     spans: list[tuple[int, int]] = []
+    found = []
     for cputype, off, size in slices:
         if off < header_end:
             raise FormatError(f"universal slice at offset {off:#x} overlaps the header")
@@ -338,16 +340,92 @@ def read_fat(src: Source) -> Found | None:
                 raise FormatError(f"universal slices at {o:#x} and {off:#x} overlap")
         spans.append((off, size))
         one = read(sub)
-        if one.arch is None:
-            one.arch = CPUS.get(cputype)
-        one.span = Span(src.absolute(off), size)
-        found.slices.append(one)
-    return found
+        found.append(one.replace(arch=one.arch or CPUS.get(cputype), span=Span(src.absolute(off), size)))
+    return Found("macho-fat", slices=found)
 
 
-# --- layout (for explaining and diffing) ---
+# --- the protocol (formats.model.Image) and the layout ---
 
-from .model import Region, image_end  # noqa: E402  (kept with the code that uses it)
+from .model import Image, Region, image_end  # noqa: E402
+
+VM_PROT_READ, VM_PROT_WRITE, VM_PROT_EXECUTE = 1, 2, 4
+VM_PROT_RW = VM_PROT_READ | VM_PROT_WRITE
+
+
+def _perm(prot: int) -> str:
+    return "".join(c for bit, c in ((VM_PROT_READ, "r"), (VM_PROT_WRITE, "w"), (VM_PROT_EXECUTE, "x"))
+                   if prot & bit)
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+class MachoImage(Image):
+    """A thin Mach-O. Section names are the section's own (`__text`); the
+    layout names them `segment,section`."""
+
+    kind = "macho"
+    __slots__ = ("m",)
+
+    def __init__(self, src: Source, arch: str | None = None):
+        m = Macho.of(src)
+        super().__init__(src, m.arch or arch, m.bo, 8 if m.is64 else 4)
+        self.m = m
+
+    def segments(self) -> tuple[Region, ...]:
+        return tuple(Region("segment", _text(g.segname), g.fileoff, g.filesize, g.vmaddr, g.vmsize,
+                            _perm(g.initprot)) for g in self.m.segments()[0])
+
+    def sections(self) -> tuple[Region, ...]:
+        return tuple(Region("section", _text(t.sectname), t.offset, t.size if t.offset else 0, t.addr,
+                            None if t.offset else t.size) for t in self.m.segments()[1])
+
+    def buildinfo(self) -> tuple[int, int] | None:
+        t = next((t for t in self.m.segments()[1] if t.sectname == b"__go_buildinfo"), None)
+        return None if t is None else (t.addr, t.size)
+
+    def legacy_buildinfo(self) -> tuple[int, int] | None:
+        """The first segment mapped read-write with bytes in the file."""
+        for g in self.m.segments()[0]:
+            if g.vmaddr and g.filesize and g.maxprot == VM_PROT_RW and g.initprot == VM_PROT_RW:
+                return g.vmaddr, g.filesize
+        return None
+
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
+        return AddressSpace(self.src, [Mapping(g.vmaddr, g.filesize, g.fileoff)
+                                       for g in self.m.segments()[0] if g.segname != b"__PAGEZERO"])
+
+    def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB, lookup  # not needed to read an ID
+        """By its C name (`_` + name) or as written."""
+        c = self.m.command(LC_SYMTAB)
+        if c is None or len(c.data) < 24:
+            return None
+        symoff, nsyms, stroff, strsize = struct.unpack_from(self.byteorder + "IIII", c.data, 8)
+        fmt = self.byteorder + ("IBBhQ" if self.ptr_size == 8 else "IBBhI")
+        entry = struct.calcsize(fmt)
+        if nsyms * entry > MAX_SYMTAB or strsize > MAX_SYMTAB:
+            return None
+        table = self.src.read_at(symoff, nsyms * entry, "symbol table")
+        names = self.src.read_at(stroff, strsize, "symbol names")
+        sym = lookup(names, table, entry, fmt, (b"_" + name, name))
+        return None if sym is None else sym[4]
+
+
+def image(src: Source, arch: str | None = None) -> MachoImage:
+    return src.memo("macho.image", lambda: MachoImage(src, arch))
+
+
+def slices(src: Source) -> list[tuple[str | None, Source]] | None:
+    """(arch, window) for each slice of a universal Mach-O; None when the header
+    is not a plausible universal header."""
+    table = fat_slices(src)
+    if table is None:
+        return None
+    return [(CPUS.get(cpu), src.view(off, size, "universal slice")) for cpu, off, size in table]
+
 
 # code_signature: Span (absolute) of the LC_CODE_SIGNATURE data, or None;
 # signature_size_field, linkedit_vmsize_field, linkedit_filesize_field: Spans of
@@ -368,29 +446,23 @@ def layout(src: Source) -> MachoLayout:
     hdrsize = 32 if m.is64 else 28
     sizeofcmds = struct.unpack(m.bo + "I", src.read_at(20, 4, "Mach-O header"))[0]
     regions = [Region("header", "Mach-O header and load commands", at(0), hdrsize + sizeofcmds)]
-    seg_fmt, sect_fmt, want = ((SEGMENT_64, SECTION_64, LC_SEGMENT_64) if m.is64 else (SEGMENT, SECTION, LC_SEGMENT))
-    seg_size, sect_size = struct.calcsize(seg_fmt), struct.calcsize(sect_fmt)
     word = 8 if m.is64 else 4
     linkedit = text = vm_field = file_field = sig_field = sig = None
     has_symtab = False
-    m.segments()  # checks every segment command fits before we read them
+    segs, sects = m.segments()
+    by_command = {g.cmd_offset: g for g in segs}
     for c in m.commands:
-        if c.cmd == want:
-            segname, vmaddr, _, fileoff, filesize, _, _, nsects, _ = struct.unpack_from(m.bo + seg_fmt, c.data, 8)
-            name = _name(segname).decode("utf-8", "replace")
-            regions.append(Region("segment", name, at(fileoff), filesize, vmaddr))
-            if name == "__LINKEDIT":
-                linkedit = fileoff
+        g = by_command.get(c.offset) if c.cmd in (LC_SEGMENT, LC_SEGMENT_64) else None
+        if g is not None:
+            regions.append(Region("segment", _text(g.segname), at(g.fileoff), g.filesize, g.vmaddr))
+            if g.segname == b"__LINKEDIT":
+                linkedit = g.fileoff
                 vm_field = Span(at(c.offset + 24 + word), word)       # cmd cmdsize segname vmaddr | vmsize
                 file_field = Span(at(c.offset + 24 + 3 * word), word)  # ... vmsize fileoff | filesize
-            elif name == "__TEXT":
-                text = (fileoff, filesize)
-            for k in range(nsects):
-                f = struct.unpack_from(m.bo + sect_fmt, c.data, 8 + seg_size + k * sect_size)
-                if f[4] and f[3]:  # zero-fill sections have no file offset
-                    regions.append(Region("section", f"{_name(f[1]).decode('utf-8', 'replace')},"
-                                                     f"{_name(f[0]).decode('utf-8', 'replace')}",
-                                          at(f[4]), f[3], f[2]))
+            elif g.segname == b"__TEXT":
+                text = (g.fileoff, g.filesize)
+            regions += [Region("section", f"{_text(t.segname)},{_text(t.sectname)}", at(t.offset), t.size, t.addr)
+                        for t in sects if t.cmd_offset == c.offset and t.offset and t.size]
         elif c.cmd == LC_SYMTAB and len(c.data) >= 24:
             symoff, nsyms, stroff, strsize = struct.unpack_from(m.bo + "IIII", c.data, 8)
             has_symtab = nsyms > 0

@@ -19,13 +19,9 @@ def read(src: Source) -> Found:
     lfanew = magic.pe_header_offset(prefix)
     hit = raw.find_marker(prefix)
     if hit is not None and not src.fits(lfanew + 4, 20):
-        found = Found("pe")  # the Go tool reads the marker without parsing the file
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-        return found
+        return Found("pe", None, hit[0], [src.absolute(hit[1])])  # the Go tool reads the marker without parsing
     machine, nsect, _, _, _, optsize, _ = struct.unpack(
         COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
-    found = Found("pe", MACHINES.get(machine))
     if hit is None:
         # Past the first 32 KiB the Go tool gives up; the start of .text is
         # still where the linker puts the marker.
@@ -39,26 +35,131 @@ def read(src: Source) -> Found:
                     if hit is not None:
                         hit = (hit[0], rawptr + hit[1])
                 break
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("pe", MACHINES.get(machine), *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
-
-
-# --- layout (for explaining and diffing) ---
+# --- the protocol (formats.model.Image) and the layout ---
 
 from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
 
 from .errors import FormatError  # noqa: E402
-from .model import Region, Span, image_end  # noqa: E402
+from .model import Image, Region, Span, image_end  # noqa: E402
 
 PE32_MAGIC, PE32PLUS_MAGIC = 0x10B, 0x20B
 CHECKSUM_OFFSET = 64                               # in the optional header, PE32 and PE32+ alike
 DATA_DIRECTORY_OFFSET = {PE32_MAGIC: 96, PE32PLUS_MAGIC: 112}
 IMAGE_DIRECTORY_ENTRY_SECURITY = 4                 # the certificate table: a file offset, not an RVA
 COFF_SYMBOL_SIZE = 18
+IMAGE_SCN_CNT_INITIALIZED_DATA = 0x00000040
+IMAGE_SCN_ALIGN_32BYTES = 0x00600000
+IMAGE_SCN_MEM_EXECUTE, IMAGE_SCN_MEM_READ, IMAGE_SCN_MEM_WRITE = 0x20000000, 0x40000000, 0x80000000
+DATA_CHARACTERISTICS = IMAGE_SCN_CNT_INITIALIZED_DATA | IMAGE_SCN_MEM_READ | IMAGE_SCN_MEM_WRITE
+WIDE_MACHINES = (0x8664, 0xAA64)
+
+# One row of the section table; Name as stored (a long name is "/N").
+SectionHeader = namedtuple("SectionHeader", "Name VirtualSize VirtualAddress SizeOfRawData PointerToRawData "
+                                            "Characteristics")
+
+
+def _perm(chars: int) -> str:
+    return "".join(c for bit, c in ((IMAGE_SCN_MEM_READ, "r"), (IMAGE_SCN_MEM_WRITE, "w"),
+                                    (IMAGE_SCN_MEM_EXECUTE, "x")) if chars & bit)
+
+
+class PeImage(Image):
+    """The COFF header, the image base and the section table, read as
+    debug/pe does (an unknown optional header just has no image base)."""
+
+    kind = "pe"
+    __slots__ = ("lfanew", "machine", "image_base", "optional_magic", "optional_size", "headers",
+                 "symbol_table", "symbol_count")
+
+    def __init__(self, src: Source):
+        lfanew = struct.unpack_from("<I", src.read_at(magic.E_LFANEW, 4, "PE header offset"))[0]
+        machine, nsect, _, symptr, nsyms, optsize, _ = struct.unpack(
+            COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
+        super().__init__(src, MACHINES.get(machine), "<", 8 if machine in WIDE_MACHINES else 4)
+        self.lfanew, self.machine, self.optional_size = lfanew, machine, optsize
+        self.symbol_table, self.symbol_count = symptr, nsyms
+        opt = lfanew + 24
+        self.optional_magic = self.image_base = 0
+        if optsize >= 2:
+            self.optional_magic = struct.unpack("<H", src.read_at(opt, 2, "optional header"))[0]
+            if self.optional_magic == PE32_MAGIC and optsize >= 32:
+                self.image_base = struct.unpack("<I", src.read_at(opt + 28, 4, "optional header"))[0]
+            elif self.optional_magic == PE32PLUS_MAGIC and optsize >= 32:
+                self.image_base = struct.unpack("<Q", src.read_at(opt + 24, 8, "optional header"))[0]
+        table = src.read_at(opt + optsize, nsect * 40, "section table")
+        self.headers = tuple(SectionHeader(name.rstrip(b"\0"), vsize, va, rawsize, rawptr, chars)
+                             for name, vsize, va, rawsize, rawptr, _, _, _, _, chars
+                             in struct.iter_unpack(SECTION_HEADER, table))
+
+    def string_table(self) -> bytes:
+        """The COFF string table (long section names), or b"" when absent or cut off."""
+        symptr, nsyms = self.symbol_table, self.symbol_count
+        if not (symptr and nsyms):
+            return b""
+        end = symptr + nsyms * COFF_SYMBOL_SIZE
+        src = self.src
+        strsize = struct.unpack("<I", src.read_at(end, 4, "COFF string table"))[0] if src.fits(end, 4) else 0
+        return src.read_at(end, strsize, "COFF string table") if strsize > 4 and src.fits(end, strsize) else b""
+
+    def sections(self) -> tuple[Region, ...]:
+        return self.src.memo("pe.sections", self._sections)
+
+    def _sections(self) -> tuple[Region, ...]:
+        strings = self.string_table() if any(h.Name[:1] == b"/" for h in self.headers) else b""
+        out = []
+        for h in self.headers:
+            name = h.Name
+            if name[:1] == b"/" and name[1:].isdigit() and int(name[1:]) < len(strings):
+                name = strings[int(name[1:]):].split(b"\0", 1)[0]  # a long name, kept in the string table
+            out.append(Region("section", name.decode("utf-8", "replace"), h.PointerToRawData, h.SizeOfRawData,
+                              self.image_base + h.VirtualAddress, h.VirtualSize, _perm(h.Characteristics)))
+        return tuple(out)
+
+    def buildinfo(self) -> tuple[int, int] | None:
+        """The first section of initialized, readable, writable data (.data)."""
+        for h in self.headers:
+            if (h.VirtualAddress and h.SizeOfRawData
+                    and h.Characteristics & ~IMAGE_SCN_ALIGN_32BYTES == DATA_CHARACTERISTICS):
+                return self.image_base + h.VirtualAddress, h.VirtualSize
+        return None
+
+    def memory(self):
+        from .memory import AddressSpace, Mapping  # not needed to read an ID
+        return AddressSpace(self.src, [Mapping(self.image_base + h.VirtualAddress, h.SizeOfRawData,
+                                               h.PointerToRawData) for h in self.headers])
+
+    def symbol(self, name: bytes) -> int | None:
+        from .symtab import MAX_SYMTAB  # not needed to read an ID
+        symptr, nsyms, src = self.symbol_table, self.symbol_count, self.src
+        if not symptr or not nsyms or nsyms * COFF_SYMBOL_SIZE > MAX_SYMTAB:
+            return None
+        table = src.read_at(symptr, nsyms * COFF_SYMBOL_SIZE, "COFF symbol table")
+        end = symptr + nsyms * COFF_SYMBOL_SIZE
+        size = struct.unpack("<I", src.read_at(end, 4, "COFF string table"))[0]
+        names = src.read_at(end, min(size, MAX_SYMTAB), "COFF string table")
+        hits = []
+        if len(name) <= 8:
+            hits.append(table.find(name.ljust(8, b"\0")))
+        else:
+            pos = names.find(b"\0" + name + b"\0")
+            if pos >= 0:
+                hits.append(table.find(struct.pack("<II", 0, pos + 1)))
+        for i in hits:
+            while i >= 0 and i % COFF_SYMBOL_SIZE:
+                i = table.find(table[i:i + 8], i + 1)
+            if i >= 0:
+                value, sect = struct.unpack_from("<Ih", table, i + 8)
+                if 0 < sect <= len(self.headers):
+                    return self.image_base + self.headers[sect - 1].VirtualAddress + value
+        return None
+
+
+def image(src: Source) -> PeImage:
+    return src.memo("pe.image", lambda: PeImage(src))
+
 
 # certificate: Span of the attribute certificate table or None; certificate_entry:
 # Span of its data-directory entry; checksum: Span of the optional header's CheckSum.
@@ -68,36 +169,21 @@ PeLayout = namedtuple("PeLayout", "regions image_end certificate certificate_ent
 def layout(src: Source) -> PeLayout:
     """Headers, sections, the COFF symbol table and the certificate table with
     their file ranges, and where the fields an Authenticode signer sets live."""
-    lfanew = magic.pe_header_offset(src.prefix(PREFIX_SIZE))
-    if lfanew is None:
+    if magic.pe_header_offset(src.prefix(PREFIX_SIZE)) is None:
         raise FormatError("not a PE file")
+    img = image(src)
     at = src.absolute
-    _, nsect, _, symptr, nsyms, optsize, _ = struct.unpack(COFF_HEADER, src.read_at(lfanew + 4, 20, "COFF header"))
-    opt = lfanew + 24
-    opt_magic = struct.unpack("<H", src.read_at(opt, 2, "optional header"))[0]
+    opt, opt_magic, optsize = img.lfanew + 24, img.optional_magic, img.optional_size
     if opt_magic not in DATA_DIRECTORY_OFFSET or optsize < DATA_DIRECTORY_OFFSET[opt_magic]:
         raise FormatError(f"unknown PE optional header magic {opt_magic:#x} or size {optsize}")
-    image_base_fmt = "<Q" if opt_magic == PE32PLUS_MAGIC else "<I"
-    image_base = struct.unpack(image_base_fmt, src.read_at(opt + (24 if opt_magic == PE32PLUS_MAGIC else 28),
-                                                           struct.calcsize(image_base_fmt), "image base"))[0]
     headers_size = struct.unpack("<I", src.read_at(opt + 60, 4, "SizeOfHeaders"))[0]
     regions = [Region("header", "headers", at(0), headers_size)]
-    strings = b""
+    symptr, nsyms = img.symbol_table, img.symbol_count
     if symptr and nsyms:
         end = symptr + nsyms * COFF_SYMBOL_SIZE
         strsize = struct.unpack("<I", src.read_at(end, 4, "COFF string table"))[0] if src.fits(end, 4) else 0
-        if strsize > 4 and src.fits(end, strsize):
-            strings = src.read_at(end, strsize, "COFF string table")
         regions.append(Region("table", "COFF symbol table", at(symptr), end - symptr + strsize))
-    table = src.read_at(opt + optsize, nsect * 40, "section table")
-    for i in range(nsect):
-        name, _, vaddr, rawsize, rawptr = struct.unpack_from(SECTION_HEADER, table, i * 40)[:5]
-        name = name.rstrip(b"\0")
-        if name[:1] == b"/" and name[1:].isdigit() and int(name[1:]) < len(strings):
-            name = strings[int(name[1:]):].split(b"\0", 1)[0]  # a long name, kept in the string table
-        if rawsize:
-            regions.append(Region("section", name.decode("utf-8", "replace"), at(rawptr), rawsize,
-                                  image_base + vaddr))
+    regions += [Region("section", r.name, at(r.offset), r.size, r.addr) for r in img.sections() if r.size]
     entry = opt + DATA_DIRECTORY_OFFSET[opt_magic] + 8 * IMAGE_DIRECTORY_ENTRY_SECURITY
     certificate = None
     if src.fits(entry, 8) and entry + 8 <= opt + optsize:

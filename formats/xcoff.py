@@ -3,6 +3,7 @@ _buildid.o carries the ID in a csect named .go.buildid."""
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
 
 from . import magic, raw
 from .errors import FormatError
@@ -19,31 +20,45 @@ XTY_SD = 1
 ARCHES = magic.XCOFF
 
 
+FileHeader = namedtuple("FileHeader", "f_magic f_nscns f_symptr f_nsyms f_opthdr")
+Scnhdr = namedtuple("Scnhdr", "s_name s_paddr s_vaddr s_size s_scnptr s_relptr s_lnnoptr s_nreloc s_nlnno "
+                              "s_flags")
+
+
 def magic_of(prefix: bytes) -> int | None:
     return magic.xcoff_magic(prefix)
 
 
+def file_header(src: Source) -> FileHeader:
+    magic_ = magic_of(src.read_at(0, 2, "XCOFF magic"))
+    if magic_ is None:
+        raise FormatError("not an XCOFF object")
+    hdr = struct.unpack(FILEHDR[magic_], src.read_at(0, struct.calcsize(FILEHDR[magic_]), "XCOFF header"))
+    if magic_ == U802TOCMAGIC:
+        _, nscns, _, symptr, nsyms, opthdr, _ = hdr
+    else:
+        _, nscns, _, symptr, opthdr, _, nsyms = hdr
+    return FileHeader(magic_, nscns, symptr, nsyms, opthdr)
+
+
+def section_headers(src: Source, fh: FileHeader) -> list[Scnhdr]:
+    sfmt = SCNHDR[fh.f_magic]
+    ssize = struct.calcsize(sfmt)
+    table = src.read_at(struct.calcsize(FILEHDR[fh.f_magic]) + fh.f_opthdr, fh.f_nscns * ssize,
+                        "XCOFF section headers")
+    return [Scnhdr(*struct.unpack_from(sfmt, table, i * ssize)[:10]) for i in range(fh.f_nscns)]
+
+
 def read(src: Source) -> Found:
     prefix = src.prefix(PREFIX_SIZE)
-    found = Found("xcoff", ARCHES.get(magic_of(prefix) or 0))
     hit = raw.find_marker(prefix)
-    if hit is not None:
-        found.build_id = hit[0]
-        found.locations = [src.absolute(hit[1])]
-    return found
+    return Found("xcoff", ARCHES.get(magic_of(prefix) or 0), *((hit[0], [src.absolute(hit[1])]) if hit else ()))
 
 
 def csect(src: Source, want: bytes) -> tuple[int, int]:
     """(offset, length) within src of the defined csect named `want`."""
-    magic = magic_of(src.read_at(0, 2, "XCOFF magic"))
-    if magic is None:
-        raise FormatError("not an XCOFF object")
-    hfmt = FILEHDR[magic]
-    hdr = struct.unpack(hfmt, src.read_at(0, struct.calcsize(hfmt), "XCOFF header"))
-    if magic == U802TOCMAGIC:
-        _, nscns, _, symptr, nsyms, opthdr, _ = hdr
-    else:
-        _, nscns, _, symptr, opthdr, _, nsyms = hdr
+    fh = file_header(src)
+    magic, symptr, nsyms = fh.f_magic, fh.f_symptr, fh.f_nsyms
     if symptr == 0 or nsyms == 0:
         raise FormatError("XCOFF object has no symbol table")
     symtab = src.read_at(symptr, nsyms * SYMESZ, "XCOFF symbol table")
@@ -53,13 +68,7 @@ def csect(src: Source, want: bytes) -> tuple[int, int]:
         n = struct.unpack(">I", src.read_at(str_off, 4))[0]
         if n > 4:
             strtab = src.read_at(str_off, n, "XCOFF string table")
-    sfmt = SCNHDR[magic]
-    ssize = struct.calcsize(sfmt)
-    table = src.read_at(struct.calcsize(hfmt) + opthdr, nscns * ssize, "XCOFF section headers")
-    sections = []  # (vaddr, size, scnptr)
-    for i in range(nscns):
-        f = struct.unpack_from(sfmt, table, i * ssize)
-        sections.append((f[2], f[3], f[4]))
+    sections = [(h.s_vaddr, h.s_size, h.s_scnptr) for h in section_headers(src, fh)]
 
     def name_at(off: int) -> bytes | None:
         if off < 4 or off >= len(strtab):
@@ -95,46 +104,66 @@ def csect(src: Source, want: bytes) -> tuple[int, int]:
     raise FormatError(f"XCOFF object has no {want.decode()} csect")
 
 
-# --- layout (for explaining and diffing) ---
+# --- the protocol (formats.model.Image) and the layout ---
 
-from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
+from .memory import AddressSpace, Mapping  # noqa: E402  (kept with the code that uses it)
+from .model import Image, Region, image_end  # noqa: E402
 
-from .model import Region, image_end  # noqa: E402
-
-STYP_BSS = 0x80
+STYP_DATA, STYP_BSS = 0x40, 0x80
 RELOC_SIZE = {U802TOCMAGIC: 10, U64_TOCMAGIC: 14}
 LINENO_SIZE = {U802TOCMAGIC: 6, U64_TOCMAGIC: 12}
+
+
+class XcoffImage(Image):
+    kind = "xcoff"
+    __slots__ = ("header", "headers")
+
+    def __init__(self, src: Source):
+        fh = file_header(src)
+        super().__init__(src, ARCHES.get(fh.f_magic), ">", 8 if fh.f_magic == U64_TOCMAGIC else 4)
+        self.header, self.headers = fh, tuple(section_headers(src, fh))
+
+    def sections(self) -> tuple[Region, ...]:
+        return tuple(Region("section", h.s_name.rstrip(b"\0").decode("utf-8", "replace"), h.s_scnptr,
+                            0 if h.s_flags & STYP_BSS else h.s_size, h.s_vaddr,
+                            h.s_size if h.s_flags & STYP_BSS else None) for h in self.headers)
+
+    def buildinfo(self) -> tuple[int, int] | None:
+        """The first data section."""
+        h = next((h for h in self.headers if h.s_flags == STYP_DATA), None)
+        return None if h is None else (h.s_vaddr, h.s_size)
+
+    def memory(self) -> AddressSpace:
+        return AddressSpace(self.src, [Mapping(h.s_vaddr, h.s_size, h.s_scnptr)
+                                       for h in self.headers if h.s_flags != STYP_BSS])
+
+
+def image(src: Source) -> XcoffImage:
+    return src.memo("xcoff.image", lambda: XcoffImage(src))
+
+
 XcoffLayout = namedtuple("XcoffLayout", "regions image_end")
 
 
 def layout(src: Source) -> XcoffLayout:
     """Headers, sections (with their relocations and line numbers), the symbol
     table and the string table, with absolute offsets."""
-    magic_ = magic_of(src.read_at(0, 2, "XCOFF magic"))
-    if magic_ is None:
-        raise FormatError("not an XCOFF file")
-    hfmt, sfmt = FILEHDR[magic_], SCNHDR[magic_]
-    hdr = struct.unpack(hfmt, src.read_at(0, struct.calcsize(hfmt), "XCOFF header"))
-    if magic_ == U802TOCMAGIC:
-        _, nscns, _, symptr, nsyms, opthdr, _ = hdr
-    else:
-        _, nscns, _, symptr, opthdr, _, nsyms = hdr
-    ssize = struct.calcsize(sfmt)
+    img = image(src)
+    fh = img.header
     at = src.absolute
-    headers = struct.calcsize(hfmt) + opthdr + nscns * ssize
+    headers = struct.calcsize(FILEHDR[fh.f_magic]) + fh.f_opthdr + fh.f_nscns * struct.calcsize(SCNHDR[fh.f_magic])
     regions = [Region("header", "XCOFF headers", at(0), headers)]
-    table = src.read_at(struct.calcsize(hfmt) + opthdr, nscns * ssize, "XCOFF section headers")
-    for i in range(nscns):
-        f = struct.unpack_from(sfmt, table, i * ssize)
-        name, vaddr, size, scnptr, relptr, lnnoptr, nreloc, nlnno, flags = f[0], f[2], f[3], f[4], f[5], f[6], \
-            f[7], f[8], f[9]
-        name = name.rstrip(b"\0").decode("utf-8", "replace")
-        if scnptr and not flags & STYP_BSS:
-            regions.append(Region("section", name, at(scnptr), size, vaddr or None))
-        if relptr and nreloc:
-            regions.append(Region("table", f"{name} relocations", at(relptr), nreloc * RELOC_SIZE[magic_]))
-        if lnnoptr and nlnno:
-            regions.append(Region("table", f"{name} line numbers", at(lnnoptr), nlnno * LINENO_SIZE[magic_]))
+    for h in img.headers:
+        name = h.s_name.rstrip(b"\0").decode("utf-8", "replace")
+        if h.s_scnptr and not h.s_flags & STYP_BSS:
+            regions.append(Region("section", name, at(h.s_scnptr), h.s_size, h.s_vaddr or None))
+        if h.s_relptr and h.s_nreloc:
+            regions.append(Region("table", f"{name} relocations", at(h.s_relptr),
+                                  h.s_nreloc * RELOC_SIZE[fh.f_magic]))
+        if h.s_lnnoptr and h.s_nlnno:
+            regions.append(Region("table", f"{name} line numbers", at(h.s_lnnoptr),
+                                  h.s_nlnno * LINENO_SIZE[fh.f_magic]))
+    symptr, nsyms = fh.f_symptr, fh.f_nsyms
     if symptr and nsyms:
         end = symptr + nsyms * SYMESZ
         regions.append(Region("table", "symbol table", at(symptr), nsyms * SYMESZ))

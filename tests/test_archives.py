@@ -467,3 +467,26 @@ def test_lone_compressed_files(payload, tmp_path):
     assert _nameless(recs[f"{tmp_path}/tool.gz!/tool"]) == _loose(payload["hello"])
     recs = list(records(Walked(str(tmp_path / "tool.1.gz")), True, archives=Limits()))
     assert [(r["file"], r["format"]) for r in recs] == [(f"{tmp_path}/tool.1.gz", "unknown")]
+
+
+def test_large_inputs_spread_over_workers(payload, tmp_path):
+    """Two packages in a row go to two workers (batches are cut by input size and
+    an idle worker is fed first), and the records come out as with no workers."""
+    from buildidtool.scanning import ScanStats, _item_cost, scan, walk
+    from buildidtool.workers import ordered
+
+    for name in ("a", "b"):
+        with tarfile.open(tmp_path / f"{name}.tar", "w") as t:
+            t.add(payload["hello"], "bin/hello")
+            t.add(payload[TAMPERED], "bin/tampered")
+    (tmp_path / "c.txt").write_text("small\n")
+    walked = list(walk([str(tmp_path)], False, ScanStats()))
+    paths = [w.path for w in walked]  # what scan hands the workers
+    assert all(_item_cost(p) > 1 << 20 for p in paths[:2])
+    pids = list(ordered(paths, lambda p: os.getpid(), lambda p, m: m, list, jobs=2, batch_items=4,
+                        cost=_item_cost))
+    assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1], pids
+    serial = list(scan(walked, 0, verify=True, archives=Limits()))
+    assert list(scan(walked, 2, verify=True, archives=Limits())) == serial
+    assert [r["file"] for r in serial][:3] == [f"{tmp_path}/a.tar!/bin/hello", f"{tmp_path}/a.tar!/bin/tampered",
+                                               f"{tmp_path}/a.tar"]
