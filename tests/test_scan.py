@@ -162,6 +162,22 @@ def test_unreadable_file_record_simulated(tree, monkeypatch):
     assert recs["a/hello"]["error"] is None and recs["a/hello"]["build_id"]
 
 
+def _drain_terminal(master: int, p) -> bytes:
+    """Everything written to a pty until the process exits and closes it."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    return seen
+
+
 def test_progress_counter_only_on_a_terminal(samples, tmp_path):
     """A scan longer than a second shows a counter on a terminal stderr; a pipe
     never gets one."""
@@ -176,17 +192,7 @@ def test_progress_counter_only_on_a_terminal(samples, tmp_path):
     master, slave = os.openpty()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        seen += chunk
-    p.wait(timeout=120)
-    os.close(master)
+    seen = _drain_terminal(master, p)
     assert b"\rscanned " in seen and b"scanned 1000 files" in seen
     piped = subprocess.run(args, capture_output=True, timeout=120)
     assert b"\r" not in piped.stderr and piped.stderr.count(b"\n") == 1
@@ -458,17 +464,7 @@ def test_progress_never_shares_a_line_with_records(samples, tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--verify", "-j", "1", str(root)],
                          stdout=slave, stderr=slave)
     os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    p.wait(timeout=120)
-    os.close(master)
+    seen = _drain_terminal(master, p)
     assert b"\rscanned " in seen, "no progress was shown"
     starts = [m.start() for m in re.finditer(re.escape(str(root).encode()), seen)]
     assert len(starts) == 1000
