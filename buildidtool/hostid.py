@@ -181,4 +181,14 @@ def pre_1_24_exclude(found) -> list | None:
     h = found.host_build_id
     if h is None or h.span not in found.exclude:
         return None
+    if found.build_id and _derived_by(SINCE_124, found.build_id, h.kind, h.value):
+        return None  # only Go 1.24 and later derive it so, and they never hashed it in
     return [e for e in found.exclude if e != h.span]
+
+
+SINCE_124 = (GO127, GO125, GO124)
+
+
+def _derived_by(schemes, build_id: bytes, kind: str, value: bytes) -> bool:
+    return kind in ("gnu", "macho-uuid") and any(
+        s.derive(c, kind) == value for s in schemes for c in linker_ids(build_id))

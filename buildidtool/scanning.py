@@ -264,5 +264,14 @@ def record_of_fd(path: str, fd: int, verify: bool = False, sbom: bool = False,
         from .verifying import verify_found
         v = verify_found(path, fd, found)
         record["status"], record["reason"] = v.status, v.reason
+        _judged_host_ids(record, v)
         record["modification"] = None if v.modification is None else [m.to_json() for m in v.modification]
     return record
+
+
+def _judged_host_ids(record: dict, verdict) -> None:
+    """With --verify, a host build ID carries verify's status and reason, as in `verify --json`."""
+    units = list(zip(record["slices"], verdict.slices)) if record["slices"] else [(record, verdict)]
+    for rec, v in units:
+        if rec.get("host_build_id") is not None and v.host_build_id is not None:
+            rec["host_build_id"] = v.host_build_id.to_json()

@@ -521,3 +521,18 @@ def test_the_parent_never_reads_a_half_written_slot(monkeypatch):
     monkeypatch.setattr(workers._Pool, "_slot", watched)
     out = list(workers.ordered(range(300_000), lambda x: x, lambda x, m: m, sum, 2, time_limit=300))
     assert sum(out) == sum(range(300_000)) and not torn
+
+
+def test_verify_records_carry_the_judged_host_build_id(samples):
+    """scan --verify gives each host build ID the status and reason verify gives it."""
+    import buildidtool
+
+    for name in ("hello-linux-amd64", "hello-darwin-universal64"):
+        path = samples.path(name)
+        r = run("scan", "--verify", "--json", "-j", "1", path)
+        rec = json.loads(r.stdout.splitlines()[0])
+        v = buildidtool.verify(str(path)).to_json()
+        units = list(zip(rec["slices"], v["slices"])) if rec["slices"] else [(rec, v)]
+        for got, want in units:
+            assert got["host_build_id"] == want["host_build_id"]
+            assert got["host_build_id"]["status"] == "derived"
