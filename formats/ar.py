@@ -2,12 +2,15 @@
 gccgo archives (build ID in the member _buildid.o, an ELF object)."""
 from __future__ import annotations
 
+from collections import namedtuple
+
 from . import elf, magic
 from .errors import FormatError
 from .goint import parse_int
 from .goquote import QuoteError, unquote
-from .model import Found
+from .model import Found, Region, image_end
 from .source import Source
+
 
 # --- structures (ar(5)) ---
 MAGIC = magic.AR
@@ -77,9 +80,6 @@ def read_gccgo(src: Source) -> Found:
 
 # --- layout (for explaining and diffing) ---
 
-from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
-
-from .model import Region, image_end  # noqa: E402
 
 FMAG = b"`\n"
 ArLayout = namedtuple("ArLayout", "regions image_end")

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 from . import magic
 from .errors import FormatError
-from .model import Found, HashingView, HostBuildID, Span
+from .model import Found, HashingView, HostBuildID, Image, Region, Span, image_end
 from .source import PREFIX_SIZE, Source
 
 # --- structures (System V ABI, ELF header / program header / section header) ---
@@ -365,7 +365,6 @@ def looks_like_text(b: bytes) -> bool:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from .model import Image, Region, image_end  # noqa: E402
 
 PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4

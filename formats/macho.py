@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from . import magic, raw
 from .errors import FormatError
-from .model import Found, HashingView, HostBuildID, MachoSigning, Span
+from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span, image_end
 from .source import PREFIX_SIZE, Source
 
 # --- structures (<mach-o/loader.h>, <mach-o/fat.h>) ---
@@ -346,7 +346,6 @@ def read_fat(src: Source) -> Found | None:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from .model import Image, Region, image_end  # noqa: E402
 
 VM_PROT_READ, VM_PROT_WRITE, VM_PROT_EXECUTE = 1, 2, 4
 VM_PROT_RW = VM_PROT_READ | VM_PROT_WRITE

@@ -3,10 +3,13 @@ the Go tool looks for in the first 32 KiB of the file."""
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
 
 from . import magic, raw
-from .model import Found
+from .errors import FormatError
+from .model import Found, Image, Region, Span, image_end
 from .source import PREFIX_SIZE, Source
+
 
 # --- structures (PE/COFF specification) ---
 COFF_HEADER = "<HHIIIHH"  # Machine NumberOfSections TimeDateStamp PointerToSymbolTable NumberOfSymbols SizeOfOptionalHeader Characteristics
@@ -40,10 +43,6 @@ def read(src: Source) -> Found:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
-
-from .errors import FormatError  # noqa: E402
-from .model import Image, Region, Span, image_end  # noqa: E402
 
 PE32_MAGIC, PE32PLUS_MAGIC = 0x10B, 0x20B
 CHECKSUM_OFFSET = 64                               # in the optional header, PE32 and PE32+ alike

@@ -2,8 +2,12 @@
 after the 32- or 40-byte header."""
 from __future__ import annotations
 
+import struct
+from collections import namedtuple
+
 from . import magic, raw
-from .model import Found
+from .memory import AddressSpace, Mapping
+from .model import Found, Image, Region, image_end
 from .source import PREFIX_SIZE, Source
 
 
@@ -15,11 +19,6 @@ def read(src: Source) -> Found:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-import struct  # noqa: E402  (kept with the code that uses it)
-from collections import namedtuple  # noqa: E402
-
-from .memory import AddressSpace, Mapping  # noqa: E402
-from .model import Image, Region, image_end  # noqa: E402
 
 HDR_MAGIC = 0x8000  # a 64-bit entry point follows the 32-byte header
 # Where the Go linker loads text, and what it rounds the data segment's address to.

@@ -3,10 +3,15 @@ first section of the module, named go:buildid since Go 1.20 and go.buildid
 before (Go 1.11-1.19, js/wasm)."""
 from __future__ import annotations
 
+import bisect
+from collections import namedtuple
+
 from . import leb128, magic, raw
 from .errors import FormatError
-from .model import Found
+from .memory import Mapping
+from .model import Found, Image, Region, image_end
 from .source import PREFIX_SIZE, Source
+
 
 # --- structures (WebAssembly core spec, binary format) ---
 MAGIC = magic.WASM
@@ -67,10 +72,6 @@ def _read(src: Source) -> Found:
 
 # --- the protocol (formats.model.Image): sections, linear memory, producers ---
 
-import bisect  # noqa: E402  (kept with the code that uses it)
-
-from .memory import Mapping  # noqa: E402
-from .model import Image, Region  # noqa: E402
 
 WASM_CUSTOM, WASM_DATA = CUSTOM_SECTION, 11
 MAX_WASM_SECTIONS = 4096
@@ -385,9 +386,6 @@ def image(src: Source) -> WasmImage:
 
 # --- layout (for explaining and diffing) ---
 
-from collections import namedtuple  # noqa: E402  (kept with the code that uses it)
-
-from .model import Region, image_end  # noqa: E402
 
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory", 6: "global",
                  7: "export", 8: "start", 9: "element", 10: "code", 11: "data", 12: "data count"}

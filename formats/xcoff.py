@@ -7,8 +7,10 @@ from collections import namedtuple
 
 from . import magic, raw
 from .errors import FormatError
-from .model import Found
+from .memory import AddressSpace, Mapping
+from .model import Found, Image, Region, image_end
 from .source import PREFIX_SIZE, Source
+
 
 # --- structures (AIX XCOFF object file format) ---
 U802TOCMAGIC, U64_TOCMAGIC = 0o737, 0o767
@@ -106,8 +108,6 @@ def csect(src: Source, want: bytes) -> tuple[int, int]:
 
 # --- the protocol (formats.model.Image) and the layout ---
 
-from .memory import AddressSpace, Mapping  # noqa: E402  (kept with the code that uses it)
-from .model import Image, Region, image_end  # noqa: E402
 
 STYP_DATA, STYP_BSS = 0x40, 0x80
 RELOC_SIZE = {U802TOCMAGIC: 10, U64_TOCMAGIC: 14}
