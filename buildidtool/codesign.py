@@ -82,6 +82,21 @@ class PageCheck:
 _HASHES = {CS_HASHTYPE_SHA1: ("sha1", 20), CS_HASHTYPE_SHA256: ("sha256", 32)}
 
 
+# An embedded signature larger than this is not one a linker or codesign writes: not read.
+MAX_SIGNATURE = 64 << 20
+
+
+def check_file(fd: int, signature, base: int) -> PageCheck | None:
+    """check_pages for the signature at `signature` (a Span, file offsets) of
+    the unit starting at file offset `base` of the open file; None when there
+    is no CodeDirectory we can read."""
+    import os
+    if signature.size > MAX_SIGNATURE:
+        return None
+    return check_pages(os.pread(fd, signature.size, signature.offset),
+                       lambda off, n: os.pread(fd, n, base + off))
+
+
 def check_pages(blob: bytes, read: ReadRange) -> PageCheck | None:
     """Check the page hashes of the CodeDirectory in `blob` (an embedded
     signature); None when the blob is not one we can read."""

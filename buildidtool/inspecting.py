@@ -3,22 +3,19 @@ the host build ID and whether it was derived, the Mach-O code signature and
 whether its page hashes match, and the Go build info."""
 from __future__ import annotations
 
-import os
-
 from . import codesign, goversion, hostid
 from .buildinfo import read_build_info_fd, read_build_info_slices_fd
 from .errors import BuildIDError, naming, os_message
 from .fileio import opened
-from .formats import Found, Source
-from .reading import locate_fd, to_info
+from .formats import Found
+from .reading import locate_fd, to_info, unit_source
 from .result import HostID
 
 
 def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str | None) -> list[str]:
     """Fill one unit's record; return its `go version -m` text lines."""
     version = {"go_version": build_info.go_version if build_info is not None else None}
-    src = Source.of_file(fd)
-    goversion.fill(version, found, src.view(found.span.offset, found.span.size) if found.span else src)
+    goversion.fill(version, found, unit_source(fd, found))
     h = found.host_build_id
     if h is not None:
         # Without build info, the recovered Go version still says which rule applies.
@@ -29,8 +26,7 @@ def _unit(fd: int, found: Found, record: dict, build_info, build_info_error: str
     if sig is not None:
         base = found.span.offset if found.span is not None else 0
         try:
-            blob = os.pread(fd, sig.size, sig.offset) if sig.size <= (64 << 20) else b""
-            check = codesign.check_pages(blob, lambda off, n: os.pread(fd, n, base + off))
+            check = codesign.check_file(fd, sig, base)
         except OSError:
             check = None
         record["code_signature"] = {

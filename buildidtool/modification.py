@@ -337,8 +337,7 @@ def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
     the bytes as linked; else only that it is inside the image."""
     sig = found.code_signature
     if found.format == "macho" and sig is not None and sig.offset >= span.offset:
-        blob = os.pread(fd, min(sig.size, MAX_SIGNATURE_READ), sig.offset)
-        check = codesign.check_pages(blob, lambda off, n: os.pread(fd, n, span.offset + off))
+        check = codesign.check_file(fd, sig, span.offset)
         if check is not None and check.mismatched:
             pages = check.mismatched
             where = sorted({r.name for p in pages for r in lay.regions

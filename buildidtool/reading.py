@@ -15,6 +15,12 @@ def locate_fd(fd: int) -> Found:
     return locate(Source.of_file(fd))
 
 
+def unit_source(fd: int, found: Found) -> Source:
+    """The bytes of one unit of the open file: the file, or a slice of a universal one."""
+    src = Source.of_file(fd)
+    return src.view(found.span.offset, found.span.size) if found.span is not None else src
+
+
 def to_info(path: str, found: Found) -> BuildIDInfo:
     info = BuildIDInfo(path, found.format, found.arch)
     info.raw_build_id = found.build_id or None

@@ -110,32 +110,20 @@ def facts(path: str, fd: int, found, src) -> dict:
     the status of each unit's host build ID. Read errors go to the record."""
     import os
 
-    from . import goversion, hostid
+    from . import hostid
     from .buildinfo import read_build_info_source
     from .errors import BuildIDError
+    from .verifying import build_facts
 
     out: dict = {"sha256": None, "build_info": None, "build_info_error": None}
-
-    def build_facts(f, unit):
-        # (Go version, settings) of a unit, read only when the host ID is not derived, as verify
-        # reads them: from build info, else the version the runtime carries.
-        def lookup():
-            try:
-                bi = read_build_info_source(path, unit)
-            except BuildIDError:
-                bi = None
-            if bi is not None:
-                return bi.go_version, hostid.settings_of(bi)
-            got = goversion.try_recover(unit, bool(f.build_id))
-            return (got[0] if got else None), None
-        return lookup
 
     statuses = []
     for f in found.slices or [found]:
         h = f.host_build_id
         unit = src.view(f.span.offset, f.span.size) if f.span else src
         statuses.append(None if h is None else
-                        hostid.judge(f.build_id, h.kind, h.value, lookup=build_facts(f, unit))[0])
+                        hostid.judge(f.build_id, h.kind, h.value,
+                                     lookup=lambda f=f, unit=unit: build_facts(path, unit, f))[0])
     out["host_build_id_status"] = statuses if found.slices else statuses[0]
     if found.format in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
         try:

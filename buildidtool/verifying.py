@@ -13,7 +13,7 @@ from .fileio import opened
 from .hashing import find_and_hash
 from .idstring import checkable, content_part, display, hash_to_string
 from .plan import hash_unit, plan_unit, units
-from .reading import locate_fd, to_info
+from .reading import locate_fd, to_info, unit_source
 from .result import BuildIDInfo, HostID
 
 OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
@@ -78,13 +78,16 @@ def verify_found(path: str, fd: int, found: Found, strict: bool = False) -> Verd
     """verify() for a file already open and located (scan has both at hand)."""
     info = to_info(path, found)
     todo = units(found, os.fstat(fd).st_size)
-    facts = _BuildFacts(path, fd, found)
+    # Build info is read only when a host build ID is not derived and the rule needs it.
+    def facts(f: Found):
+        return lambda: build_facts(path, unit_source(fd, f), f)
+
     if not found.slices:
         _, span, old = todo[0]
-        return _judge(path, fd, found, span, old, info, strict, facts.of(0))
+        return _judge(path, fd, found, span, old, info, strict, facts(found))
     top = Verdict(path, info)
-    top.slices = [_judge(path, fd, f, span, old, si, strict, facts.of(i))
-                  for i, ((f, span, old), si) in enumerate(zip(todo, info.slices))]
+    top.slices = [_judge(path, fd, f, span, old, si, strict, facts(f))
+                  for (f, span, old), si in zip(todo, info.slices)]
     _after_slices(fd, found, top.slices)
     worst = max(top.slices, key=lambda v: SEVERITY[v.status])
     top.status, top.reason, top.modification = worst.status, worst.reason, worst.modification
@@ -109,42 +112,20 @@ def _after_slices(fd: int, found: Found, verdicts: list["Verdict"]) -> None:
     v.modification = [Modification(APPENDED, proven, detail)] + v.modification
 
 
-class _BuildFacts:
-    """(Go version, build settings) per unit, read from the build info only when
-    a host build ID is not derived and the rule needs them. Without build info
-    the version is the one the runtime carries (goversion), with settings None;
-    (None, None) when neither can be read."""
-
-    def __init__(self, path: str, fd: int, found: Found):
-        self.path, self.fd, self.found = path, fd, found
-        self._all = None
-
-    def of(self, index: int):
-        return lambda: self._read()[index] if index < len(self._read()) else (None, None)
-
-    def _read(self) -> list:
-        if self._all is None:
-            from .buildinfo import read_build_info_fd, read_build_info_slices_fd
-            found = self.found
-            units = found.slices or [found]
-            try:
-                infos = ([bi for _, bi in read_build_info_slices_fd(self.path, self.fd)] if found.slices
-                         else [read_build_info_fd(self.path, self.fd)])
-            except (BuildIDError, OSError):
-                infos = [None] * len(units)
-            self._all = [(bi.go_version, hostid.settings_of(bi)) if bi is not None
-                         else (_recovered_version(self.fd, u), None)
-                         for bi, u in zip(infos, units)]
-        return self._all
-
-
-def _recovered_version(fd: int, found: Found) -> str | None:
+def build_facts(path: str, src: Source, found: Found) -> tuple[str | None, dict | None]:
+    """(Go version, build settings) of one unit, which the host build ID rule
+    needs: from its build info, else the version its runtime carries (goversion)
+    with settings None; (None, None) when neither can be read."""
     from . import goversion
-    src = Source.of_file(fd)
-    if found.span is not None:
-        src = src.view(found.span.offset, found.span.size)
+    from .buildinfo import read_build_info_source
+    try:
+        bi = read_build_info_source(path, src)
+    except (BuildIDError, OSError):
+        bi = None
+    if bi is not None:
+        return bi.go_version, hostid.settings_of(bi)
     got = goversion.try_recover(src, bool(found.build_id))
-    return got[0] if got else None
+    return (got[0] if got else None), None
 
 
 def _judge(path: str, fd: int, found: Found, span: Span, old: bytes | None, info: BuildIDInfo,
@@ -210,10 +191,7 @@ def _hashed_with_host_id(fd: int, found: Found, span: Span, old: bytes) -> str |
 
 
 def _pages_match(fd: int, found: Found) -> bool:
-    sig = found.code_signature
-    base = found.span.offset if found.span is not None else 0
-    check = codesign.check_pages(os.pread(fd, sig.size, sig.offset) if sig.size <= (64 << 20) else b"",
-                                 lambda off, n: os.pread(fd, n, base + off))
+    check = codesign.check_file(fd, found.code_signature, found.span.offset if found.span is not None else 0)
     return bool(check and check.ok)
 
 
