@@ -15,10 +15,33 @@ import json
 from .idstring import printable
 
 
+def file_fields(name: str) -> dict:
+    """JSON's `file`: always valid Unicode text; a name that is not UTF-8 (a
+    Linux file name may be any bytes) reads with U+FFFD there and also gets
+    `file_bytes`, the raw name in base64, so it round-trips."""
+    if name.isascii():
+        return {"file": name}
+    raw = name.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "replace")
+    if text == name:
+        return {"file": name}
+    import base64
+    return {"file": text, "file_bytes": base64.b64encode(raw).decode("ascii")}
+
+
+def _named(record: dict) -> dict:
+    if not isinstance(record.get("file"), str):
+        return record
+    out = {**file_fields(record["file"]), **{k: v for k, v in record.items() if k != "file"}}
+    if out.get("slices"):
+        out["slices"] = [_named(s) for s in out["slices"]]
+    return out
+
+
 def json_line(obj) -> str:
-    """One JSON line: a result (its to_json()) or a record. ASCII, so a file
-    name that is not UTF-8 stays valid JSON."""
-    return json.dumps(obj.to_json() if hasattr(obj, "to_json") else obj)
+    """One JSON line: a result (its to_json()) or a record. ASCII, and names
+    as file_fields gives them, so any file name stays valid JSON and text."""
+    return json.dumps(_named(obj.to_json() if hasattr(obj, "to_json") else obj))
 
 
 def error_record(command: str, path: str, message: str, dry_run: bool = False) -> dict:

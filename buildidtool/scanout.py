@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from .idstring import printable
+from .report import file_fields
 
 CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
 
@@ -88,12 +89,10 @@ class JsonFormat(Format):
         if name.isascii():
             file = '{"file": ' + self.quote(name)
         else:
-            raw = name.encode("utf-8", "surrogateescape")
-            text = raw.decode("utf-8", "replace")
-            file = '{"file": ' + self.quote(text)
-            if text != name:
-                import base64
-                file += ', "file_bytes": "' + base64.b64encode(raw).decode("ascii") + '"'
+            fields = file_fields(name)
+            file = '{"file": ' + self.quote(fields["file"])
+            if "file_bytes" in fields:
+                file += ', "file_bytes": "' + fields["file_bytes"] + '"'
         if self.is_blank(rec):
             return file + self.blank_tail + "\n"
         rest = self.dumps({k: v for k, v in rec.items() if k != "file"})

@@ -130,3 +130,21 @@ def test_csv_of_diff(samples, tmp_copy):
 def test_one_output_format_at_a_time(samples):
     r = run("read", "--json", "--csv", samples.path("hello-linux-amd64"))
     assert r.returncode == 2 and b"choose one output format" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["read", "verify", "info", "hash"])
+def test_json_names_that_are_not_utf8_round_trip(samples, tmp_path, command):
+    """Every command's JSON names a file as scan's does: valid Unicode in `file`
+    and the raw bytes in `file_bytes` when the name is not UTF-8."""
+    import base64
+    import os
+    import shutil
+
+    raw = os.path.join(os.fsencode(tmp_path), b"bad\xffname")
+    shutil.copyfile(samples.path("hello-linux-amd64"), raw)
+    r = run(command, "--json", os.fsdecode(raw))
+    r.stdout.decode("utf-8")  # strict: no lone surrogate escapes either
+    rec = json.loads(r.stdout.splitlines()[0])
+    assert rec["file"].encode("utf-8").endswith("bad\ufffdname".encode())
+    assert "\udcff" not in rec["file"]
+    assert base64.b64decode(rec["file_bytes"]) == raw
