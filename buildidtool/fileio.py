@@ -7,7 +7,7 @@ import stat
 
 from .errors import NotRegularFile, RewriteError, UnreadableFile, os_message
 
-MEMBER_SEP = "!/"  # ARCHIVE!/MEMBER: see buildidtool.archives.paths
+MEMBER_SEP = "!/"  # ARCHIVE!/MEMBER; the grammar of such paths is buildidtool.archives.paths
 
 
 def is_member_path(path: str) -> bool:

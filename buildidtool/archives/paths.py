@@ -8,7 +8,9 @@ gets it escaped so that a member path still splits one way. What was changed is
 said in the member's note, so a hostile name stays visible as hostile."""
 from __future__ import annotations
 
-SEP = "!/"
+from ..fileio import MEMBER_SEP
+
+SEP = MEMBER_SEP  # one home: fileio, which plain files use without importing archives
 _ESCAPED_SEP = "!%2F"
 
 

@@ -16,7 +16,7 @@ import zlib
 from . import deb, image, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
-from .paths import clean, join
+from .paths import SEP, clean, join
 from .detect import SUFFIX, detect, looks_like_tar
 from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
 
@@ -137,7 +137,7 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
             if _IMAGE_START.match(first[:100].split(b"\0", 1)[0]):
                 return _compressed_image(stream, rec, budget, all_layers, fmt)
             return tarball.entries(stream, budget, compressed=False)
-        stem, ext = posixpath.splitext(posixpath.basename(name.rsplit("!/", 1)[-1]))
+        stem, ext = posixpath.splitext(posixpath.basename(name.rsplit(SEP, 1)[-1]))
         member = stem if ext else f"{stem}.out"
         return iter([Entry(member, FILE, budget.limits.max_member_size, reader=stream)])
     return _run(name, fmt, budget, all_layers, depth, open_entries)
@@ -205,7 +205,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
     notes = notes + e.notes
     vname = join(outer, shown)
     target = budget.target
-    if target is not None and vname != target and not target.startswith(vname + "!/"):
+    if target is not None and vname != target and not target.startswith(vname + SEP):
         return
     key = (shown, e.layer) if all_layers else shown
     if key in seen:
