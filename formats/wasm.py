@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 from collections import namedtuple
+from itertools import islice
 
 from . import leb128, magic, raw
 from .errors import FormatError
@@ -21,11 +22,96 @@ BUILDID_SECTIONS = (b"go:buildid", b"go.buildid")
 MAX_SECTIONS_SCANNED = 64
 
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+# One row per section as the module declares it; offsets are within the Source.
+# name: a custom section's name, None for other sections and for a custom
+# section whose name cannot be read; name_size: the bytes that name takes.
+Section = namedtuple("Section", "id offset header_size body_offset body_size name name_size")
+
+
+def _content(s: Section) -> tuple[int, int]:
+    """(offset, size) of what follows a custom section's name."""
+    return s.body_offset + s.name_size, s.body_size - s.name_size
+
+
+class SectionCut(FormatError):
+    """A section whose body runs past the end of the file; `section` keeps its
+    declared size."""
+
+    def __init__(self, message: str, section: Section):
+        super().__init__(message)
+        self.section = section
+
+
+def _walk(src: Source):
+    """Every section header from the first on; FormatError at a header that
+    cannot be read, SectionCut at a body cut by the end of the file. How far
+    to go and what a broken header means is each reader's own policy."""
+    pos = 8
+    while pos < src.size:
+        head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
+        try:
+            size, body = leb128.uleb(head, 1)
+        except IndexError:
+            raise FormatError(f"wasm section header at offset {src.absolute(pos):#x} "
+                              "runs past the end of the file") from None
+        body += pos
+        if not src.fits(body, size):
+            raise SectionCut(f"wasm section at offset {src.absolute(pos):#x} extends past the end of the file",
+                             Section(head[0], pos, body - pos, body, size, None, 0))
+        name, name_size = _custom_name(src, body, size) if head[0] == CUSTOM_SECTION else (None, 0)
+        yield Section(head[0], pos, body - pos, body, size, name, name_size)
+        pos = body + size
+
+
+def _custom_name(src: Source, body: int, size: int) -> tuple[bytes | None, int]:
+    """(name, bytes it takes), or (None, 0) when it does not fit its section."""
+    head = src.read_at(body, min(size, 16), "wasm custom section name")
     try:
-        return leb128.uleb(data, pos)
-    except IndexError:
-        raise FormatError("bad LEB128 number in wasm module") from None
+        n, k = leb128.uleb(head, 0)
+    except (IndexError, FormatError):
+        return None, 0
+    if k + n > size:
+        return None, 0
+    return src.read_at(body + k, n, "wasm section name"), k + n
+
+
+class _Sections:
+    """The walk, shared by every reader of one Source and taken only as far as
+    one of them asks: read looks at the first few sections, build info at all."""
+
+    __slots__ = ("_more", "_seen", "_stop")
+
+    def __init__(self, src: Source):
+        self._more, self._seen, self._stop = _walk(src), [], None
+
+    def __iter__(self):
+        i = 0
+        while True:
+            if i < len(self._seen):
+                yield self._seen[i]
+                i += 1
+                continue
+            if self._stop is not None:
+                if isinstance(self._stop, BaseException):
+                    raise self._stop
+                return
+            try:
+                self._seen.append(next(self._more))
+            except StopIteration:
+                self._stop = True
+            except Exception as e:
+                self._stop = e
+
+
+def sections(src: Source) -> _Sections:
+    return src.memo("wasm.sections", lambda: _Sections(src))
+
+
+def named(src: Source, s: Section) -> bytes:
+    """A custom section's name, for readers that cannot go on without it."""
+    if s.name is None:
+        raise FormatError(f"wasm custom section at offset {src.absolute(s.offset):#x} has a broken name")
+    return s.name
 
 
 def read(src: Source) -> Found:
@@ -41,30 +127,13 @@ def read(src: Source) -> Found:
 
 
 def _read(src: Source) -> Found:
-    pos = 8
-    for _ in range(MAX_SECTIONS_SCANNED):
-        if pos >= src.size:
-            break
-        head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
-        sid = head[0]
-        size, n = _uleb(head, 1)
-        body = pos + n
-        if not src.fits(body, size):
-            raise FormatError(f"wasm section at offset {pos:#x} extends past the end of the file")
-        if sid == CUSTOM_SECTION:
-            name_head = src.read_at(body, min(size, 16), "wasm custom section name")
-            nlen, k = _uleb(name_head, 0)
-            if k + nlen > size:
-                raise FormatError(f"wasm custom section name at offset {body:#x} is longer than its section")
-            name = src.read_at(body + k, nlen, "wasm section name")
-            if name in BUILDID_SECTIONS:
-                start = body + k + nlen
-                data = src.read_at(start, min(size - k - nlen, PREFIX_SIZE), "go:buildid section")
-                hit = raw.find_marker(data)
-                if hit is None:
-                    raise FormatError("go:buildid section holds no Go build ID marker")
-                return Found("wasm", "wasm", hit[0], [src.absolute(start + hit[1])])
-        pos = body + size
+    for s in islice(sections(src), MAX_SECTIONS_SCANNED):
+        if s.id == CUSTOM_SECTION and named(src, s) in BUILDID_SECTIONS:
+            start, size = _content(s)
+            hit = raw.find_marker(src.read_at(start, min(size, PREFIX_SIZE), "go:buildid section"))
+            if hit is None:
+                raise FormatError("go:buildid section holds no Go build ID marker")
+            return Found("wasm", "wasm", hit[0], [src.absolute(start + hit[1])])
     # No such section: what the Go tool reads, the marker in the first 32 KiB.
     hit = raw.find_marker(src.prefix(PREFIX_SIZE))
     return Found("wasm", "wasm", *((hit[0], [src.absolute(hit[1])]) if hit else ()))
@@ -275,27 +344,19 @@ class WasmMemory:
 
 
 def section_bodies(src: Source) -> dict[int | bytes, tuple[int, int]]:
-    """Body (offset, size) by section id, and custom sections by name."""
+    """Body (offset, size) by section id, and custom sections' contents by
+    name; the first of each."""
     out: dict[int | bytes, tuple[int, int]] = {}
-    pos = 8
-    for _ in range(MAX_WASM_SECTIONS):
-        if pos >= src.size:
-            return out
-        cur = _Cursor(src, pos, src.size, 16)
-        sid = cur.byte()
-        size = cur.uleb()
-        body = cur.pos
-        if not src.fits(body, size):
-            raise FormatError(f"wasm section at offset {src.absolute(pos):#x} extends past the end of the file")
-        if sid == WASM_CUSTOM:
-            c = _Cursor(src, body, body + size, 64)
-            n = c.uleb()
-            name = c.take(n)
-            out.setdefault(name, (c.pos, body + size - c.pos))
+    end = 8
+    for s in islice(sections(src), MAX_WASM_SECTIONS):
+        if s.id == WASM_CUSTOM:
+            out.setdefault(named(src, s), _content(s))
         else:
-            out.setdefault(sid, (body, size))
-        pos = body + size
-    raise FormatError(f"wasm module has more than {MAX_WASM_SECTIONS} sections")
+            out.setdefault(s.id, (s.body_offset, s.body_size))
+        end = s.body_offset + s.body_size
+    if end < src.size:
+        raise FormatError(f"wasm module has more than {MAX_WASM_SECTIONS} sections")
+    return out
 
 
 def producers_go_version(src: Source, producers: tuple[int, int] | None) -> bytes | None:
@@ -396,25 +457,23 @@ WasmLayout = namedtuple("WasmLayout", "regions image_end")
 
 def layout(src: Source) -> WasmLayout:
     """Every section of the module (custom sections by their names), with
-    absolute offsets; the image ends with the last section."""
+    absolute offsets, up to the first byte that does not start one; a section
+    cut by the end of the file is listed with its declared size. The image
+    ends with the last section."""
     regions = [Region("header", "wasm header", src.absolute(0), 8)]
-    pos = 8
-    while pos < src.size:
-        head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
-        if head[0] not in SECTION_NAMES:
-            break  # not a section: the module ended before these bytes
-        try:
-            size, n = _uleb(head, 1)
-        except FormatError:
-            break
-        body = pos + n
-        name = SECTION_NAMES[head[0]]
-        if not src.fits(body, size):  # cut short: the section still says how long it was
-            regions.append(Region("section", name, src.absolute(pos), n + size))
-            break
-        if head[0] == CUSTOM_SECTION and size:
-            nlen, k = _uleb(src.read_at(body, min(size, 16), "wasm custom section name"), 0)
-            name = src.read_at(body + k, min(nlen, size - k), "wasm section name").decode("utf-8", "replace")
-        regions.append(Region("section", name, src.absolute(pos), n + size))
-        pos = body + size
+
+    def add(s: Section) -> None:
+        name = SECTION_NAMES[s.id] if s.name is None else s.name.decode("utf-8", "replace")
+        regions.append(Region("section", name, src.absolute(s.offset), s.header_size + s.body_size))
+
+    try:
+        for s in sections(src):
+            if s.id not in SECTION_NAMES:
+                break  # not a section: the module ended before these bytes
+            add(s)
+    except SectionCut as cut:
+        if cut.section.id in SECTION_NAMES:
+            add(cut.section)
+    except FormatError:
+        pass  # a header that is not one: the module ended before it
     return WasmLayout(tuple(regions), image_end(regions))
