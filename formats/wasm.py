@@ -76,8 +76,8 @@ def _custom_name(src: Source, body: int, size: int) -> tuple[bytes | None, int]:
 
 
 class _Sections:
-    """The walk, shared by every reader of one Source and taken only as far as
-    one of them asks: read looks at the first few sections, build info at all."""
+    """The walk, shared by the readers that go through every section (build
+    info, layout) and taken only as far as one of them asks."""
 
     __slots__ = ("_more", "_seen", "_stop")
 
@@ -127,7 +127,10 @@ def read(src: Source) -> Found:
 
 
 def _read(src: Source) -> Found:
-    for s in islice(sections(src), MAX_SECTIONS_SCANNED):
+    # Its own walk, not the shared one: read stops at the first section, and a
+    # walk kept on the Source would hold the Source in a reference cycle,
+    # keeping its 32 KiB prefix alive until the cycle collector runs.
+    for s in islice(_walk(src), MAX_SECTIONS_SCANNED):
         if s.id == CUSTOM_SECTION and named(src, s) in BUILDID_SECTIONS:
             start, size = _content(s)
             hit = raw.find_marker(src.read_at(start, min(size, PREFIX_SIZE), "go:buildid section"))
