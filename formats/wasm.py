@@ -42,10 +42,14 @@ class SectionCut(FormatError):
         self.section = section
 
 
-def _walk(src: Source):
-    """Every section header from the first on; FormatError at a header that
-    cannot be read, SectionCut at a body cut by the end of the file. How far
-    to go and what a broken header means is each reader's own policy."""
+def walk(src: Source):
+    """The module's sections in order, the one walk every reader here uses:
+    FormatError at a header that cannot be read, SectionCut at a body cut by
+    the end of the file. How far to go and what a broken header or name means
+    is each reader's own policy: read looks at the first few sections and
+    falls back to the raw marker, build info wants all of them intact, layout
+    lists what it can. (Nothing walks one Source twice: build info's readers
+    share section_bodies, kept on the Source; layout is given a Source of its own.)"""
     pos = 8
     while pos < src.size:
         head = src.read_at(pos, min(16, src.size - pos), "wasm section header")
@@ -75,39 +79,7 @@ def _custom_name(src: Source, body: int, size: int) -> tuple[bytes | None, int]:
     return src.read_at(body + k, n, "wasm section name"), k + n
 
 
-class _Sections:
-    """The walk, shared by the readers that go through every section (build
-    info, layout) and taken only as far as one of them asks."""
-
-    __slots__ = ("_more", "_seen", "_stop")
-
-    def __init__(self, src: Source):
-        self._more, self._seen, self._stop = _walk(src), [], None
-
-    def __iter__(self):
-        i = 0
-        while True:
-            if i < len(self._seen):
-                yield self._seen[i]
-                i += 1
-                continue
-            if self._stop is not None:
-                if isinstance(self._stop, BaseException):
-                    raise self._stop
-                return
-            try:
-                self._seen.append(next(self._more))
-            except StopIteration:
-                self._stop = True
-            except Exception as e:
-                self._stop = e
-
-
-def sections(src: Source) -> _Sections:
-    return src.memo("wasm.sections", lambda: _Sections(src))
-
-
-def named(src: Source, s: Section) -> bytes:
+def _named(src: Source, s: Section) -> bytes:
     """A custom section's name, for readers that cannot go on without it."""
     if s.name is None:
         raise FormatError(f"wasm custom section at offset {src.absolute(s.offset):#x} has a broken name")
@@ -127,11 +99,8 @@ def read(src: Source) -> Found:
 
 
 def _read(src: Source) -> Found:
-    # Its own walk, not the shared one: read stops at the first section, and a
-    # walk kept on the Source would hold the Source in a reference cycle,
-    # keeping its 32 KiB prefix alive until the cycle collector runs.
-    for s in islice(_walk(src), MAX_SECTIONS_SCANNED):
-        if s.id == CUSTOM_SECTION and named(src, s) in BUILDID_SECTIONS:
+    for s in islice(walk(src), MAX_SECTIONS_SCANNED):
+        if s.id == CUSTOM_SECTION and _named(src, s) in BUILDID_SECTIONS:
             start, size = _content(s)
             hit = raw.find_marker(src.read_at(start, min(size, PREFIX_SIZE), "go:buildid section"))
             if hit is None:
@@ -145,7 +114,7 @@ def _read(src: Source) -> Found:
 # --- the protocol (formats.model.Image): sections, linear memory, producers ---
 
 
-WASM_CUSTOM, WASM_DATA = CUSTOM_SECTION, 11
+WASM_DATA = 11
 MAX_WASM_SECTIONS = 4096
 MAX_PRODUCERS_SIZE = 64 * 1024
 WINDOW = 1 << 20
@@ -351,9 +320,9 @@ def section_bodies(src: Source) -> dict[int | bytes, tuple[int, int]]:
     name; the first of each."""
     out: dict[int | bytes, tuple[int, int]] = {}
     end = 8
-    for s in islice(sections(src), MAX_WASM_SECTIONS):
-        if s.id == WASM_CUSTOM:
-            out.setdefault(named(src, s), _content(s))
+    for s in islice(walk(src), MAX_WASM_SECTIONS):
+        if s.id == CUSTOM_SECTION:
+            out.setdefault(_named(src, s), _content(s))
         else:
             out.setdefault(s.id, (s.body_offset, s.body_size))
         end = s.body_offset + s.body_size
@@ -470,7 +439,7 @@ def layout(src: Source) -> WasmLayout:
         regions.append(Region("section", name, src.absolute(s.offset), s.header_size + s.body_size))
 
     try:
-        for s in sections(src):
+        for s in walk(src):
             if s.id not in SECTION_NAMES:
                 break  # not a section: the module ended before these bytes
             add(s)
