@@ -348,8 +348,3 @@ def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
             return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
                     + (f" ({', '.join(where[:8])})" if where else ""))
     return "no appended bytes, signature or stripping explains the mismatch"
-
-
-def text(mods: list[Modification]) -> str:
-    """The one-line form after "FILE: modified: "."""
-    return "; ".join(m.text() for m in mods)

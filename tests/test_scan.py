@@ -494,13 +494,26 @@ def test_sniffing_rules_out_other_files_by_their_first_byte():
 def test_json_short_cut_equals_the_general_encoder():
     """Records of files with nothing to say take a short cut in JsonFormat."""
     from buildidtool.scanning import empty_record
-    from buildidtool.scanout import JsonFormat
+    from buildidtool.report.scan import JsonFormat
     fmt = JsonFormat(False)
     for name in ["a", 'q"\\', "caf\u00e9", "x\x1by", "\u2028"]:
         rec = empty_record(name)
         assert fmt.render(rec) == json.dumps(rec) + "\n"
         rec["go_version"] = "go1.2"  # not blank: the general path
         assert fmt.render(rec) == json.dumps(rec) + "\n"
+
+
+def test_scan_json_is_every_other_commands_json_line():
+    """One rule for a JSON record: scan's fast writer gives report.records.json_line's text,
+    names that are not UTF-8 (file_bytes) included."""
+    from buildidtool.report.records import ScanJson, json_line
+    from buildidtool.scanning import empty_record
+    line = ScanJson().line
+    for name in ["a", "caf\u00e9", "bad\udcff\udc80name", "x\x1by"]:
+        for rec in (empty_record(name), {**empty_record(name), "format": "elf", "build_id": "a/b"},
+                    empty_record(name, "no such file")):
+            assert line(rec) == json_line(rec)
+            assert json.loads(line(rec))["file"] == name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def test_the_parent_never_reads_a_half_written_slot(monkeypatch):
