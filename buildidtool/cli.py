@@ -12,7 +12,8 @@ import click
 
 from . import __version__
 from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
-from .idstring import printable
+from .report.scan import FORMATS as SCAN_FORMATS
+from .report.text import error_line
 
 
 _csv_option = click.option("--csv", "as_csv", is_flag=True,
@@ -20,7 +21,7 @@ _csv_option = click.option("--csv", "as_csv", is_flag=True,
 
 
 def _printer(command: str, as_json: bool, as_csv: bool):
-    from .report import Printer
+    from .report.printer import Printer
 
     if as_json and as_csv:
         raise click.UsageError("choose one output format (--json, --csv)")
@@ -33,7 +34,6 @@ def _each_file(command: str, files, out, operation, lines, record=None, dry_run=
     file that fails gets an error record (JSON, CSV) and a one-line error, and
     the others go on. With stdin, `-` is standard input (read from a copy,
     named `-` in the output). The exit status: 2 when any failed."""
-    from .report import error_record
     from .stdinput import path_for, renamed
 
     status = EXIT_OK
@@ -45,6 +45,7 @@ def _each_file(command: str, files, out, operation, lines, record=None, dry_run=
         except BuildIDError as e:
             status = EXIT_ERROR
             if out.form != "text":
+                from .report.records import error_record
                 out.result(error_record(command, path, e.message, dry_run))
             _fail(e, path)
             continue
@@ -53,9 +54,7 @@ def _each_file(command: str, files, out, operation, lines, record=None, dry_run=
 
 
 def _fail(e: BuildIDError, name: str | None = None) -> None:
-    """One line naming the file as the user gave it (`-` for standard input)."""
-    text = str(e) if name is None else f"{name}: {e.message}"
-    click.echo(f"buildid: {printable(text)}", err=True)
+    click.echo(error_line(None, str(e)) if name is None else error_line(name, e.message), err=True)
 
 
 def _terminate_cleanly() -> None:
@@ -82,7 +81,7 @@ def cli() -> None:
 def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Print the Go build ID of each FILE (`-`: standard input)."""
     from .reading import read as read_file
-    from .report import read_lines
+    from .report.text import read_lines
 
     out = _printer("read", as_json, as_csv)
     sys.exit(_each_file("read", files, out, read_file, lambda info, _: read_lines(info, len(files) > 1)))
@@ -97,7 +96,7 @@ def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_
     """Content ID and SHA-256 of each FILE with its build ID (or --id) zeroed
     (`-`: standard input)."""
     from .hashfile import hash_file
-    from .report import hash_lines
+    from .report.text import hash_lines
 
     out = _printer("hash", as_json, as_csv)
     sys.exit(_each_file("hash", files, out, lambda p: hash_file(p, placeholder),
@@ -113,7 +112,7 @@ def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, as_csv: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
-    from .report import rewrite_lines
+    from .report.text import rewrite_lines
     from .rewriting import rewrite as rewrite_file
 
     out = _printer("rewrite", as_json, as_csv)
@@ -134,7 +133,7 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
     file could not be checked (no build ID, legacy ID, unreadable).
     `-` is standard input.
     """
-    from .report import verify_lines
+    from .report.text import verify_lines
     from .stdinput import path_for, renamed
     from .verifying import MODIFIED, OK, Verdict
     from .verifying import verify as verify_file
@@ -151,7 +150,7 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
         any_unchecked |= v.status not in (OK, MODIFIED)
         out.result(v, lambda: verify_lines(v))
         if v.status == "error" and out.form == "text":
-            click.echo(f"buildid: {printable(path)}: {printable(v.reason)}", err=True)
+            click.echo(error_line(path, v.reason), err=True)
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
 
@@ -163,7 +162,7 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature,
     Go build info (`-`: standard input)."""
     from .inspecting import inspect_with_lines
-    from .report import info_lines
+    from .report.text import info_lines
 
     out = _printer("info", as_json, as_csv)
     sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r, _: info_lines(*r),
@@ -171,7 +170,7 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "form", type=click.Choice(["text", "json", "csv", "cyclonedx-json", "spdx-json"]),
+@click.option("--format", "form", type=click.Choice(list(SCAN_FORMATS)),
               default=None, help="Output format (default: text, tab-separated); cyclonedx-json and "
               "spdx-json write one SBOM document (CycloneDX 1.6, SPDX 2.3) for the whole scan.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
@@ -256,7 +255,8 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
     Exit 0 when their content is the same with each file's own build ID, host
     build ID and code signature left out; 1 when it differs; 2 on an error.
     """
-    from .diffing import diff, text_lines
+    from .diffing import diff
+    from .report.text import diff_lines
 
     out = _printer("diff", as_json, as_csv)
     try:
@@ -264,5 +264,5 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
     except BuildIDError as e:
         _fail(e)
         sys.exit(EXIT_ERROR)
-    out.result(d, lambda: text_lines(d, printable(a), printable(b)))
+    out.result(d, lambda: diff_lines(d, a, b))
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

@@ -326,35 +326,4 @@ def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found)
     return out
 
 
-def text_lines(d: Diff, label_a: str, label_b: str) -> list[str]:
-    """The human report: a verdict line, then per unit the build-ID parts, the
-    differing ranges and the build-info differences."""
-    verdict = "same content modulo build IDs" if d.same else "different"
-    lines = [f"{label_a} vs {label_b}: {verdict}"]
-    for u in d.units:
-        pre = f"  [{u.arch}] " if len(d.units) > 1 or d.format == "macho-fat" else "  "
-        lines.append(pre + "build ID: " + ", ".join(f"{k} {v}" for k, v in u.parts.items()))
-        if u.same_content:
-            lines.append(pre + f"content: same ({u.content_ids[0]})")
-        else:
-            lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
-                               f"bytes differ in {u.range_count} ranges"
-                         + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) else ""))
-            if u.by_region:
-                lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
-            for r in u.ranges:
-                where = f" {', '.join(r.where)}" if r.where else ""
-                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
-        for f in u.build_info or ():
-            lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
-    tail = d.after_slices
-    if tail is not None and (tail["a"] or tail["b"]):
-        lines.append(f"  after the last slice: {tail['a']} vs {tail['b']} bytes, "
-                     + ("the same" if tail["same"] else "different"))
-    for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):
-        if archs:
-            lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")
-    return lines
-
-
-__all__ = ["diff", "Diff", "UnitDiff", "Range", "text_lines", "BuildIDError"]
+__all__ = ["diff", "Diff", "UnitDiff", "Range", "BuildIDError"]

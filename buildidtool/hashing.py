@@ -38,14 +38,14 @@ def _overlay(mv: memoryview, at: int, pos: int, n: int, overlay: Iterable[tuple[
 
 def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), start: int = 0,
                   length: int | None = None, bufsize: int = BUFSIZE,
-                  overlay: Iterable[tuple[int, bytes]] = ()) -> Hashed:
+                  overlay: Iterable[tuple[int, bytes]] = (), threaded: bool | None = None) -> Hashed:
     """Leftmost non-overlapping occurrences of `placeholder` in [start, start+length)
     (after excluded spans are zeroed), and the SHA-256 with those occurrences zeroed.
 
-    Memory is one buffer of `bufsize`; an occurrence split across two reads is
-    found because the last len(placeholder)-1 bytes of each read are carried
-    over. (Hashing in a second thread while this one reads and searches was
-    measured and dropped: no gain on a 1 GiB file, benchmarks/README.md.)
+    Memory is a few buffers of `bufsize`; an occurrence split across two reads
+    is found because the last len(placeholder)-1 bytes of each read are carried
+    over. A range of THREADED_MIN bytes or more is hashed in a second thread
+    while this one reads and searches (`threaded` forces either way).
     `overlay` lists (offset, bytes) read instead of the file's bytes there (a
     file as it was before someone changed a few header fields), before zeroing.
     """
@@ -55,22 +55,95 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
         length = os.fstat(fd).st_size - start
     bufsize = max(bufsize, len(placeholder))
     h = hashlib.sha256()
-    matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, h.update, list(overlay))
+    if threaded is None:
+        threaded = length >= THREADED_MIN
+    sink = _Pipeline(h.update, bufsize + len(placeholder)) if threaded else _Inline(h.update, bufsize + len(placeholder))
+    try:
+        matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, sink, list(overlay))
+    finally:
+        sink.close()
     return Hashed(matches, h.digest())
 
 
-def _scan(fd, placeholder, exclude, start, length, bufsize, feed, overlay=()) -> list[int]:
-    """Read [start, start+length) buffer by buffer, passing the bytes to hash, in
-    order, to `feed` (zeros for matches)."""
+# SHA-256 runs at about 1.7 GB/s here, reading and searching a buffer at about 5: hashing
+# in a second thread (hashlib lets go of the GIL) while this one reads and searches makes
+# -w and verify of a large file about 20% faster when a second core is free
+# (benchmarks/hash_thread.py; row 3). Below this size starting the thread is not worth it.
+THREADED_MIN = 8 << 20
+PIPELINE_BUFFERS = 3
+
+
+class _Inline:
+    """Hashes what the reader hands over at once, in one buffer."""
+
+    def __init__(self, update, size: int):
+        self.feed = update
+        self.buffer = memoryview(bytearray(size))
+
+    def take(self) -> memoryview:
+        return self.buffer
+
+    def release(self, buffer: memoryview) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Pipeline:
+    """Hashes in a second thread, in order, what the reader hands over. A buffer
+    goes back to the reader only once every piece of it has been hashed."""
+
+    def __init__(self, update, size: int):
+        import queue
+        import threading
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(PIPELINE_BUFFERS):
+            self.free.put(memoryview(bytearray(size)))
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
+        self.feed = self.work.put
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(update,), daemon=True)
+        self.thread.start()
+
+    def _run(self, update) -> None:
+        while (item := self.work.get()) is not None:
+            if type(item) is tuple:  # (buffer,): the reader may have it back
+                self.free.put(item[0])
+            elif self.error is None:
+                try:
+                    update(item)
+                except BaseException as e:  # kept for close(); buffers still go back, so the reader never waits for ever
+                    self.error = e
+
+    def take(self) -> memoryview:
+        return self.free.get()
+
+    def release(self, buffer: memoryview) -> None:
+        self.work.put((buffer,))
+
+    def close(self) -> None:
+        self.work.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _scan(fd, placeholder, exclude, start, length, bufsize, sink, overlay=()) -> list[int]:
+    """Read [start, start+length) buffer by buffer, handing the bytes to hash, in
+    order, to `sink.feed` (zeros for matches)."""
     k = len(placeholder)
     zeros = bytes(k)
     matches: list[int] = []
-    mv = memoryview(bytearray(bufsize + k))
-    buf = mv.obj
+    feed = sink.feed
     end = start + length
-    carry = 0          # mv[:carry] is not hashed yet; it starts at file offset `pos`
+    carried = b""      # read but not hashed yet; starts at file offset `pos`
     pos = readpos = start
     while True:
+        mv = sink.take()
+        buf = mv.obj
+        carry = len(carried)
+        mv[:carry] = carried
         want = min(bufsize, end - readpos)
         n = os.preadv(fd, [mv[carry:carry + want]], readpos) if want > 0 else 0
         if overlay and n:
@@ -91,11 +164,12 @@ def _scan(fd, placeholder, exclude, start, length, bufsize, feed, overlay=()) ->
         if n < want or readpos >= end:
             if total > done:
                 feed(mv[done:total])
+            sink.release(mv)
             break
         keep = max(done, total - (k - 1))
         if keep > done:
             feed(mv[done:keep])
-        carry = total - keep
-        mv[:carry] = bytes(mv[keep:total])
+        carried = bytes(mv[keep:total])
+        sink.release(mv)
         pos += keep
     return matches

@@ -26,9 +26,6 @@ APPENDED, TRUNCATED, SIGNED, STRIPPED, UNEXPLAINED = "appended", "truncated", "s
 # The phrase each kind takes in the one-line text form: "FILE: modified: signed after link (...)".
 PHRASES = {APPENDED: "bytes appended after link", TRUNCATED: "truncated", SIGNED: "signed after link",
            STRIPPED: "stripped after link", UNEXPLAINED: "changed inside the linked image"}
-# Mach-O code directory flags and blob slots a signer other than Go's linker sets.
-CS_RUNTIME = 0x10000
-CSSLOT_SIGNATURESLOT = 0x10000
 MAX_SIGNATURE_READ = 1 << 24
 # How many earlier region ends an unproven `appended` tries (each is one hash of the file).
 MAX_EARLIER_ENDS = 4
@@ -218,9 +215,9 @@ def _foreign_signature(blob: bytes, code_size: int, size: int) -> str | None:
             and size == codesign.size(code_size):
         return None
     notes = []
-    if any(s == CSSLOT_SIGNATURESLOT for s in slots):
+    if any(s == codesign.CSSLOT_SIGNATURESLOT for s in slots):
         notes.append("CMS signature")
-    if flags & CS_RUNTIME:
+    if flags & codesign.CS_RUNTIME:
         notes.append("hardened runtime")
     if flags & codesign.CS_ADHOC:
         notes.append("ad hoc")
@@ -348,8 +345,3 @@ def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
             return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
                     + (f" ({', '.join(where[:8])})" if where else ""))
     return "no appended bytes, signature or stripping explains the mismatch"
-
-
-def text(mods: list[Modification]) -> str:
-    """The one-line form after "FILE: modified: "."""
-    return "; ".join(m.text() for m in mods)

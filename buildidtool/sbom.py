@@ -279,10 +279,10 @@ def tool_version() -> str:
 def render(inv: Inventory, form: str, ident: Identity) -> str:
     """The document as text (JSON, ending in a newline)."""
     if form == "cyclonedx-json":
-        from .cyclonedx import render as cdx
+        from .report.cyclonedx import render as cdx
         return cdx(inv, ident)
     if form == "spdx-json":
-        from .spdx import render as spdx
+        from .report.spdx import render as spdx
         return spdx(inv, ident)
     raise ValueError(f"unknown SBOM format {form!r}")
 

@@ -5,7 +5,7 @@ directly; help and usage errors still go through click (cli.py).
 
 The pipeline: walk (scanning.walk, in this process) -> records per input
 (scanning.records, in the workers) -> rendered by the chosen format in the
-workers -> written in order here (scanout)."""
+workers -> written in order here (report.scan)."""
 from __future__ import annotations
 
 import os
@@ -49,7 +49,7 @@ def _value(args: list[str], i: int, long: str, short: str | None = None) -> tupl
 def parse_simple(args: list[str]) -> Options | None:
     """Options for an invocation that is plainly well formed, else None (let
     click parse it and word any error)."""
-    from .scanout import FORMATS
+    from .report.scan import FORMATS
 
     forms: set[str] = set()
     verify = follow = False
@@ -113,7 +113,7 @@ def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
     found a modified file, else 2 when any file failed (an error record), else 0."""
     from .scanning import ScanStats, scan, walk
-    from .scanout import FORMATS, Progress, Tally
+    from .report.scan import FORMATS, Progress, Tally
 
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
     sbom = getattr(fmt, "wants_sbom", False)

@@ -1,7 +1,7 @@
 """`scan`: what a walked input becomes. `walk` streams the regular files under
 the roots; `records` turns one walked input into its records (one per file
 today; an archive would give one per member, named `ARCHIVE!/MEMBER`). Workers
-and output live elsewhere (workers.py, scanout.py); scancmd.py joins them."""
+and output live elsewhere (workers.py, report/scan.py); scancmd.py joins them."""
 from __future__ import annotations
 
 import os

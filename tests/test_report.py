@@ -104,7 +104,7 @@ def csv_table(stdout: bytes) -> list[list[str]]:
 
 @pytest.mark.parametrize("name,args", CSV_COMMANDS, ids=[c for c, _ in CSV_COMMANDS])
 def test_csv_of_every_command(samples, tmp_path, name, args):
-    from buildidtool.report import CSV_COLUMNS
+    from buildidtool.report.table import CSV_COLUMNS
 
     fat = str(samples.path("hello-darwin-universal"))
     header, *rows = csv_table(run(*args, fat).stdout)

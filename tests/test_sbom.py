@@ -206,7 +206,7 @@ def test_documents_are_deterministic(samples, records, inventory, tmp_path, monk
 
 
 def test_stable_identifiers(inventory, spdx, cdx):
-    from buildidtool.spdx import spdx_id
+    from buildidtool.report.spdx import spdx_id
 
     ids = [p["SPDXID"] for p in spdx["packages"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -1,27 +1,18 @@
-"""How scan records are shown: one class per output format, the tally behind
-the summary line, and the progress counter.
+"""How scan streams its records: one class per output format, the tally
+behind the summary line, and the progress counter. The shapes themselves are
+the report layer's (text.scan_line, records.ScanJson, table.csv_text, the
+SBOM documents); this module only says where each is made.
 
 A format renders records in the workers (`render_batch`, so the work is spread
 over the cores and only text crosses the process boundary) and writes the
-rendered batches in the parent (`begin`, `write`, `end`). A new format (an
-SBOM, say) subclasses Format and registers itself in FORMATS; a format that
-needs every record before writing (a document rather than lines) can return
-its own objects from render_batch and write them out in `end`."""
+rendered batches in the parent (`begin`, `write`, `end`). A format that needs
+every record before writing (a document rather than lines) returns its own
+objects from render_batch and writes them out in `end`."""
 from __future__ import annotations
 
 import sys
 
-from .idstring import printable
-from .report import file_fields
-
-CSV_COLUMNS = ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"]
-
-
-def shown_id(rec: dict) -> str | None:
-    """The build ID to list: the file's own, or its slices', comma-separated."""
-    if rec["build_id"]:
-        return rec["build_id"]
-    return ",".join(s["build_id"] for s in rec["slices"] if s["build_id"]) or None
+from .text import plural, scan_line, scan_summary
 
 
 class Format:
@@ -50,74 +41,34 @@ class Format:
 
 
 class TextFormat(Format):
-    """Tab-separated: file, format, arch, go_version, build_id[, status, reason], error;
-    `-` for an empty field; every field escaped (no control byte, no raw
-    non-UTF-8 byte reaches a terminal, no tab or newline breaks a column)."""
-
     name = "text"
 
     def render(self, rec: dict) -> str:
-        fields = [rec["file"], rec["format"], rec["arch"], rec["go_version"], shown_id(rec)]
-        if self.verify:
-            fields += [rec.get("status"), rec.get("reason")]
-        fields.append(rec["error"])
-        return "\t".join([printable(f) if f else "-" for f in fields]) + "\n"
+        return scan_line(rec, self.verify) + "\n"
 
 
 class JsonFormat(Format):
-    """JSON lines. `file` is always valid Unicode (a byte that is not UTF-8
-    becomes U+FFFD); such a name also gets `file_bytes`, the raw name in base64."""
-
     name = "json"
 
     def __init__(self, verify: bool, terminal: bool = False):
         super().__init__(verify, terminal)
-        import json
-        import json.encoder
-
-        from .scanning import empty_record, is_blank
-        self.dumps = json.JSONEncoder().encode  # ASCII output: control bytes are always escaped
-        self.quote = json.encoder.encode_basestring_ascii  # what dumps does with a str
-        self.is_blank = is_blank
-        # Most records say only "a file of unknown format": their JSON is a
-        # fixed text after the name (about a third of a scan's time otherwise).
-        blank = self.dumps(empty_record(""))
-        self.blank_tail = blank[blank.index('""') + 2:]
+        from .records import ScanJson  # each format imports only what it writes with
+        self.line = ScanJson().line
 
     def render(self, rec: dict) -> str:
-        name = rec["file"]
-        if name.isascii():
-            file = '{"file": ' + self.quote(name)
-        else:
-            fields = file_fields(name)
-            file = '{"file": ' + self.quote(fields["file"])
-            if "file_bytes" in fields:
-                file += ', "file_bytes": "' + fields["file_bytes"] + '"'
-        if self.is_blank(rec):
-            return file + self.blank_tail + "\n"
-        rest = self.dumps({k: v for k, v in rec.items() if k != "file"})
-        return file + (", " + rest[1:] if len(rest) > 2 else "}") + "\n"
+        return self.line(rec) + "\n"
 
 
 class CsvFormat(Format):
-    """RFC 4180: a header row, CRLF line ends, fields quoted when they hold a
-    comma, a quote or a line break. Fields are exact (raw name bytes
-    included), so Python's csv reads them back; on a terminal, control
-    characters are escaped instead."""
-
     name = "csv"
 
     def render_batch(self, recs: list[dict]) -> str:
-        import csv
-        import io
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        fix = printable if self.terminal else str
-        w.writerows([["" if rec.get(c) is None else fix(rec[c]) for c in CSV_COLUMNS] for rec in recs])
-        return buf.getvalue()
+        from .table import csv_text
+        return csv_text("scan", recs, False, self.terminal)
 
     def begin(self, out) -> None:
-        out.write((",".join(CSV_COLUMNS) + "\r\n").encode("ascii"))
+        from .table import csv_text
+        out.write(csv_text("scan", [], True, False).encode("ascii"))
 
 
 class SbomFormat(Format):
@@ -135,14 +86,14 @@ class SbomFormat(Format):
         self.records: list[dict] = []
 
     def render_batch(self, recs: list[dict]) -> list[dict]:
-        from .sbom import is_go
+        from ..sbom import is_go
         return [r for r in recs if not r["error"] and is_go(r)]
 
     def write(self, out, rendered) -> None:
         self.records.extend(rendered)
 
     def end(self, out) -> None:
-        from .sbom import inventory, render, Identity
+        from ..sbom import inventory, render, Identity
         inv = inventory(self.records, self.roots)
         out.write(render(inv, self.name, Identity.make(inv, *self.identity)).encode("utf-8"))
 
@@ -157,10 +108,6 @@ class SpdxFormat(SbomFormat):
 
 FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, CsvFormat,
                                                         CycloneDxFormat, SpdxFormat)}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class Tally:
@@ -192,11 +139,7 @@ class Tally:
             self.versions[v] = self.versions.get(v, 0) + n
 
     def summary(self, verify: bool, skipped: int) -> str:
-        per_version = ", ".join(f"{v}: {n}" for v, n in sorted(self.versions.items()))
-        return (f"scanned {plural(self.files, 'file')}: {plural(self.go, 'Go file')}"
-                + (f" ({per_version})" if per_version else "")
-                + (f", {self.modified} modified" if verify else "")
-                + f", {plural(self.errors, 'error')}, {skipped} skipped (not regular files or links)")
+        return scan_summary(self, verify, skipped)
 
     def __reduce__(self):
         return (_tally, (self.files, self.go, self.modified, self.errors, self.versions))

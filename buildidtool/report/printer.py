@@ -1,0 +1,27 @@
+"""Prints a per-file command's results in the form asked for: text lines,
+JSON lines or CSV (scan streams its own, report.scan)."""
+from __future__ import annotations
+
+
+class Printer:
+    def __init__(self, command: str, form: str, write, terminal: bool = False):
+        self.command, self.form, self.write, self.terminal = command, form, write, terminal
+        self.header_done = False
+
+    def result(self, obj, lines=None) -> None:
+        """A result (or an error record); `lines()` gives its text form."""
+        if self.form == "text":
+            if lines is not None:
+                for line in lines():
+                    self.write(line + "\n")
+        elif isinstance(obj, list):  # hash: a record per unit
+            for item in obj:
+                self.result(item)
+        elif self.form == "json":
+            from .records import json_line  # json is imported only for --json
+            self.write(json_line(obj) + "\n")
+        else:
+            from .records import record_of
+            from .table import csv_text  # csv only for --csv
+            self.write(csv_text(self.command, [record_of(obj)], not self.header_done, self.terminal))
+            self.header_done = True

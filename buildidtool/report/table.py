@@ -1,0 +1,70 @@
+"""CSV: the columns of each command and the rows of a record.
+
+RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma,
+a quote or a line break. Fields are exact (raw name bytes included), so
+Python's csv reads them back; on a terminal, control characters are escaped
+instead. Columns are named by the JSON keys, a dotted name reaching into an
+object. Per-file commands give a row per unit (the file, or each slice of a
+universal file; each unit of a rewrite; each pair of units of a diff), a
+unit's own value winning over the file's, so `file` and `error` come from the
+file and `arch` from the unit; scan gives a row per record."""
+from __future__ import annotations
+
+import csv
+import io
+
+from ..idstring import printable
+
+CSV_COLUMNS = {
+    "read": ("file", "format", "arch", "build_id", "host_build_id.kind", "host_build_id.hex", "error"),
+    "hash": ("file", "arch", "id", "content_id", "sha256", "offset", "size", "error"),
+    "rewrite": ("file", "arch", "old_id", "new_id", "changed", "dry_run", "signature_updated", "error"),
+    "verify": ("file", "format", "arch", "build_id", "status", "reason", "stored_content_id",
+               "computed_content_id", "host_build_id.status", "error"),
+    "info": ("file", "format", "arch", "build_id", "go_version", "go_version_source", "build_info.Path",
+             "host_build_id.kind", "host_build_id.hex", "host_build_id.status", "code_signature.pages_match",
+             "build_info_error", "error"),
+    "diff": ("a", "b", "format", "same", "arch", "same_content", "content_id.a", "content_id.b",
+             "differing_bytes", "range_count"),
+    "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"),
+}
+PER_RECORD = ("scan",)  # one row per record, not per unit
+
+
+def _value(record: dict, unit: dict, column: str):
+    for where in (unit, record):
+        value = where
+        for key in column.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_rows(command: str, record: dict) -> list[list[str]]:
+    """The CSV rows of one record (a result's to_json(), or an error record)."""
+    columns = CSV_COLUMNS[command]
+    if command in PER_RECORD:
+        return [[_cell(record.get(c)) for c in columns]]
+    units = record.get("units") or record.get("slices") or [{}]
+    return [[_cell(_value(record, u, c)) for c in columns] for u in units]
+
+
+def csv_text(command: str, records: list[dict], header: bool, terminal: bool) -> str:
+    """The CSV text of some records of `command`, the header row first when asked."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if header:
+        w.writerow(CSV_COLUMNS[command])
+    for record in records:
+        rows = csv_rows(command, record)
+        w.writerows([[printable(c) for c in row] for row in rows] if terminal else rows)
+    return buf.getvalue()

@@ -1,0 +1,165 @@
+"""Text: the lines every command prints for a human, and the one-line error.
+
+Every field is escaped (`printable`): no ID or file name puts raw control
+bytes on a terminal."""
+from __future__ import annotations
+
+from ..idstring import printable
+
+
+def error_line(name: str | None, message: str) -> str:
+    """The one line a failure prints on stderr, naming the file as the user
+    gave it (`-` for standard input) when there is one."""
+    return "buildid: " + printable(message if name is None else f"{name}: {message}")
+
+
+def id_line(info) -> str:
+    if info.build_id is not None:
+        return printable(info.build_id)
+    if info.host_build_id is not None:
+        return f"(no Go build ID; {info.host_build_id.kind} build ID {info.host_build_id.hex})"
+    return "(no Go build ID)"
+
+
+def read_lines(info, labelled: bool) -> list[str]:
+    """`read`: the ID; per slice of a universal file; `FILE: ID` when several files are read."""
+    if info.slices:
+        return [f"{printable(info.file)} [{s.arch}]: {id_line(s)}" for s in info.slices]
+    return [f"{printable(info.file)}: {id_line(info)}" if labelled else id_line(info)]
+
+
+def hash_lines(reports, name: str, several: bool) -> list[str]:
+    """`hash`: content ID and SHA-256, per slice of a universal file
+    (`[arch] `); `FILE: ` (`FILE [arch]: `) first when several files are hashed."""
+    out = []
+    for r in reports:
+        label = [printable(name)] if several else []
+        label += [f"[{r.arch}]"] if len(reports) > 1 else []
+        prefix = " ".join(label) + (": " if several else " ") if label else ""
+        out.append(f"{prefix}{r.content_id} {r.sha256}")
+    return out
+
+
+def rewrite_lines(r) -> list[str]:
+    """`rewrite`: per unit, unchanged or old -> new."""
+    out = []
+    for u in r.units:
+        label = printable(r.file) + (f" [{u.arch}]" if len(r.units) > 1 else "")
+        old, new = printable(u.old_id), printable(u.new_id)
+        if old == new and not u.changed:
+            out.append(f"{label}: unchanged")
+        else:
+            out.append(f"{label}: {'would rewrite' if r.dry_run else 'rewrote'} {old} -> {new}")
+    return out
+
+
+def verify_lines(v) -> list[str]:
+    """`verify`: status, reason or how the file was modified, and a host
+    build ID that is there; per slice of a universal file."""
+    out = []
+    rows = [(f"{printable(v.file)} [{s.arch}]", s) for s in v.slices] or [(printable(v.file), v)]
+    for label, s in rows:
+        reason = f" ({printable(s.reason)})" if s.reason else ""
+        if s.modification:
+            reason = ": " + printable("; ".join(m.text() for m in s.modification))
+        host = s.host_build_id
+        note = f" [host build ID {host.status}]" if host and host.status != "absent" else ""
+        out.append(f"{label}: {s.status}{reason}{note}")
+    return out
+
+
+def info_lines(record: dict, lines: list[list[str]]) -> list[str]:
+    """`info`: the ID lines, then each unit's `go version -m` style lines
+    (inspecting.inspect_with_lines gives both)."""
+    out = []
+    units = [(f"{record['file']} [{s['arch']}]", s) for s in record["slices"]] or [(record["file"], record)]
+    for (label, u), unit_lines in zip(units, lines):
+        out.append(f"{printable(label)}: {u['format']} {u['arch'] or '-'}")
+        out.append(f"\tbuild ID\t{printable(u['build_id']) if u['build_id'] else '(none)'}")
+        for name, value in (u["parts"] or {}).items():
+            out.append(f"\t  {name}\t{value}")
+        h = u.get("host_build_id")
+        if h:
+            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
+            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
+        sig = u.get("code_signature")
+        if sig:
+            state = {True: "page hashes match", False: "page hashes DO NOT match",
+                     None: "not checked"}[sig["pages_match"]]
+            made = "Go-made" if sig["go_made"] else "not Go-made"
+            out.append(f"\tcode signature\t{sig['size']} bytes at {sig['offset']:#x}, {made}, {state}")
+        bi = u.get("build_info")
+        if bi:
+            out.append(f"{printable(label)}: {bi.get('GoVersion', '')}")
+            out.extend("\t".join(printable(f) for f in line.split("\t")) for line in unit_lines)
+        elif u.get("build_info_error"):
+            out.append(f"\tbuild info\terror: {u['build_info_error']}")
+        if not bi and u.get("go_version"):
+            out.append(f"\tGo version\t{printable(u['go_version'])} "
+                       f"(no build info; recovered by {u['go_version_source']})")
+    return out
+
+
+
+
+def diff_lines(d, label_a: str, label_b: str) -> list[str]:
+    """`diff`: a verdict line, then per unit the build-ID parts, the differing
+    ranges and the build-info differences (section names and build info come
+    from the files: each line is escaped)."""
+    verdict = "same content modulo build IDs" if d.same else "different"
+    lines = [f"{label_a} vs {label_b}: {verdict}"]
+    for u in d.units:
+        pre = f"  [{u.arch}] " if len(d.units) > 1 or d.format == "macho-fat" else "  "
+        lines.append(pre + "build ID: " + ", ".join(f"{k} {v}" for k, v in u.parts.items()))
+        if u.same_content:
+            lines.append(pre + f"content: same ({u.content_ids[0]})")
+        else:
+            lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
+                               f"bytes differ in {u.range_count} ranges"
+                         + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) else ""))
+            if u.by_region:
+                lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
+            for r in u.ranges:
+                where = f" {', '.join(r.where)}" if r.where else ""
+                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
+        for f in u.build_info or ():
+            lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
+    tail = d.after_slices
+    if tail is not None and (tail["a"] or tail["b"]):
+        lines.append(f"  after the last slice: {tail['a']} vs {tail['b']} bytes, "
+                     + ("the same" if tail["same"] else "different"))
+    for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):
+        if archs:
+            lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")
+    return [printable(line) for line in lines]
+
+
+def shown_id(rec: dict) -> str | None:
+    """scan's build ID column: the file's own, or its slices', comma-separated."""
+    if rec["build_id"]:
+        return rec["build_id"]
+    return ",".join(s["build_id"] for s in rec["slices"] if s["build_id"]) or None
+
+
+def scan_line(rec: dict, verify: bool) -> str:
+    """`scan`, tab-separated: file, format, arch, go_version, build_id[, status,
+    reason], error; `-` for an empty field; no tab or newline inside a field
+    breaks a column."""
+    fields = [rec["file"], rec["format"], rec["arch"], rec["go_version"], shown_id(rec)]
+    if verify:
+        fields += [rec.get("status"), rec.get("reason")]
+    fields.append(rec["error"])
+    return "\t".join([printable(f) if f else "-" for f in fields])
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def scan_summary(tally, verify: bool, skipped: int) -> str:
+    """The line on stderr after a scan (report.scan.Tally counts it)."""
+    per_version = ", ".join(f"{v}: {n}" for v, n in sorted(tally.versions.items()))
+    return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
+            + (f" ({per_version})" if per_version else "")
+            + (f", {tally.modified} modified" if verify else "")
+            + f", {plural(tally.errors, 'error')}, {skipped} skipped (not regular files or links)")
