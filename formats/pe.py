@@ -83,8 +83,8 @@ def _perm(chars: int) -> str:
 class PeImage(Image):
     """The COFF header, read when the image is made; the optional header's
     magic and image base and the section table, each read on first use, so
-    reading an ID needs no more of the file than the Go tool does (an unknown
-    optional header just has no image base, as in debug/pe)."""
+    that reading an ID asks no more of the file than it did before these were
+    shared (an unknown optional header just has no image base, as in debug/pe)."""
 
     kind = "pe"
     __slots__ = ("lfanew", "coff", "_optional", "_headers")
@@ -203,7 +203,7 @@ def layout(src: Source) -> PeLayout:
     if magic.pe_header_offset(src.prefix(PREFIX_SIZE)) is None:
         raise FormatError("not a PE file")
     img = image(src)
-    sections = img.sections()
+    sections = img.sections()  # first: a cut file is reported by what it lacks first, the section table
     at = src.absolute
     opt, opt_magic, optsize = img.lfanew + 24, img.optional.Magic, img.coff.SizeOfOptionalHeader
     if opt_magic not in DATA_DIRECTORY_OFFSET or optsize < DATA_DIRECTORY_OFFSET[opt_magic]:

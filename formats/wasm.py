@@ -139,12 +139,6 @@ class _Cursor:
         self.buf = self.src.read_at(self.pos, want, "wasm section")
         self.buf_at = self.pos
 
-    def byte(self) -> int:
-        self._fill(1)
-        b = self.buf[self.pos - self.buf_at]
-        self.pos += 1
-        return b
-
     def uleb(self, bits: int = 32) -> int:
         self._fill(min(10, self.end - self.pos))
         try:
