@@ -38,9 +38,19 @@ def outcome(tmp_path, data: bytes, fn):
         return e
 
 
+def assert_go_compatible_read(samples, path, data: bytes, build_id: bytes) -> None:
+    """`buildid FILE` prints what the reference prints: the ID."""
+    path.write_bytes(data)
+    ours, ref = run(path), samples.run_reference(path)
+    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout == build_id + b"\n"
+
+
 # --- wasm --------------------------------------------------------------------
 
 def uleb(data: bytes, i: int) -> tuple[int, int]:
+    """A LEB128 number, decoded here rather than by formats.leb128, so that the
+    walk is checked against a reading of its own."""
     value = shift = 0
     while True:
         b = data[i]
@@ -104,11 +114,7 @@ def test_wasm_broken_buildid_section_name(tmp_path, samples, wasm_sample):
     assert regions(lay) == want and lay.image_end == len(data)
     with pytest.raises(FormatError, match="broken name"):
         parsed(tmp_path, broken, lambda src: image(src).sections())
-    p = tmp_path / "broken.wasm"
-    p.write_bytes(broken)
-    ours, ref = run(p), samples.run_reference(p)
-    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
-    assert ours.stdout == ref.stdout == pristine.build_id + b"\n"
+    assert_go_compatible_read(samples, tmp_path / "broken.wasm", broken, pristine.build_id)
 
 
 def test_wasm_broken_name_past_the_build_id(tmp_path, wasm_sample):
@@ -195,11 +201,7 @@ def test_pe_header_moved_so_the_file_ends_inside_the_optional_header(tmp_path, s
     assert (found.build_id, found.locations) == (pristine.build_id, pristine.locations)
     with pytest.raises(FormatError, match="optional header"):
         parsed(tmp_path, moved, lambda src: image(src).sections())
-    p = tmp_path / "moved.exe"
-    p.write_bytes(moved)
-    ours, ref = run(p), samples.run_reference(p)
-    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
-    assert ours.stdout == ref.stdout == pristine.build_id + b"\n"
+    assert_go_compatible_read(samples, tmp_path / "moved.exe", moved, pristine.build_id)
 
 
 def test_pe_cut_inside_the_optional_header_without_a_marker(tmp_path, pe_sample):
