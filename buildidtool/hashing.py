@@ -57,7 +57,8 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     h = hashlib.sha256()
     if threaded is None:
         threaded = length >= THREADED_MIN
-    sink = _Pipeline(h.update, bufsize + len(placeholder)) if threaded else _Inline(h.update, bufsize + len(placeholder))
+    # Each buffer holds a read and the bytes carried over from the one before.
+    sink = (_Pipeline if threaded else _Inline)(h.update, bufsize + len(placeholder))
     try:
         matches = _scan(fd, placeholder, list(exclude), start, length, bufsize, sink, list(overlay))
     finally:

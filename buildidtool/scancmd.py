@@ -114,6 +114,7 @@ def run(opts: Options) -> int:
     found a modified file, else 2 when any file failed (an error record), else 0."""
     from .scanning import ScanStats, scan, walk
     from .report.scan import FORMATS, Progress, Tally
+    from .report.text import scan_summary
 
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
     sbom = getattr(fmt, "wants_sbom", False)
@@ -145,7 +146,7 @@ def run(opts: Options) -> int:
     fmt.end(out)
     out.flush()
     progress.clear()
-    sys.stderr.write(total.summary(opts.verify, stats.skipped) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.skipped) + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from .text import plural, scan_line, scan_summary
+from .text import plural, scan_line
 
 
 class Format:
@@ -137,9 +137,6 @@ class Tally:
         self.errors += other.errors
         for v, n in other.versions.items():
             self.versions[v] = self.versions.get(v, 0) + n
-
-    def summary(self, verify: bool, skipped: int) -> str:
-        return scan_summary(self, verify, skipped)
 
     def __reduce__(self):
         return (_tally, (self.files, self.go, self.modified, self.errors, self.versions))
