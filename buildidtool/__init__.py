@@ -9,12 +9,12 @@
 Every function raises buildidtool.BuildIDError (or a subclass) for a file it
 cannot handle, except verify, which reports status "error" instead.
 Names are imported on first use, so `buildid FILE` loads only what reading needs.
+`buildidtool.__version__` is the installed distribution's version (one home:
+pyproject.toml), read from the package metadata on first use.
 """
 from __future__ import annotations
 
 import importlib
-
-__version__ = "0.1.0"
 
 _EXPORTS = {
     "read": "reading", "read_reference": "reading",
@@ -32,7 +32,18 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("buildidtool")
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":
+        value = globals()[name] = _version()
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'buildidtool' has no attribute {name!r}")

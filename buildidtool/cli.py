@@ -10,7 +10,6 @@ import sys
 
 import click
 
-from . import __version__
 from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
 from .report.scan import FORMATS as SCAN_FORMATS
 from .report.text import error_line
@@ -66,7 +65,7 @@ def _terminate_cleanly() -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="buildid")
+@click.version_option(package_name="buildidtool", prog_name="buildid")
 def cli() -> None:
     """Find, read, verify, hash and rewrite Go build IDs.
 

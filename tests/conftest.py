@@ -18,6 +18,21 @@ BUILD_SCRIPT = REPO / "samples" / "build.py"
 EXIT_NO_GO = 3
 
 
+def pytest_report_header(config):
+    import buildidtool
+    return f"buildidtool {buildidtool.__version__} from {Path(buildidtool.__file__).parent}"
+
+
+def pytest_sessionstart(session):
+    """Against an installed wheel (.ci/run), importing the checkout instead
+    would test what users do not get: stop before any test runs."""
+    import buildidtool
+    here = Path(buildidtool.__file__).resolve()
+    if os.environ.get("BUILDIDTOOL_TEST_INSTALLED") and REPO in here.parents:
+        pytest.exit(f"BUILDIDTOOL_TEST_INSTALLED is set but buildidtool comes from the checkout ({here}); "
+                    "run pytest from outside the checkout with PYTHONSAFEPATH=1", returncode=3)
+
+
 def build_script():
     """samples/build.py as a module, so the tests and the script agree on where Go is."""
     import importlib.util
