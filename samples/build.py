@@ -209,7 +209,7 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def compute_key(go: str, go_version: str, gccgo: str | None, cc: str | None,
+def compute_key(go_version: str, gccgo: str | None, cc: str | None,
                 only: list[str] | None, outdir: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(SAMPLES_DIR.rglob("*")):
@@ -225,7 +225,10 @@ def compute_key(go: str, go_version: str, gccgo: str | None, cc: str | None,
     if gccgo:
         ver = subprocess.run([gccgo, "--version"], capture_output=True, text=True).stdout
         gccgo_id = f"{gccgo} {ver.splitlines()[0] if ver else ''}"
-    for part in (go, go_version, gccgo_id, cc or "no-cc", ",".join(only or ["*"])):
+    # The toolchain by its version, not its path: two venvs' copies of one
+    # release build the same bytes (Go builds are reproducible), and the suite
+    # runs from more than one venv (.ci/run's installed wheel).
+    for part in (go_version, gccgo_id, cc or "no-cc", ",".join(only or ["*"])):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 
@@ -533,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
     outdir = args.outdir.resolve()
     outdir.mkdir(parents=True, exist_ok=True)
-    key = compute_key(go, go_version_line, gccgo, cc, only, outdir)
+    key = compute_key(go_version_line, gccgo, cc, only, outdir)
     with lock_outdir(outdir):
         if manifest_is_current(outdir, key):
             print(f"samples up to date in {outdir}", file=sys.stderr)
