@@ -3,7 +3,7 @@
 
 Usage: python benchmarks/importtime.py [--top N] [FILE]
 
-Runs `python -X importtime -c "from buildidtool.entry import main; main([...])"`
+Runs `python -X importtime -c "from buildidtool.console import main; main([...])"`
 for the read path and for -w (on a copy with one byte flipped, so the rewrite
 really writes) and prints the N imports (default 15) with the largest
 cumulative time, plus the totals. FILE defaults to the hello-linux-amd64 sample.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchenv import SetupError, setup  # noqa: E402
 from run import ONE_FILE_SAMPLE, tampered_copy  # noqa: E402
 
-PROGRAM = "import sys; from buildidtool.entry import main; main(sys.argv[1:])"
+PROGRAM = "import sys; from buildidtool.console import main; main(sys.argv[1:])"
 WATCH = ("click", "construct", "elftools", "multiprocessing", "json", "tempfile", "hashlib")
 
 

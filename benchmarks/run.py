@@ -363,10 +363,10 @@ def bench_batch(ctx: Context) -> Bench:
     if ctx.scan:
         cases = {"ours_scan": Case("buildid scan --json DIR", [[t.buildid, "scan", "--json", str(d)]],
                                    ok_codes=frozenset({0, 1, 2}), fingerprint=line_count), **cases}
-        # What the click-free scan parser (scancmd.parse_simple) saves: the same
+        # What the click-free scan parser (scanopts.parse) saves: the same
         # scan through click, both started the same way.
         via = "import sys; from buildidtool.{} import {}; sys.argv[0] = 'buildid'; {}(['scan', '--json', sys.argv[1]])"
-        cases["fast_path"] = Case("scan, click-free parser", [[t.python, "-c", via.format("entry", "main", "main"),
+        cases["fast_path"] = Case("scan, click-free parser", [[t.python, "-c", via.format("console", "main", "main"),
                                                                  str(d)]], ok_codes=frozenset({0, 1, 2}))
         cases["click_path"] = Case("scan through click", [[t.python, "-c", via.format("cli", "cli", "cli"), str(d)]],
                                    ok_codes=frozenset({0, 1, 2}))

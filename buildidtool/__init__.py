@@ -1,9 +1,10 @@
 """buildidtool: find, read, verify, hash and rewrite Go build IDs.
 
     >>> import buildidtool
-    >>> info = buildidtool.read("hello")
-    >>> info.build_id, info.format, info.locations
+    >>> facts = buildidtool.read("hello")          # a Facts record
+    >>> facts.build_id, facts.format, facts.locations
     >>> buildidtool.verify("hello").status          # "ok", "modified", ...
+    >>> buildidtool.inspect("hello").build_info     # everything `info` shows
     >>> buildidtool.rewrite("hello").changed        # what `go tool buildid -w` does
 
 Every function raises buildidtool.BuildIDError (or a subclass) for a file it
@@ -17,14 +18,13 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "read": "reading", "read_reference": "reading",
-    "hash_file": "hashfile", "HashReport": "hashfile",
-    "rewrite": "rewriting", "Rewritten": "rewriting",
-    "verify": "verifying", "Verdict": "verifying",
-    "inspect": "inspecting",
-    "diff": "diffing", "Diff": "diffing", "Modification": "modification",
+    "read": "ops.read", "read_reference": "ops.read",
+    "hash_file": "ops.hash", "HashReport": "ops.hash",
+    "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
+    "verify": "ops.verify", "inspect": "ops.info",
+    "diff": "ops.diff", "Diff": "ops.diff",
+    "Facts": "facts", "HostID": "facts", "Verdict": "verdict", "Modification": "modification",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
-    "BuildIDInfo": "result", "HostID": "result",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",
     "MalformedFile": "errors", "RewriteError": "errors", "FileChanged": "errors",
 }

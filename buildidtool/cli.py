@@ -1,4 +1,4 @@
-"""The click command line: parse options, call the library, print, exit.
+"""The click command line: parse options, call an operation, print, exit.
 
 Exit codes: 0 success; 1 a check failed (verify found a modified file);
 2 usage error, or a file could not be read, parsed or rewritten.
@@ -11,9 +11,7 @@ import sys
 import click
 
 from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
-from .report.scan import FORMATS as SCAN_FORMATS
 from .report.text import error_line
-
 
 _csv_option = click.option("--csv", "as_csv", is_flag=True,
                            help="CSV: a header row, then a row per file (per slice of a universal file).")
@@ -28,27 +26,26 @@ def _printer(command: str, as_json: bool, as_csv: bool):
     return Printer(command, form, lambda text: click.echo(text, nl=False), terminal=sys.stdout.isatty())
 
 
-def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True) -> int:
-    """Run `operation` on each file and print its record or its text lines; a
-    file that fails gets an error record (JSON, CSV) and a one-line error, and
-    the others go on. With stdin, `-` is standard input (read from a copy,
-    named `-` in the output). The exit status: 2 when any failed."""
+def _each_file(files, out, operation, lines, failed, stdin=True) -> int:
+    """Run `operation` on each file and print its result or its text lines; a
+    file that fails gets its `failed(path, message)` record (JSON, CSV) and a
+    one-line error, and the others go on. With stdin, `-` is standard input
+    (read from a copy, named `-` in the output). The exit status: 2 when any
+    failed."""
     from .stdinput import path_for, renamed
 
     status = EXIT_OK
     for path in files:
         try:
             real = path_for(path) if stdin else path
-            result = operation(real)
-            renamed(record(result) if record else result, real, path)
+            result = renamed(operation(real), real, path)
         except BuildIDError as e:
             status = EXIT_ERROR
             if out.form != "text":
-                from .report.records import error_record
-                out.result(error_record(command, path, e.message, dry_run))
+                out.result(failed(path, e.message))
             _fail(e, path)
             continue
-        out.result(record(result) if record else result, lambda: lines(result, path))
+        out.result(result, lambda: lines(result, path))
     return status
 
 
@@ -79,11 +76,13 @@ def cli() -> None:
 @click.argument("files", nargs=-1, required=True)
 def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Print the Go build ID of each FILE (`-`: standard input)."""
-    from .reading import read as read_file
+    from .facts import READ, failed
+    from .ops.read import read as read_file
     from .report.text import read_lines
 
     out = _printer("read", as_json, as_csv)
-    sys.exit(_each_file("read", files, out, read_file, lambda info, _: read_lines(info, len(files) > 1)))
+    sys.exit(_each_file(files, out, read_file, lambda info, _: read_lines(info, len(files) > 1),
+                        lambda p, m: failed(p, m, READ)))
 
 
 @cli.command("hash")
@@ -94,12 +93,12 @@ def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_csv: bool) -> None:
     """Content ID and SHA-256 of each FILE with its build ID (or --id) zeroed
     (`-`: standard input)."""
-    from .hashfile import hash_file
+    from .ops.hash import HashReport, hash_file
     from .report.text import hash_lines
 
     out = _printer("hash", as_json, as_csv)
-    sys.exit(_each_file("hash", files, out, lambda p: hash_file(p, placeholder),
-                        lambda reports, name: hash_lines(reports, name, len(files) > 1)))
+    sys.exit(_each_file(files, out, lambda p: hash_file(p, placeholder),
+                        lambda reports, name: hash_lines(reports, name, len(files) > 1), HashReport.failed))
 
 
 @cli.command()
@@ -111,13 +110,13 @@ def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, as_csv: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
+    from .ops.rewrite import Rewritten, rewrite as rewrite_file
     from .report.text import rewrite_lines
-    from .rewriting import rewrite as rewrite_file
 
     out = _printer("rewrite", as_json, as_csv)
     _terminate_cleanly()
-    sys.exit(_each_file("rewrite", files, out, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
-                        lambda r, _: rewrite_lines(r), dry_run=dry_run, stdin=False))
+    sys.exit(_each_file(files, out, lambda p: rewrite_file(p, dry_run=dry_run, atomic=atomic),
+                        lambda r, _: rewrite_lines(r), lambda p, m: Rewritten.failed(p, m, dry_run), stdin=False))
 
 
 @cli.command()
@@ -132,10 +131,11 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
     file could not be checked (no build ID, legacy ID, unreadable).
     `-` is standard input.
     """
+    from .facts import VERIFY, failed
+    from .ops.verify import verify as verify_file
     from .report.text import verify_lines
     from .stdinput import path_for, renamed
-    from .verifying import MODIFIED, OK, Verdict
-    from .verifying import verify as verify_file
+    from .verdict import ERROR, MODIFIED, OK
 
     out = _printer("verify", as_json, as_csv)
     any_modified = any_unchecked = False
@@ -144,11 +144,11 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
             real = path_for(path)
             v = renamed(verify_file(real, strict=strict), real, path)
         except BuildIDError as e:
-            v = Verdict.failed(path, e.message)
+            v = failed(path, e.message, VERIFY)
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
         out.result(v, lambda: verify_lines(v))
-        if v.status == "error" and out.form == "text":
+        if v.status == ERROR and out.form == "text":
             click.echo(error_line(path, v.reason), err=True)
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
@@ -160,87 +160,54 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
 def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature,
     Go build info (`-`: standard input)."""
-    from .inspecting import inspect_with_lines
+    from .facts import INFO, failed
+    from .ops.info import inspect
     from .report.text import info_lines
 
     out = _printer("info", as_json, as_csv)
-    sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r, _: info_lines(*r),
-                        record=lambda r: r[0]))
+    sys.exit(_each_file(files, out, inspect, lambda facts, _: info_lines(facts), lambda p, m: failed(p, m, INFO)))
 
 
-@cli.command()
-@click.option("--format", "form", type=click.Choice(list(SCAN_FORMATS)),
-              default=None, help="Output format (default: text, tab-separated); cyclonedx-json and "
-              "spdx-json write one SBOM document (CycloneDX 1.6, SPDX 2.3) for the whole scan.")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
-@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv: RFC 4180 with a header row.")
-@click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
-@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links inside the trees.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
-              help="Worker processes (default: one per core).")
-@click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
-              help="Per-file time limit; a file past it is an error record (default 300, 0: none).")
-@click.option("--no-archives", is_flag=True, help="Do not look inside archives, packages and images.")
-@click.option("--all-layers", is_flag=True, help="Images: every layer's files (with a layer field), not the squashed tree.")
-@click.option("--max-depth", type=click.IntRange(0, 64), default=None,
-              help="Archives inside archives opened, the outermost counting 1 (default 4; 0: like --no-archives).")
-@click.option("--max-member-size", metavar="SIZE", default=None,
-              help="Largest member read, uncompressed (default 4G; suffixes K, M, G, T).")
-@click.option("--max-total-size", metavar="SIZE", default=None,
-              help="Most data read out of one input, all nesting levels (default 16G).")
-@click.option("--max-ratio", type=click.FloatRange(min=1), default=None,
-              help="Largest expansion ratio of one input, once past 64M read (default 250).")
-@click.option("--max-members", type=click.IntRange(min=1), default=None,
-              help="Most members read from one input (default 1000000).")
-@click.option("--serial-number", metavar="URN", default=None,
-              help="SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).")
-@click.option("--timestamp", metavar="ISO8601", default=None,
-              help="SBOM creation time (default: now, or SOURCE_DATE_EPOCH / 1970 with --reproducible).")
-@click.option("--reproducible", is_flag=True,
-              help="SBOM serial number and time fixed, so two scans of one tree give the same bytes.")
-@click.argument("paths", nargs=-1, required=True)
-def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
-         follow_symlinks: bool, jobs: int | None, time_limit: float | None, no_archives: bool,
-         all_layers: bool, max_depth: int | None, max_member_size: str | None, max_total_size: str | None,
-         max_ratio: float | None, max_members: int | None, serial_number: str | None,
-         timestamp: str | None, reproducible: bool) -> None:
-    """Scan files and directory trees: one record per regular file, and per member
-    of archives, packages and container images (ARCHIVE!/MEMBER).
+def _scan_command():
+    """`scan`, its options made from the one table (scanopts.OPTIONS)."""
+    from .scanopts import OPTIONS, UsageError, options
 
-    Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
-    file failed (missing, unreadable, malformed, or its reader crashed or ran
-    past the time limit: its record says why) or on a usage error.
-    """
-    from .scancmd import DEFAULT_TIME_LIMIT, Options, guarded_run
+    def checked(opt):
+        def callback(ctx, param, value):
+            if value is None:
+                return None
+            try:
+                return opt.check(value)
+            except ValueError as e:
+                raise click.BadParameter(str(e)) from None
+        return callback
 
-    chosen = {f for f in (form, "json" if as_json else None, "csv" if as_csv else None) if f}
-    if len(chosen) > 1:
-        raise click.UsageError("choose one output format (--format, --json, --csv)")
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    form = chosen.pop() if chosen else "text"
-    identity = (serial_number, timestamp, reproducible)
-    if identity != (None, None, False):
-        from .sbom import FORMATS as SBOM_FORMATS, Identity, Inventory
-        if form not in SBOM_FORMATS:
-            raise click.UsageError("--serial-number, --timestamp and --reproducible need an SBOM --format")
+    def scan(paths: tuple[str, ...], **values) -> None:
+        """Scan files and directory trees: one record per regular file, and per member
+        of archives, packages and container images (ARCHIVE!/MEMBER).
+
+        Exit 0; 1 with --verify when any file is modified; otherwise 2 when any
+        file failed (missing, unreadable, malformed, or its reader crashed or ran
+        past the time limit: its record says why) or on a usage error.
+        """
+        from .ops.scan import guarded_run
         try:
-            Identity.make(Inventory(), *identity)
-        except ValueError as e:
-            raise click.UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}")
-    archives = None
-    if not no_archives and max_depth != 0:
-        from .archives.limits import Limits, parse_size
-        archives = Limits(all_layers=all_layers)
-        try:
-            for field, value in (("max_member_size", max_member_size), ("max_total_size", max_total_size)):
-                if value is not None:
-                    setattr(archives, field, parse_size(value))
-        except ValueError as e:
-            raise click.BadParameter(str(e)) from None
-        for field, value in (("max_depth", max_depth), ("max_ratio", max_ratio), ("max_members", max_members)):
-            if value is not None:
-                setattr(archives, field, value)
-    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity, archives)))
+            opts = options(paths, values)
+        except UsageError as e:
+            raise click.UsageError(str(e)) from None
+        sys.exit(guarded_run(opts))
+
+    command = click.argument("paths", nargs=-1, required=True)(scan)
+    for opt in reversed(OPTIONS):
+        if opt.is_flag:
+            command = click.option(*opt.names, opt.dest, is_flag=True, help=opt.help)(command)
+        else:
+            command = click.option(*opt.names, opt.dest, default=None, metavar=opt.metavar, help=opt.help,
+                                   callback=checked(opt))(command)
+    return cli.command("scan")(command)
+
+
+_scan_command()
 
 
 @cli.command("diff")
@@ -254,7 +221,7 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
     Exit 0 when their content is the same with each file's own build ID, host
     build ID and code signature left out; 1 when it differs; 2 on an error.
     """
-    from .diffing import diff
+    from .ops.diff import diff
     from .report.text import diff_lines
 
     out = _printer("diff", as_json, as_csv)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+from .archives.paths import is_member_path
 from .errors import NotRegularFile, RewriteError, UnreadableFile, os_message
-
-MEMBER_SEP = "!/"  # ARCHIVE!/MEMBER; the grammar of such paths is buildidtool.archives.paths
-
-
-def is_member_path(path: str) -> bool:
-    """A path into an archive (`a.tar!/bin/x`) rather than a file on disk."""
-    return MEMBER_SEP in path and not os.path.lexists(path)
 
 _KINDS = ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a FIFO"),
           (stat.S_ISCHR, "is a character device"), (stat.S_ISBLK, "is a block device"),
@@ -40,7 +34,7 @@ def open_regular(path: str, write: bool = False) -> int:
     if is_member_path(path):
         if write:
             raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
-        from .archives.member import open_member  # only here: plain files never import archives
+        from .archives.member import open_member  # only here: plain files never load the archive readers
         return open_member(path)
     check_regular(path)
     flags = (os.O_RDWR if write else os.O_RDONLY) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)

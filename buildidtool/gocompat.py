@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .entry import COMMANDS
+from .commands import COMMANDS
 
 USAGE = f"""usage: buildid [-w] file          (as go tool buildid)
        buildid COMMAND [OPTIONS] FILE...   ({", ".join(sorted(COMMANDS))})
@@ -77,10 +77,10 @@ def main(argv: list[str]) -> int:
     from .errors import BuildIDError
     try:
         if write:
-            from .rewriting import rewrite
+            from .ops.rewrite import rewrite
             rewrite(path, go_compatible=True)
         else:
-            from .reading import read_reference
+            from .ops.read import read_reference
             out = read_reference(path)
             sys.stdout.buffer.write(out + b"\n")
             sys.stdout.flush()

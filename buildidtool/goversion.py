@@ -25,9 +25,9 @@ from __future__ import annotations
 import re
 import struct
 
-from .formats import image
-from .formats.buildinfo_blob import identify, universal_slices
+from .formats import image, slices, sniff
 from .formats.errors import FormatError
+from .formats.kinds import UNIVERSAL
 from .formats.memory import AddressSpace, Mapping
 from .formats.source import Source
 
@@ -50,7 +50,7 @@ def valid(s: bytes) -> bool:
     return len(s) <= MAX_VERSION and VERSION.fullmatch(s) is not None
 
 
-class Image:
+class Recovery:
     """What recovery needs from one executable: its memory, where its read-only
     and writable data lie, how wide and in what order its pointers are, whether
     it bears a Go mark, and a symbol lookup."""
@@ -101,7 +101,7 @@ def _areas(img, names, fallback, need_addr: bool = True) -> list[tuple[int, int]
     return got or [(r.addr, r.size) for r in img.segments() if fallback(r)]
 
 
-def _elf(src: Source, has_go_id: bool) -> Image:
+def _elf(src: Source, has_go_id: bool) -> Recovery:
     img = image(src, "elf")
     loads = img.loads()
     space = AddressSpace(img.src, [Mapping(r.addr, r.size, r.offset) for r in loads])
@@ -122,10 +122,10 @@ def _elf(src: Source, has_go_id: bool) -> Image:
     marked = has_go_id or any(n in names for n in GO_SECTIONS)
     # Without a readable section table there is no symbol table to look in.
     symbol = img.symbol if names else (lambda name: None)
-    return Image(space, img.ptr_size, img.byteorder, rodata, data, marked, symbol, bool(names))
+    return Recovery(space, img.ptr_size, img.byteorder, rodata, data, marked, symbol, bool(names))
 
 
-def _macho(src: Source, has_go_id: bool) -> Image:
+def _macho(src: Source, has_go_id: bool) -> Recovery:
     img = image(src, "macho")
     space = img.memory()
     names = {r.name for r in img.sections()}
@@ -137,10 +137,10 @@ def _macho(src: Source, has_go_id: bool) -> Image:
     rodata = _areas(img, ["__rodata"], pick(False), need_addr=False)
     data = _areas(img, ["__data", "__noptrdata"], pick(True), need_addr=False)
     marked = has_go_id or any(n in names for n in GO_SECTIONS)
-    return Image(space, img.ptr_size, img.byteorder, rodata, data, marked, img.symbol, bool(names))
+    return Recovery(space, img.ptr_size, img.byteorder, rodata, data, marked, img.symbol, bool(names))
 
 
-def _pe(src: Source, has_go_id: bool) -> Image:
+def _pe(src: Source, has_go_id: bool) -> Recovery:
     img = image(src, "pe")
     sections = img.sections()
 
@@ -149,21 +149,21 @@ def _pe(src: Source, has_go_id: bool) -> Image:
         return got or [(r.addr, r.memsize) for r in sections
                        if ("w" in r.perm) == writable and "x" not in r.perm]
 
-    return Image(img.memory(), img.ptr_size, "<", areas(".rdata", False), areas(".data", True), has_go_id,
+    return Recovery(img.memory(), img.ptr_size, "<", areas(".rdata", False), areas(".data", True), has_go_id,
                  img.symbol, False)
 
 
-_IMAGES = {"elf": _elf, "macho": _macho, "pe": _pe}
+_RECOVERIES = {"elf": _elf, "macho": _macho, "pe": _pe}
 
 
 # --- recovery ---------------------------------------------------------------
 
-def _by_symbol(img: Image) -> bytes | None:
+def _by_symbol(img: Recovery) -> bytes | None:
     addr = img.symbol(SYMBOL)
     return None if addr is None else img.string_at(addr)
 
 
-def _candidates(img: Image) -> list[tuple[int, bytes]]:
+def _candidates(img: Recovery) -> list[tuple[int, bytes]]:
     """(address, bytes from there) of each `go1.` / `devel go1.` in read-only data."""
     out: dict[int, bytes] = {}  # windows overlap: one entry per address
     for base, chunk in img.chunks(img.rodata):
@@ -177,7 +177,7 @@ def _candidates(img: Image) -> list[tuple[int, bytes]]:
     return sorted(out.items())
 
 
-def _by_reference(img: Image, cands: list[tuple[int, bytes]]) -> bytes | None:
+def _by_reference(img: Recovery, cands: list[tuple[int, bytes]]) -> bytes | None:
     """A version string some aligned string header in the writable data points at."""
     if not cands:
         return None
@@ -201,7 +201,7 @@ def _by_search(cands: list[tuple[int, bytes]]) -> bytes | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _has_pclntab(img: Image) -> bool:
+def _has_pclntab(img: Recovery) -> bool:
     """A Go pclntab header (magic, two zero bytes, instruction quantum, pointer
     size) in the read-only data: what marks a Go binary whose sections and
     build ID are gone."""
@@ -221,13 +221,13 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     "symbol" or "scan". None when the file is not plainly Go or carries no
     readable version. `has_go_id`: the caller found a Go build ID in it.
     Raises FormatError for broken containers."""
-    kind = identify(src)
-    if kind == "macho-fat":
-        every = universal_slices(src)
-        if not every or identify(every[0][1]) != "macho":
+    kind = sniff(src.prefix())
+    if kind == UNIVERSAL:
+        every = slices(src)
+        if not every or sniff(every[0][1].prefix()) != "macho":
             return None
         src, kind = every[0][1], "macho"
-    make = _IMAGES.get(kind)
+    make = _RECOVERIES.get(kind)
     if make is None:
         return None
     img = make(src, has_go_id)
@@ -244,25 +244,6 @@ def recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     return None if v is None else (v.decode("ascii"), "scan")
 
 
-RECOVERABLE = ("elf", "macho", "macho-fat", "pe")
-
-
-def fill(record: dict, found, src: Source) -> None:
-    """Set record["go_version_source"]: "buildinfo" when build info gave
-    record["go_version"]; otherwise recover the version if the file is plainly
-    Go (setting both keys), else leave both None. A broken container gives no
-    version, never an error: the record's other fields already say what broke."""
-    if record.get("go_version"):
-        record["go_version_source"] = "buildinfo"
-        return
-    record["go_version_source"] = None
-    if found.format not in RECOVERABLE:
-        return
-    got = try_recover(src, bool(found.build_id or any(s.build_id for s in found.slices)))
-    if got is not None:
-        record["go_version"], record["go_version_source"] = got
-
-
 def try_recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
     """recover(), with a broken container giving no version rather than an error."""
     try:
@@ -271,4 +252,4 @@ def try_recover(src: Source, has_go_id: bool = False) -> tuple[str, str] | None:
         return None
 
 
-__all__ = ["recover", "try_recover", "fill", "SOURCES", "valid"]
+__all__ = ["recover", "try_recover", "SOURCES", "valid"]

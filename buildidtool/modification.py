@@ -15,10 +15,9 @@ import contextlib
 import os
 import re
 
-from .formats import FormatError, Found, Source, Span
+from .formats import FormatError, Found, Source, Span, Unit
 
 from . import codesign, formats, hostid
-from .errors import BuildIDError
 from .hashing import find_and_hash
 from .idstring import hash_to_string
 
@@ -86,10 +85,10 @@ class _Undo:
         return out
 
 
-def explain(fd: int, found: Found, span: Span, build_id: bytes, stored: str) -> list[Modification]:
-    """Every modification that explains why the unit `span` of the open file (a
-    thin file, or one slice) no longer hashes to its stored content ID `stored`."""
-    src = Source(fd, span.offset, span.size)
+def explain(unit: Unit, build_id: bytes, stored: str) -> list[Modification]:
+    """Every modification that explains why the unit (a thin file, or one
+    slice) no longer hashes to its stored content ID `stored`."""
+    fd, found, span, src = unit.src.fd, unit.found, unit.span, unit.src
     lay = layout_of(src, found.format)
     out: list[Modification] = []
     if lay is None:
@@ -229,31 +228,6 @@ def _foreign_signature(blob: bytes, code_size: int, size: int) -> str | None:
 _FOREIGN = "replaced Go's ad hoc signature or was added after link"
 
 
-def restored_macho(fd: int, found: Found, span: Span, added: bool = False) -> bytes:
-    """The unit as Go's linker wrote it before someone signed it. By default the
-    signature replaced Go's: the header fields sized for Go's ad hoc signature,
-    and that signature regenerated over the restored bytes. With `added`, Go
-    wrote none: the signature's load command and bytes taken out. Raises
-    FormatError when the file has no signature to undo. Holds the unit in memory."""
-    from .formats import macho
-    lay = layout_of(Source(fd, span.offset, span.size), "macho")
-    if lay is None or lay.code_signature is None or (found.signing is None and not added):
-        raise FormatError("no Mach-O code signature to undo")
-    code_size = lay.code_signature.offset - span.offset
-    data = bytearray(os.pread(fd, code_size, span.offset))
-    if len(data) != code_size:
-        raise FormatError("file shorter than its code signature offset")
-    go_size = codesign.size(code_size)
-    patches = macho.signature_removal_patches(lay) if added else macho.signature_size_patches(lay, go_size)
-    for at, new in patches:
-        data[at - span.offset:at - span.offset + len(new)] = new
-    if added:
-        return bytes(data)
-    s = found.signing
-    read = lambda off, n: bytes(data[off:off + n])  # noqa: E731
-    return bytes(data) + codesign.sign(read, code_size, s.text_offset, s.text_size, s.is_exec)
-
-
 # --- stripped ---
 
 def _stripped(fd: int, src: Source, found: Found, lay) -> Modification | None:
@@ -313,10 +287,10 @@ def _link_flags(src: Source) -> tuple[set[str] | None, bool]:
     """({"-s", "-w"} as given to the linker, or None when build info cannot say:
     none, or built with -trimpath, which keeps -ldflags out of it; whether the
     compiler was told to emit no DWARF, as Go's own release builds are)."""
-    from .buildinfo import read_build_info_source  # not on the path of verifying a pristine file
+    from .buildinfo import of_source  # not on the path of verifying a pristine file
     try:
-        bi = read_build_info_source("", src)
-    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
+        bi = of_source(src)
+    except (FormatError, OSError, ValueError):  # broken build info: `info` reports it; here it only says less
         return None, False
     if bi is None:
         return None, False

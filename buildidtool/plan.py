@@ -5,25 +5,26 @@ from __future__ import annotations
 
 import os
 
-from .formats import Found, Span
+from .formats import Unit
 
 from . import codesign
 from .errors import RewriteError
+from .formats.goquote import quote_bytes
 from .hashing import Hashed, find_and_hash
 from .idstring import hash_to_string, new_id as with_content_id
 
 
-class Unit:
-    """One independently stamped byte range: a whole file or one slice."""
+class Plan:
+    """One unit hashed as Go hashes it, and what stamping it would write."""
 
     __slots__ = ("span", "arch", "old_id", "hashed", "new_id", "signature", "old_signature",
                  "new_signature", "exclude")
 
-    def __init__(self, span: Span, arch: str | None, old_id: bytes, exclude: list[Span]):
-        self.span = span
-        self.arch = arch
+    def __init__(self, unit: Unit, old_id: bytes):
+        self.span = unit.span
+        self.arch = unit.arch
         self.old_id = old_id
-        self.exclude = exclude
+        self.exclude = unit.found.exclude
         self.hashed: Hashed | None = None
         self.new_id: bytes | None = None
         self.signature: Span | None = None  # a Go-made signature, which a rewrite regenerates
@@ -48,36 +49,32 @@ class Unit:
         return [p for p in self.patches if p[1] != p[2]]
 
 
-def units(found: Found, size: int, reference_id: bytes | None = None) -> list[tuple[Found, Span, bytes | None]]:
-    if found.slices:
-        return [(s, s.span, s.build_id) for s in found.slices]
-    rid = reference_id if reference_id is not None else found.build_id
-    return [(found, Span(0, size), rid)]
+def hash_unit(unit: Unit, placeholder: bytes) -> Plan:
+    """The unit hashed with `placeholder` (its build ID, or another ID as text)
+    and the excluded spans read as zeros."""
+    plan = Plan(unit, placeholder)
+    plan.hashed = find_and_hash(unit.src.fd, placeholder, plan.exclude, unit.span.offset, unit.span.size)
+    return plan
 
 
-def hash_unit(fd: int, found: Found, span: Span, placeholder: bytes) -> Unit:
-    unit = Unit(span, found.arch, placeholder, found.exclude)
-    unit.hashed = find_and_hash(fd, placeholder, found.exclude, span.offset, span.size)
-    return unit
-
-
-def plan_unit(fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
+def plan_unit(unit: Unit, old_id: bytes | None) -> Plan:
     """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
     if not old_id:
         raise RewriteError("no Go build ID to rewrite")
-    unit = hash_unit(fd, found, span, old_id)
+    plan = hash_unit(unit, old_id)
     if b"/" not in old_id:
         raise RewriteError("build ID is a legacy format (no content ID part); not rewritten")
-    new_id = with_content_id(old_id, unit.content_id)
+    new_id = with_content_id(old_id, plan.content_id)
     if len(new_id) != len(old_id):
-        raise RewriteError(f"build ID length mismatch {_q(old_id)} vs {_q(new_id)}")
-    unit.new_id = new_id
-    if unit.hashed.matches:
-        _plan_signature(fd, found, span, unit)
-    return unit
+        raise RewriteError(f"build ID length mismatch {quote_bytes(old_id)} vs {quote_bytes(new_id)}")
+    plan.new_id = new_id
+    if plan.hashed.matches:
+        _plan_signature(unit, plan)
+    return plan
 
 
-def _plan_signature(fd: int, found: Found, span: Span, unit: Unit) -> None:
+def _plan_signature(unit: Unit, plan: Plan) -> None:
+    fd, found, span = unit.src.fd, unit.found, unit.span
     sig, signing = found.code_signature, found.signing
     if sig is None or signing is None:
         return
@@ -90,10 +87,10 @@ def _plan_signature(fd: int, found: Found, span: Span, unit: Unit) -> None:
     # file as Go's tool does; a slice's must not spill into the next slice.
     if sig.end > span.end and found.span is not None:
         return
-    patches = [(m, unit.new_id) for m in unit.hashed.matches]
-    unit.signature = sig
-    unit.old_signature = os.pread(fd, sig.size, sig.offset)
-    unit.new_signature = codesign.sign(patched_reader(fd, span.offset, patches), code_size,
+    patches = [(m, plan.new_id) for m in plan.hashed.matches]
+    plan.signature = sig
+    plan.old_signature = os.pread(fd, sig.size, sig.offset)
+    plan.new_signature = codesign.sign(patched_reader(fd, span.offset, patches), code_size,
                                        signing.text_offset, signing.text_size, signing.is_exec)
 
 
@@ -109,6 +106,3 @@ def patched_reader(fd: int, base: int, patches: list[tuple[int, bytes]]):
         return data
     return read
 
-
-def _q(b: bytes) -> str:
-    return '"' + b.decode("utf-8", "backslashreplace").replace('"', '\\"') + '"'

@@ -10,7 +10,6 @@ import sys
 from .errors import BuildIDError
 
 MAX_BYTES = 4 << 30  # larger than any executable we expect; a runaway pipe stops here
-STDIN_NAMES = ("-", "/dev/stdin")
 _spooled: dict[str, str] = {}  # standard input can be read once: later uses share the copy
 
 
@@ -62,18 +61,14 @@ def renamed(obj, real: str, name: str):
     hold the path they were read from; for standard input that is the copy)."""
     if real == name:
         return obj
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == "file" and v == real:
-                obj[k] = name
-            else:
-                renamed(v, real, name)
-    elif isinstance(obj, list):
-        for v in obj:
-            renamed(v, real, name)
-    elif hasattr(obj, "file"):
-        if obj.file == real:
-            obj.file = name
-        for attr in ("info", "slices"):
-            renamed(getattr(obj, attr, None), real, name)
+    if isinstance(obj, list):
+        return [renamed(o, real, name) for o in obj]
+    from .facts import Facts
+    if isinstance(obj, Facts):
+        changes = {"file": name} if obj.file == real else {}
+        if obj.slices:
+            changes["slices"] = tuple(renamed(s, real, name) for s in obj.slices)
+        return obj.replace(**changes) if changes else obj
+    if getattr(obj, "file", None) == real:
+        obj.file = name
     return obj

@@ -12,12 +12,14 @@ import importlib
 
 from . import raw
 from .errors import FormatError
+from .kinds import CONTAINER, THIN
 from .magic import sniff
-from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span
+from .model import Found, HashingView, HostBuildID, Image, MachoSigning, Region, Span, Unit, after_last_slice
 from .source import PREFIX_SIZE, Source
 
-__all__ = ["locate", "image", "layout", "slices", "sniff", "reference_id", "FormatError", "Found", "HashingView",
-           "HostBuildID", "Image", "MachoSigning", "Region", "Span", "Source"]
+__all__ = ["locate", "image", "layout", "slices", "sniff", "units", "reference_id", "after_last_slice",
+           "FormatError", "Found", "HashingView", "HostBuildID", "Image", "MachoSigning", "Region", "Span",
+           "Source", "Unit"]
 
 # The Go tool insists on reading this many bytes before it looks at anything.
 MIN_SIZE = 8
@@ -32,32 +34,24 @@ def _reader(kind: str):
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
-# Formats that answer image(): executables and objects with sections.
-IMAGES = ("elf", "macho", "pe", "xcoff", "plan9", "wasm")
-
-
 def image(src: Source, kind: str | None = None, arch: str | None = None):
     """The Image of a thin container (kind as sniff names it, found when not
     given), or None for formats without one (archives, universal files, unknown).
     `arch`: what a universal header said, for a Mach-O slice whose own header does not."""
     kind = kind or sniff(src.prefix(PREFIX_SIZE))
-    if kind not in IMAGES:
+    if kind not in THIN:
         return None
     module = importlib.import_module(f".{kind}", __name__)
     return module.image(src, arch) if kind == "macho" else module.image(src)
-
-
-# Found.format -> the module whose layout() describes it (archives included).
-LAYOUTS = {"elf": "elf", "pe": "pe", "macho": "macho", "wasm": "wasm", "plan9": "plan9", "xcoff": "xcoff",
-           "go-archive": "ar", "gccgo-archive": "ar"}
 
 
 def layout(src: Source, kind: str):
     """The layout of a thin container whose Found.format is `kind` (headers,
     sections, segments, tables, where the image ends), or None when that
     format has none. Raises FormatError when the headers cannot be read."""
-    module = LAYOUTS.get(kind)
-    return None if module is None else importlib.import_module(f".{module}", __name__).layout(src)
+    if kind not in THIN and kind not in CONTAINER:
+        return None
+    return importlib.import_module(f".{CONTAINER.get(kind, kind)}", __name__).layout(src)
 
 
 def slices(src: Source):
@@ -65,6 +59,14 @@ def slices(src: Source):
     if sniff(src.prefix(PREFIX_SIZE)) != "macho-fat":
         return None
     return importlib.import_module(".macho", __name__).slices(src)
+
+
+def units(src: Source, found: Found) -> tuple[Unit, ...]:
+    """The units of a located file: the file itself, or each slice of a universal one."""
+    if found.slices:
+        return tuple(Unit(s, s.span, src.view(s.span.offset - src.base, s.span.size, "universal slice"))
+                     for s in found.slices)
+    return (Unit(found, Span(src.base, src.size), src),)
 
 
 def locate(src: Source) -> Found:

@@ -39,6 +39,7 @@ import struct
 
 from . import image, slices
 from .errors import FormatError
+from .kinds import THIN, UNIVERSAL
 from .magic import sniff
 from .memory import AddressSpace
 from .source import Source
@@ -253,49 +254,106 @@ def _string_header(mem, targets: list[int], check) -> int | None:
 
 # --- entry points -----------------------------------------------------------
 
-EXECUTABLES = ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm")
+
+# --- the blob's two strings (debug/buildinfo's readRawBuildInfo) ------------
+
+MAX_VARINT_LEN = 10
 
 
-def identify(src: Source) -> str | None:
-    """The container as debug/buildinfo would see it (plus wasm), or None."""
-    head = src.prefix()
-    if len(head) < 16:
-        return None
-    kind = sniff(head)
-    return kind if kind in EXECUTABLES else None
+def _uvarint(b: bytes) -> tuple[int, int]:
+    """encoding/binary.Uvarint: (value, bytes used); n == 0 when b ends first,
+    n < 0 on overflow."""
+    x = s = 0
+    for i, c in enumerate(b):
+        if i == MAX_VARINT_LEN:
+            return 0, -(i + 1)
+        if c < 0x80:
+            if i == MAX_VARINT_LEN - 1 and c > 1:
+                return 0, -(i + 1)
+            return x | c << s, i + 1
+        x |= (c & 0x7F) << s
+        s += 7
+    return 0, 0
 
 
-def universal_slices(src: Source) -> list[tuple[str | None, Source]] | None:
-    """(arch, slice) for each slice of a universal Mach-O; None when src is not one."""
-    return slices(src) if identify(src) == "macho-fat" else None
+def _inline_string(blob: Blob, addr: int, what: str) -> tuple[bytes, int]:
+    head = blob.read(addr, MAX_VARINT_LEN, f"{what} length")
+    if not head:
+        raise FormatError(f"build info: {what} at address {addr:#x} lies outside the data")
+    length, n = _uvarint(head)
+    if n == 0 and len(head) < MAX_VARINT_LEN:
+        raise FormatError(f"build info: {what} length at address {addr:#x} is cut off by the end of the data")
+    if n <= 0:
+        raise FormatError(f"build info: {what} length at address {addr:#x} is not a valid varint")
+    addr += n
+    have = blob.available(addr) if length else 0
+    if length > have:
+        raise FormatError(f"build info: {what} of {length} bytes at address {addr:#x} runs past "
+                          f"the end of the data ({have} bytes left)")
+    return blob.read(addr, length, what), addr + length
 
 
-def arch_of(src: Source) -> str | None:
-    """GOARCH of a thin executable, where its header says."""
-    kind = identify(src)
-    return None if kind in (None, "macho-fat") else image(src, kind).arch
+def _pointed_string(blob: Blob, addr: int, what: str) -> bytes:
+    size = blob.ptr_size
+    hdr = blob.read(addr, 2 * size, f"{what} string header")
+    if len(hdr) < 2 * size:
+        raise FormatError(f"build info: the {what} string header at address {addr:#x} is not in the file")
+    data, length = blob.unpack_ptr(hdr), blob.unpack_ptr(hdr[size:])
+    if length == 0:
+        return b""
+    have = blob.available(data)
+    if length > have:
+        raise FormatError(f"build info: the {what} ({length} bytes at address {data:#x}) runs past "
+                          f"the data the file maps there ({have} bytes)")
+    return blob.read(data, length, what)
 
 
-def find_blob(src: Source, fallback: bool = True) -> Blob | None:
+def decode_blob(blob: Blob) -> tuple[bytes, bytes]:
+    """(Go version, module info with its sentinels removed), as
+    debug/buildinfo's readRawBuildInfo. FormatError when the blob is broken."""
+    if blob.inline:
+        vers, after = _inline_string(blob, blob.strings_address, "Go version")
+        mod, _ = _inline_string(blob, after, "module info")
+    else:
+        if blob.ptr_size not in (4, 8):
+            raise FormatError(f"build info: unsupported pointer size {blob.ptr_size}")
+        vers = _pointed_string(blob, blob.version_ptr, "Go version")
+        # Go reads an unreadable module info (a pointer outside the mapped data,
+        # as in some Go 1.13 binaries) as empty, not as an error.
+        try:
+            mod = _pointed_string(blob, blob.modinfo_ptr, "module info") if blob.modinfo_ptr else b""
+        except FormatError:
+            mod = b""
+    if not vers:
+        raise FormatError("build info: the Go version is empty")
+    if len(mod) >= 33 and mod[-17] == 0x0A:
+        mod = mod[16:-16]
+    else:
+        mod = b""
+    return vers, mod
+
+
+def find_blob(src: Source, fallback: bool = True, arch: str | None = None) -> Blob | None:
     """The build info blob of an executable (the first slice of a universal
     Mach-O, as Go reads it). None when the file has none or is not an
-    executable format; FormatError when its structures are broken.
+    executable format; FormatError when its structures are broken. `arch`:
+    what a universal header said of a slice whose own header does not.
 
     The range searched is the image's buildinfo() (Go's rule); with fallback,
     failing that, the first LEGACY_WINDOW bytes of its legacy_buildinfo()."""
-    kind = identify(src)
-    if kind is None:
-        return None
-    if kind == "macho-fat":
-        every = universal_slices(src)
+    head = src.prefix()
+    kind = sniff(head) if len(head) >= 16 else None
+    if kind == UNIVERSAL:
+        every = slices(src)
         if not every:
             return None
-        arch, sub = every[0]
-        if identify(sub) != "macho":
+        arch, src = every[0]
+        kind = sniff(src.prefix())
+        if kind != "macho":
             return None
-        img = image(sub, "macho", arch)
-    else:
-        img = image(src, kind)
+    if kind not in THIN:
+        return None
+    img = image(src, kind, arch)
     if img.kind == "wasm":
         return _wasm_blob(img)
     space = img.memory()
@@ -308,5 +366,4 @@ def find_blob(src: Source, fallback: bool = True) -> Blob | None:
     return None
 
 
-__all__ = ["Blob", "find_blob", "universal_slices", "identify", "arch_of", "search", "MAGIC",
-           "HEADER_SIZE", "FormatError"]
+__all__ = ["Blob", "decode_blob", "find_blob", "search", "MAGIC", "HEADER_SIZE", "FormatError"]

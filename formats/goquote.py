@@ -1,7 +1,10 @@
-"""Go's strconv.Unquote, on bytes: the build ID is written with %q.
+"""Go's string quoting, the one home of both directions: strconv.Unquote (the
+build ID is written with %q; build info lines quote keys and values) and
+strconv.Quote (build info lines, and messages that print an ID as Go does).
 
-Go strings are bytes, so the result is bytes; invalid UTF-8 met while decoding
-escapes becomes U+FFFD exactly as Go does.
+Go strings are bytes. unquote works on bytes, and invalid UTF-8 met while
+decoding escapes becomes U+FFFD exactly as Go does; quote takes a str holding
+those bytes as decoded with "surrogateescape", each lone byte written as a \\x escape.
 """
 from __future__ import annotations
 
@@ -110,3 +113,75 @@ def unquote(q: bytes) -> bytes:
     if quote == 0x27 and count != 1:
         raise QuoteError("rune literal must hold one character")
     return bytes(out)
+
+
+# --- strconv.Quote ----------------------------------------------------------
+
+_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+
+
+def _is_print(r: int) -> bool:
+    """strconv.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
+    if r <= 0xFF:
+        return 0x20 <= r <= 0x7E or (0xA1 <= r <= 0xFF and r != 0xAD)
+    import unicodedata
+    return unicodedata.category(chr(r))[0] in "LMNPS"
+
+
+def _escape_rune(r: int, quote: str) -> str:
+    if r == ord(quote) or r == 0x5C:
+        return "\\" + chr(r)
+    if _is_print(r):
+        return chr(r)
+    if r in _ESCAPES:
+        return _ESCAPES[r]
+    if r < 0x20 or r == 0x7F:
+        return f"\\x{r:02x}"
+    if r < 0x10000:
+        return f"\\u{r:04x}"
+    return f"\\U{r:08x}"
+
+
+def quote(s: str) -> str:
+    """strconv.Quote of the Go string s."""
+    out = ['"']
+    for ch in s:
+        r = ord(ch)
+        if 0xDC80 <= r <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\x{r - 0xDC00:02x}")
+        else:
+            out.append(_escape_rune(r, '"'))
+    out.append('"')
+    return "".join(out)
+
+
+def quote_bytes(b: bytes) -> str:
+    """%q of a Go byte string."""
+    return quote(b.decode("utf-8", "surrogateescape"))
+
+
+def quote_char(c: int) -> str:
+    """fmt's %q of a byte: a quoted character literal."""
+    return "'" + _escape_rune(c, "'") + "'"
+
+
+def quoted_prefix(s: str) -> str | None:
+    """strconv.QuotedPrefix for a str starting with " or `; None when invalid."""
+    q = s[0]
+    if q == "`":
+        end = s.find("`", 1)
+        return None if end < 0 else s[:end + 1]
+    i = 1
+    while i < len(s):
+        c = s[i]
+        if c == q:
+            prefix = s[:i + 1]
+            try:
+                unquote(prefix.encode("utf-8", "surrogateescape"))
+            except QuoteError:
+                return None
+            return prefix
+        if c == "\n":
+            return None
+        i += 2 if c == "\\" else 1
+    return None

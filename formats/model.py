@@ -141,6 +141,44 @@ class Found:
                 f"locations={list(self.locations)}" + (f", slices={len(self.slices)}" if self.slices else "") + ")")
 
 
+class Unit:
+    """One independently stamped executable or object: a thin file, or one
+    slice of a universal Mach-O. `found` is what its reader located (offsets
+    absolute in the file), `span` its bytes in the file, `src` a Source over
+    exactly those bytes. Every operation that works per unit gets them here
+    (formats.units), once."""
+
+    __slots__ = ("found", "span", "src")
+
+    def __init__(self, found: Found, span: Span, src):
+        self.found, self.span, self.src = found, span, src
+
+    @property
+    def format(self) -> str:
+        return self.found.format
+
+    @property
+    def arch(self) -> str | None:
+        return self.found.arch
+
+    @property
+    def is_slice(self) -> bool:
+        return self.found.span is not None
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.found.format} {self.found.arch} {self.span}>"
+
+
+def after_last_slice(found: Found, size: int) -> Span | None:
+    """The bytes after the last slice of a universal file of `size` bytes,
+    where lipo writes nothing and no slice's content ID reaches; None when
+    there are none (or the file is not universal)."""
+    if not found.slices:
+        return None
+    end = max(s.span.end for s in found.slices)
+    return Span(end, size - end) if size > end else None
+
+
 # --- the protocol: what a container's headers declare ---
 
 class Region(namedtuple("Region", "kind name offset size addr memsize perm", defaults=(None, None, ""))):

@@ -42,7 +42,7 @@ class SectionCut(FormatError):
         self.section = section
 
 
-def walk(src: Source):
+def sections(src: Source):
     """The module's sections in order, the one walk every reader here uses:
     FormatError at a header that cannot be read, SectionCut at a body cut by
     the end of the file. How far to go and what a broken header or name means
@@ -99,7 +99,7 @@ def read(src: Source) -> Found:
 
 
 def _read(src: Source) -> Found:
-    for s in islice(walk(src), MAX_SECTIONS_SCANNED):
+    for s in islice(sections(src), MAX_SECTIONS_SCANNED):
         if s.id == CUSTOM_SECTION and _named(src, s) in BUILDID_SECTIONS:
             start, size = _content(s)
             hit = raw.find_marker(src.read_at(start, min(size, PREFIX_SIZE), "go:buildid section"))
@@ -314,7 +314,7 @@ def section_bodies(src: Source) -> dict[int | bytes, tuple[int, int]]:
     name; the first of each."""
     out: dict[int | bytes, tuple[int, int]] = {}
     end = 8
-    for s in islice(walk(src), MAX_WASM_SECTIONS):
+    for s in islice(sections(src), MAX_WASM_SECTIONS):
         if s.id == CUSTOM_SECTION:
             out.setdefault(_named(src, s), _content(s))
         else:
@@ -433,7 +433,7 @@ def layout(src: Source) -> WasmLayout:
         regions.append(Region("section", name, src.absolute(s.offset), s.header_size + s.body_size))
 
     try:
-        for s in walk(src):
+        for s in sections(src):
             if s.id not in SECTION_NAMES:
                 break  # not a section: the module ended before these bytes
             add(s)

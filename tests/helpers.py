@@ -28,3 +28,17 @@ def flip_byte(path: Path, offset: int | None = None) -> int:
     data[at] ^= 0x5A
     path.write_bytes(bytes(data))
     return at
+
+
+def scan_records(path, verify: bool = False, sbom: bool = False, archives=None, error: str | None = None) -> list:
+    """A scan's records (facts.Facts) of one input, in process, as the workers make them."""
+    from buildidtool.inputs import records
+    from buildidtool.ops.scan import asked_for
+    from buildidtool.tree import Walked
+    return list(records(Walked(str(path), error), asked_for(verify, sbom), archives))
+
+
+def scan_one(path, verify: bool = False, sbom: bool = False, error: str | None = None):
+    """The scan record of one file (no looking inside archives)."""
+    (rec,) = scan_records(path, verify, sbom, None, error)
+    return rec

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from buildidtool.archives.limits import Limits
-from buildidtool.archives.walk import ARCHIVE, LINK, MEMBER, expand
+from buildidtool.archives.expand import ARCHIVE, LINK, MEMBER, expand
 
 MiB = 1 << 20
 

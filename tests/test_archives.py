@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 
 from buildidtool.archives.limits import Limits
-from buildidtool.archives.walk import ARCHIVE, LINK, MEMBER, expand, expand_layout
-from buildidtool.inspecting import inspect
-from buildidtool.reading import read
-from buildidtool.scanning import Walked, records
-from buildidtool.verifying import verify
-from helpers import flip_byte, run
+from buildidtool.archives.expand import ARCHIVE, LINK, MEMBER, expand, expand_layout
+from buildidtool.ops.info import inspect
+from buildidtool.ops.read import read
+from buildidtool.ops.verify import verify
+from helpers import flip_byte, run, scan_records
 
 # Members put in every package: sample name -> name inside the package.
 PAYLOAD = {"hello-linux-amd64": "hello", "hello-windows-amd64.exe": "hello.exe",
@@ -82,13 +81,13 @@ def _same(member: str, extracted: Path) -> None:
             s.pop("file", None)
         return d
     assert strip(read(member).to_json()) == strip(read(str(extracted)).to_json())
-    assert strip(inspect(member)) == strip(inspect(str(extracted)))
+    assert strip(inspect(member).to_json()) == strip(inspect(str(extracted)).to_json())
     assert strip(verify(member).to_json()) == strip(verify(str(extracted)).to_json())
 
 
 def scanned(path, limits=None) -> dict[str, dict]:
     """scan --verify records (with the facts an SBOM needs) by name, in process."""
-    return {r["file"]: r for r in records(Walked(str(path)), True, sbom=True, archives=limits or Limits())}
+    return {r["file"]: r for r in (f.to_json() for f in scan_records(path, True, True, limits or Limits()))}
 
 
 def _nameless(rec: dict) -> dict:
@@ -99,7 +98,7 @@ def _nameless(rec: dict) -> dict:
 
 
 def _loose(path: Path) -> dict:
-    return _nameless(next(records(Walked(str(path)), True, sbom=True, archives=None)))
+    return _nameless(scan_records(path, True, True)[0].to_json())
 
 
 def _extract(pkg: Path, dest: Path) -> Path:
@@ -462,17 +461,18 @@ def test_lone_compressed_files(payload, tmp_path):
     """A gzip-compressed binary is opened; a compressed man page stays one plain record."""
     (tmp_path / "tool.gz").write_bytes(gzip.compress(payload["hello"].read_bytes(), 1))
     (tmp_path / "tool.1.gz").write_bytes(gzip.compress(b".TH TOOL 1\n" * 100))
-    recs = {r["file"]: r for r in records(Walked(str(tmp_path / "tool.gz")), True, sbom=True, archives=Limits())}
+    recs = {r["file"]: r for r in (f.to_json() for f in scan_records(tmp_path / "tool.gz", True, True, Limits()))}
     assert recs[f"{tmp_path}/tool.gz"]["format"] == "gzip"
     assert _nameless(recs[f"{tmp_path}/tool.gz!/tool"]) == _loose(payload["hello"])
-    recs = list(records(Walked(str(tmp_path / "tool.1.gz")), True, archives=Limits()))
+    recs = [f.to_json() for f in scan_records(tmp_path / "tool.1.gz", True, archives=Limits())]
     assert [(r["file"], r["format"]) for r in recs] == [(f"{tmp_path}/tool.1.gz", "unknown")]
 
 
 def test_large_inputs_spread_over_workers(payload, tmp_path):
     """Two packages in a row go to two workers (batches are cut by input size and
     an idle worker is fed first), and the records come out as with no workers."""
-    from buildidtool.scanning import ScanStats, _item_cost, scan, walk
+    from buildidtool.ops.scan import _item_cost, asked_for, scan
+    from buildidtool.tree import ScanStats, walk
     from buildidtool.workers import ordered
 
     for name in ("a", "b"):
@@ -486,7 +486,7 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
     pids = list(ordered(paths, lambda p: os.getpid(), lambda p, m: m, list, jobs=2, batch_items=4,
                         cost=_item_cost))
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1], pids
-    serial = list(scan(walked, 0, verify=True, archives=Limits()))
-    assert list(scan(walked, 2, verify=True, archives=Limits())) == serial
-    assert [r["file"] for r in serial][:3] == [f"{tmp_path}/a.tar!/bin/hello", f"{tmp_path}/a.tar!/bin/tampered",
+    serial = list(scan(walked, 0, asked_for(True, False), archives=Limits()))
+    assert list(scan(walked, 2, asked_for(True, False), archives=Limits())) == serial
+    assert [r.file for r in serial][:3] == [f"{tmp_path}/a.tar!/bin/hello", f"{tmp_path}/a.tar!/bin/tampered",
                                                f"{tmp_path}/a.tar"]

@@ -94,8 +94,9 @@ def test_hash_matches_rewrite_and_reports_spans(samples):
     row = json.loads(r.stdout)
     info = buildidtool.read(str(f))
     assert row["content_id"] == info.parts["content"]  # pristine: the stored ID is the hash
-    assert row["matches"] == info.locations
-    off, size = info.code_signature
+    assert row["matches"] == list(info.locations)
+    sig = info.code_signature
+    off, size = sig.offset, sig.size
     assert {"offset": off, "size": size} in row["excluded"]
     assert {"offset": info.host_build_id.offset, "size": 16} in row["excluded"]
     plain = run("hash", f).stdout.decode().split()
@@ -157,7 +158,7 @@ SBOM_LIBS = ("cyclonedx", "packageurl", "spdx_tools", "jsonschema", "sortedconta
                                ["scan", "FILE"], ["scan", "--format", "csv", "--verify", "FILE"])]])
 def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args, heavy):
     f = tmp_copy("hello-linux-amd64")
-    code = ("import sys; from buildidtool.entry import main\n"
+    code = ("import sys; from buildidtool.console import main\n"
             f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
             "try:\n main()\nexcept SystemExit:\n pass\n"
             f"print([m for m in {heavy!r} if m in sys.modules], file=sys.stderr)")
@@ -191,7 +192,7 @@ def test_help_flags_and_misspelt_commands(samples):
 
 def test_the_command_list_matches_click():
     from buildidtool.cli import cli
-    from buildidtool.entry import COMMANDS
+    from buildidtool.commands import COMMANDS
     assert set(cli.commands) == COMMANDS
 
 
@@ -250,7 +251,7 @@ def test_standard_input_errors_name_it():
 
 
 def test_usage_names_every_command():
-    from buildidtool.entry import COMMANDS
+    from buildidtool.commands import COMMANDS
     from buildidtool.gocompat import USAGE
 
     assert ", ".join(sorted(COMMANDS)) in USAGE

@@ -53,7 +53,8 @@ def lief_check(path) -> tuple[int, int]:
 
 def our_check(path):
     info = buildidtool.read(str(path))
-    off, size = info.code_signature
+    sig = info.code_signature
+    off, size = sig.offset, sig.size
     fd = os.open(path, os.O_RDONLY)
     try:
         blob = os.pread(fd, size, off)
@@ -76,7 +77,8 @@ def test_tampered_then_rewritten_signature_matches_pages(tmp_copy):
 
 
 def test_signature_size_formula_matches_the_linker(samples):
-    off, size = buildidtool.read(str(samples.path("hello-darwin-arm64"))).code_signature
+    sig = buildidtool.read(str(samples.path("hello-darwin-arm64"))).code_signature
+    off, size = sig.offset, sig.size
     assert codesign.size(off) == size
     # Go's internal linker signs only darwin/arm64 executables.
     assert buildidtool.read(str(samples.path("hello-darwin-amd64"))).code_signature is None
@@ -86,7 +88,8 @@ def test_foreign_signature_size_is_left_alone(tmp_copy):
     """A signature of another size was not made by Go: a rewrite must not touch it."""
     f = tmp_copy("hello-darwin-arm64")
     info = buildidtool.read(str(f))
-    off, size = info.code_signature
+    sig = info.code_signature
+    off, size = sig.offset, sig.size
     data = bytearray(f.read_bytes())
     # Shrink LC_CODE_SIGNATURE's datasize by 4: same bytes, "foreign" size.
     import struct

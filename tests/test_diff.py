@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-import buildidtool.diffing as diffing
+import buildidtool.ops.diff as diffing
 from helpers import fat_slices, flip_byte, run
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import buildidtool
 from buildidtool import gocompat
 from buildidtool.cli import cli
-from buildidtool.scanning import Walked, scan_one
+from helpers import scan_one
 
 EXAMPLES = int(os.environ.get("BUILDIDTOOL_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
@@ -113,7 +113,7 @@ def check_one(path: str) -> None:
                 assert str(e).startswith(path) and "\n" not in str(e)
         v = buildidtool.verify(path)
         assert v.status in ("ok", "modified", "no-build-id", "legacy", "error")
-        rec = scan_one(Walked(path), verify=False)
+        rec = scan_one(path).to_json()
         assert rec["file"] == path
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import buildidtool
 from buildidtool.archives.limits import Limits
-from buildidtool.scanning import Walked, empty_record, records
+from buildidtool.facts import SCAN, Facts
+from helpers import scan_records
 
 EXAMPLES = int(os.environ.get("BUILDIDTOOL_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
@@ -33,7 +34,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.enviro
 SLOW = 3.0  # CPU seconds: a loaded machine stretches wall time; this catches loops and blow-ups
 MEMORY = 48 << 20
 SPECIAL = [0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 0x80000000, 0xFFFF, 0x10]
-KEYS = set(empty_record("x"))
+KEYS = set(Facts("x", asked=SCAN).to_json())
 LIMITS = Limits(max_total_size=256 << 20, max_members=2000)
 
 
@@ -139,7 +140,7 @@ def check(path: str) -> None:
     t0 = time.process_time()
     tracemalloc.start()
     try:
-        recs = list(records(Walked(path), True, sbom=True, archives=LIMITS))
+        recs = [r.to_json() for r in scan_records(path, True, True, LIMITS)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -162,7 +163,7 @@ def test_seeds_read_cleanly(seeds, tmp_path):
     for name, data in seeds.items():
         p = tmp_path / name
         p.write_bytes(data)
-        recs = list(records(Walked(str(p)), True, archives=LIMITS))
+        recs = [r.to_json() for r in scan_records(p, True, archives=LIMITS)]
         assert recs[-1]["error"] is None, (name, recs[-1])
         assert any(r["build_id"] for r in recs), name
         check(str(p))

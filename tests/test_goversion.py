@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from buildidtool import goversion, read_build_info
-from buildidtool.formats import Source, locate
-from buildidtool.scanning import Walked, scan_one
+from buildidtool.formats import Source, locate, sniff
+from helpers import scan_one
 
 from conftest import REPO
 
@@ -99,10 +99,10 @@ def test_version_recovered_without_build_info(release_builds, variant, source):
     assert version not in r.stdout
     assert read_build_info(stripped) is None
     assert recover(stripped) == (version, source)
-    rec = scan_one(Walked(str(stripped)))
+    rec = scan_one(stripped).to_json()
     assert (rec["go_version"], rec["go_version_source"]) == (version, source)
     # With build info present, it wins and names its source.
-    rec = scan_one(Walked(str(files[variant])))
+    rec = scan_one(files[variant]).to_json()
     assert (rec["go_version"], rec["go_version_source"]) == (version, "buildinfo")
 
 
@@ -164,7 +164,7 @@ def test_string_header_path_on_every_container_and_byte_order(samples, name):
     fd = os.open(path, os.O_RDONLY)
     try:
         src = Source.of_file(fd)
-        img = goversion._IMAGES[goversion.identify(src)](src, True)
+        img = goversion._RECOVERIES[sniff(src.prefix())](src, True)
         want = read_build_info(path).go_version.encode()
         assert goversion._by_reference(img, goversion._candidates(img)) == want
     finally:
@@ -222,7 +222,7 @@ def test_no_version_for_files_that_are_not_go(samples, tmp_path):
     drop_section_headers(exe, bare)
     for path in [exe, bare, Path(os.path.realpath(sys.executable)), *samples.dir.glob("*gccgo*")]:
         assert recover(path) is None, path
-        rec = scan_one(Walked(str(path)))
+        rec = scan_one(path).to_json()
         if "gccgo" not in path.name:
             assert rec["go_version"] is None and rec["go_version_source"] is None, path
 

@@ -14,8 +14,8 @@ import subprocess
 import pytest
 
 import buildidtool
-from buildidtool import sbom
-from buildidtool.scanning import Walked, scan_one
+from buildidtool.report import sbom
+from helpers import scan_one
 from helpers import flip_byte, run
 from test_goversion import PROGRAM, go_release
 
@@ -59,12 +59,12 @@ def test_changed_is_still_unexplained(old_external, tmp_path):
 
 def test_every_command_gives_the_same_host_status(old_external):
     v = buildidtool.verify(str(old_external), strict=True)
-    assert v.status == "ok" and v.host_build_id["status"] == "not-applicable"
+    assert v.status == "ok" and v.host_build_id.status == "not-applicable"
     info = json.loads(run("info", "--json", old_external).stdout)
     assert info["host_build_id"]["status"] == "not-applicable"
     assert f"(not-applicable: {info['host_build_id']['reason']})".encode() in run("info", old_external).stdout
-    rec = scan_one(Walked(str(old_external)), sbom=True)
-    assert rec["host_build_id_status"] == "not-applicable"
+    rec = scan_one(old_external, sbom=True)
+    assert rec.host_build_id.status == "not-applicable"
     props = dict(sbom.inventory([rec]).binaries[0].properties)
     assert props["buildid:host_build_id_status"] == "not-applicable"
 
@@ -74,7 +74,7 @@ def test_without_build_info_the_recovered_version_decides_everywhere(old_externa
         pytest.skip("objcopy (binutils) is not installed")
     f = tmp_path / "nobuildinfo"
     subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(old_external), str(f)], check=True)
-    assert buildidtool.verify(str(f), strict=True).host_build_id["status"] == "not-applicable"
-    rec = scan_one(Walked(str(f)), sbom=True)
-    assert rec["build_info"] is None and rec["go_version_source"] == "symbol"
-    assert rec["host_build_id_status"] == "not-applicable"
+    assert buildidtool.verify(str(f), strict=True).host_build_id.status == "not-applicable"
+    rec = scan_one(f, sbom=True)
+    assert rec.build_info is None and rec.go_version_source == "symbol"
+    assert rec.host_build_id.status == "not-applicable"

@@ -49,9 +49,9 @@ def test_release_pipeline_builds_are_derived(release, reference, name):
     f = release(name)
     v = buildidtool.verify(str(f), strict=True)
     assert v.status == "ok", v.reason
-    assert v.host_build_id["status"] == "derived"
+    assert v.host_build_id.status == "derived"
     scheme = "go1.24" if "1.24" in name else "go1.25-1.26"
-    assert v.host_build_id["reason"].startswith(scheme)
+    assert v.host_build_id.reason.startswith(scheme)
     assert run("verify", "--strict", f).returncode == 0
     if reference is not None:  # and the Go-compatible form reads them as Go does
         assert run(f).stdout == subprocess.run([str(reference), str(f)], capture_output=True).stdout
@@ -65,8 +65,8 @@ def test_a_changed_host_id_still_fails_strict(release):
     data[h.offset] ^= 0xFF
     f.write_bytes(bytes(data))
     v = buildidtool.verify(str(f), strict=True)
-    assert v.host_build_id["status"] == "not-derived"
-    assert "go1.24" in v.host_build_id["reason"]
+    assert v.host_build_id.status == "not-derived"
+    assert "go1.24" in v.host_build_id.reason
     assert v.status == "modified" and "host build ID" in v.reason
     assert buildidtool.verify(str(f)).status == "ok"  # the content ID skips the host build ID
 
@@ -75,9 +75,9 @@ def test_host_id_set_by_hand_is_not_applicable(release):
     f = release("go1.24.3-linux-amd64-Bhex")
     v = buildidtool.verify(str(f), strict=True)
     assert v.status == "ok", v.reason
-    assert v.host_build_id["status"] == "not-applicable"
-    assert "-B 0x0123456789abcdef" in v.host_build_id["reason"]
-    info = buildidtool.inspect(str(f))
+    assert v.host_build_id.status == "not-applicable"
+    assert "-B 0x0123456789abcdef" in v.host_build_id.reason
+    info = buildidtool.inspect(str(f)).to_json()
     assert info["host_build_id"]["status"] == "not-applicable"
     r = run("info", f)
     assert b"(not-applicable: built with -ldflags=-B 0x0123456789abcdef" in r.stdout
@@ -90,7 +90,7 @@ def test_go123_external_link_is_not_applicable_and_verifies(release):
     v = buildidtool.verify(str(f), strict=True)
     assert v.status == "ok", v.reason
     assert "Go 1.23 and earlier" in v.reason
-    assert v.host_build_id["status"] == "not-applicable" and "go1.23.9" in v.host_build_id["reason"]
+    assert v.host_build_id.status == "not-applicable" and "go1.23.9" in v.host_build_id.reason
     assert run("verify", "--strict", f).returncode == 0
     # a changed byte is still caught, with either way of hashing
     data = bytearray(f.read_bytes())
@@ -101,7 +101,7 @@ def test_go123_external_link_is_not_applicable_and_verifies(release):
 
 def test_current_release_is_derived_with_the_go127_scheme(samples):
     v = buildidtool.verify(str(samples.path("hello-darwin-arm64")), strict=True)
-    assert v.status == "ok" and v.host_build_id["reason"].startswith("go1.27")
+    assert v.status == "ok" and v.host_build_id.reason.startswith("go1.27")
 
 
 # --- the rule as a function (no builds) ---------------------------------------
@@ -158,9 +158,9 @@ def test_recovered_version_decides_without_build_info(release):
     stripped = f.with_name(f.name + "-nobuildinfo")
     subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(f), str(stripped)], check=True)
     v = buildidtool.verify(str(stripped), strict=True)
-    assert v.host_build_id["status"] == "not-applicable", v.host_build_id
-    assert "go1.23.9" in v.host_build_id["reason"]
-    info = buildidtool.inspect(str(stripped))
+    assert v.host_build_id.status == "not-applicable", v.host_build_id
+    assert "go1.23.9" in v.host_build_id.reason
+    info = buildidtool.inspect(str(stripped)).to_json()
     assert info["build_info"] is None
     assert (info["go_version"], info["go_version_source"]) == ("go1.23.9", "symbol")
     assert info["host_build_id"]["status"] == "not-applicable"

@@ -284,7 +284,7 @@ def test_odd_note_alignment_terminates(tmp_path, reference, align):
     path = tmp_path / "prog"
     path.write_bytes(data)
     info = buildidtool.read(str(path))
-    assert (info.raw_build_id, info.locations) == (GO_ID, [data.index(GO_ID)])
+    assert (info.raw_build_id, list(info.locations)) == (GO_ID, [data.index(GO_ID)])
     proc = run(path)
     assert (proc.returncode, proc.stdout) == (0, GO_ID + b"\n")
     proc = run("-w", path)

@@ -13,7 +13,6 @@ import pytest
 
 import buildidtool
 from buildidtool.formats import Source, locate
-from buildidtool.modification import restored_macho
 from helpers import fat_slices, flip_byte, run
 import registry
 
@@ -119,7 +118,8 @@ def test_flipped_byte_in_signed_macho_is_located_by_the_page_hashes(tmp_copy):
 
 def test_signature_only_change_is_reported_as_such(tmp_copy):
     f = tmp_copy("hello-darwin-arm64")
-    off, size = buildidtool.read(str(f)).code_signature
+    sig = buildidtool.read(str(f)).code_signature
+    off, size = sig.offset, sig.size
     flip_byte(f, off + size - 5)
     v = buildidtool.verify(str(f))
     assert kinds(v) == [("unexplained", False)] and "signature" in v.modification[0].detail
@@ -192,8 +192,8 @@ def test_real_debian_binary():
     assert kinds(v) == [("stripped", False)], v.modification
     assert "no .symtab section" in v.modification[0].detail and ".gnu_debuglink" in v.modification[0].detail
     # Debian's Go (1.19 for fzf) predates derived host build IDs: --strict has nothing to hold against it.
-    assert v.host_build_id["status"] == "not-applicable"
-    assert "does not derive the host build ID" in v.host_build_id["reason"]
+    assert v.host_build_id.status == "not-applicable"
+    assert "does not derive the host build ID" in v.host_build_id.reason
 
 
 def test_strip_pe(tmp_copy):
@@ -335,13 +335,31 @@ def test_macho_resigned_is_proven_and_restores(tmp_copy, tmp_path, samples):
 
 
 def restored(path, added: bool = False) -> bytes:
-    """restored_macho of a thin file: the bytes as Go's linker wrote them."""
-    from buildidtool.formats import Span
+    """A thin Mach-O as Go's linker wrote it before someone signed it. By
+    default the signature replaced Go's: the header fields sized for Go's ad
+    hoc signature, and that signature regenerated over the restored bytes.
+    With `added`, Go wrote none: the signature's load command and bytes taken
+    out. Built here from the parts verify's proof uses (the layout's patches,
+    codesign.sign), so that the bytes can be held against the linker's own."""
+    from buildidtool import codesign
+    from buildidtool.formats import layout, macho
     with open(path, "rb") as fh:
         fd = fh.fileno()
-        found = locate(Source.of_file(fd))
-        assert found.code_signature is not None and found.signing is not None
-        return restored_macho(fd, found, Span(0, os.fstat(fd).st_size), added=added)
+        src = Source.of_file(fd)
+        found = locate(src)
+        assert found.code_signature is not None and (found.signing is not None or added)
+        lay = layout(src, "macho")
+        code_size = lay.code_signature.offset
+        data = bytearray(os.pread(fd, code_size, 0))
+    go_size = codesign.size(code_size)
+    patches = macho.signature_removal_patches(lay) if added else macho.signature_size_patches(lay, go_size)
+    for at, new in patches:
+        data[at:at + len(new)] = new
+    if added:
+        return bytes(data)
+    s = found.signing
+    return bytes(data) + codesign.sign(lambda off, n: bytes(data[off:off + n]), code_size, s.text_offset,
+                                       s.text_size, s.is_exec)
 
 
 def test_macho_resigned_after_appending_is_signed(tmp_copy):

@@ -1,5 +1,5 @@
 """One parse per format, each reader with its own policy on broken input: the
-wasm section walk (formats/wasm.py `walk`) serves read, build info and layout;
+wasm section walk (formats/wasm.py `sections`) serves read, build info and layout;
 PeImage's COFF header serves read, build info and layout. These cases are the
 ones where sharing the parse could have changed what a reader says. Each starts
 from a real sample with bytes cut or patched."""
@@ -87,7 +87,7 @@ def regions(lay) -> list[tuple[str, int, int]]:
 
 def test_wasm_walk_is_the_module_as_declared(tmp_path, wasm_sample):
     data, secs = wasm_sample
-    walked = parsed(tmp_path, data, lambda src: list(wasmmod.walk(src)))
+    walked = parsed(tmp_path, data, lambda src: list(wasmmod.sections(src)))
     assert [(s.id, s.offset, s.body_offset + s.body_size, s.name) for s in walked] == secs
     assert all(s.offset + s.header_size == s.body_offset for s in walked)
     assert walked[0].name == b"go:buildid" and secs[-1][2] == len(data)
@@ -146,7 +146,7 @@ def test_wasm_section_cut_by_the_end_of_the_file(tmp_path, wasm_sample):
     want = regions(parsed(tmp_path, data, lambda src: layout(src, "wasm")))[:i + 2]
     lay = parsed(tmp_path, cut, lambda src: layout(src, "wasm"))
     assert regions(lay) == want and lay.image_end == end > len(cut)
-    err = outcome(tmp_path, cut, lambda src: list(wasmmod.walk(src)))
+    err = outcome(tmp_path, cut, lambda src: list(wasmmod.sections(src)))
     assert isinstance(err, wasmmod.SectionCut) and "extends past the end of the file" in str(err)
     assert (err.section.offset, err.section.body_offset + err.section.body_size) == (off, end)
     with pytest.raises(FormatError, match="extends past the end of the file"):

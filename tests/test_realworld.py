@@ -66,7 +66,7 @@ def test_old_js_wasm_build_id_one_rule_for_every_command(reference, version, go)
     info = buildidtool.read(str(f))
     assert info.raw_build_id == want and info.format == "wasm"
     assert buildidtool.verify(str(f)).status == "ok"  # the content ID checks out
-    rec = buildidtool.inspect(str(f))
+    rec = buildidtool.inspect(str(f)).to_json()
     assert rec["build_id"] == want.decode() and rec["build_info"]["GoVersion"].startswith(go)
     scanned = json.loads(run("scan", "--json", "--verify", "-j", "1", f).stdout.splitlines()[0])
     assert scanned["build_id"] == want.decode() and scanned["status"] == "ok"
@@ -83,4 +83,4 @@ def test_go113_module_info_outside_the_data_matches_go(tmp_path):
     assert rec["build_info"] == {"GoVersion": "go1.13.8", "Main": {}}
     v = buildidtool.verify(str(f), strict=True)
     assert v.status == "ok", v.reason
-    assert v.host_build_id["status"] == "absent"
+    assert v.host_build_id.status == "absent"

@@ -130,7 +130,8 @@ def test_rewrite_of_a_file_cut_inside_its_signature_matches_reference(samples, t
     """Go re-signs a Go-sized signature even when the file ends inside it, writing
     the whole new signature and so lengthening the file: -w does the same."""
     src = samples.path("hello-darwin-arm64")  # Go signs darwin/arm64 executables
-    offset, size = buildidtool.read(str(src)).code_signature
+    sig = buildidtool.read(str(src)).code_signature
+    offset, size = sig.offset, sig.size
     cut = offset + (int(size * into) if into != -1 else size - 1)
     ref_file, our_file = tmp_path / "ref", tmp_path / "ours"
     ref_file.write_bytes(src.read_bytes()[:cut])

@@ -12,7 +12,7 @@ import pytest
 
 import buildidtool
 from buildidtool import plan as plan_module
-from buildidtool import rewriting as rewrite_module
+from buildidtool.ops import rewrite as rewrite_module
 from helpers import BUILDID, flip_byte, run
 
 
@@ -281,7 +281,8 @@ def test_failed_rewrite_of_a_lengthened_file_restores_its_length(tmp_copy, sampl
     """A file cut inside its Go signature grows when re-signed (as with Go's tool);
     when the write cannot be completed, the roll-back also cuts it back."""
     f = tmp_copy("hello-darwin-arm64")
-    offset, size = buildidtool.read(str(f)).code_signature
+    sig = buildidtool.read(str(f)).code_signature
+    offset, size = sig.offset, sig.size
     f.write_bytes(f.read_bytes()[:offset + size // 2])
     flip_byte(f, offset // 2)
     before = f.read_bytes()

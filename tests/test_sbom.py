@@ -12,8 +12,14 @@ import sys
 
 import pytest
 
-from buildidtool import sbom
-from buildidtool.scanning import ScanStats, Walked, scan, scan_one, walk
+from buildidtool.inputs import of_path
+from buildidtool.ops.scan import asked_for, scan
+from buildidtool.report import sbom
+from buildidtool.tree import ScanStats, walk
+from helpers import scan_one
+
+SBOM = asked_for(False, True)
+FORMATS = ("cyclonedx-json", "spdx-json")
 
 SERIAL = "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"
 STAMP = "2024-05-06T07:08:09Z"
@@ -21,7 +27,7 @@ STAMP = "2024-05-06T07:08:09Z"
 
 @pytest.fixture(scope="module")
 def records(samples):
-    return [scan_one(w, sbom=True) for w in walk([str(samples.dir)], False, ScanStats())]
+    return [of_path(w, SBOM) for w in walk([str(samples.dir)], False, ScanStats())]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +142,7 @@ def test_binaries_carry_hash_and_forensic_facts(samples, cdx, records):
     comp = next(c for c in cdx["components"] if c["bom-ref"] == f"file:{path}")
     assert comp["type"] == "application" and comp["name"] == str(path)
     assert comp["hashes"] == [{"alg": "SHA-256", "content": hashlib.sha256(path.read_bytes()).hexdigest()}]
-    rec = next(r for r in records if r["file"] == str(path))
+    rec = next(r.to_json() for r in records if r.file == str(path))
     p = _props(comp)
     assert p["buildid:build_id"] == rec["build_id"]
     assert p["buildid:content_id"] == rec["build_id"].split("/")[-1]
@@ -167,7 +173,7 @@ def test_verify_facts_and_recovered_versions(samples, tmp_path):
         pytest.skip("objcopy is not installed")
     subprocess.run(["objcopy", "--remove-section", ".go.buildinfo",
                     str(samples.path("hello-linux-amd64-stripped")), str(nobi)], check=True)
-    recs = [scan_one(Walked(str(p)), verify=True, sbom=True) for p in (mod, nobi)]
+    recs = [scan_one(p, verify=True, sbom=True) for p in (mod, nobi)]
     doc = json.loads(render(sbom.inventory(recs), "cyclonedx-json"))
     comps = {c["name"]: c for c in doc["components"]}
     assert _props(comps[str(mod)])["buildid:verify.status"] == "modified"
@@ -181,8 +187,8 @@ def test_verify_facts_and_recovered_versions(samples, tmp_path):
 
 def test_non_go_files_and_errors_are_left_out(tmp_path):
     (tmp_path / "notes.txt").write_text("go1.22.1\n")
-    recs = [scan_one(Walked(str(tmp_path / "notes.txt")), sbom=True),
-            scan_one(Walked(str(tmp_path / "gone"), "No such file or directory"), sbom=True)]
+    recs = [scan_one(tmp_path / "notes.txt", sbom=True),
+            scan_one(tmp_path / "gone", sbom=True, error="No such file or directory")]
     inv = sbom.inventory(recs, [str(tmp_path)])
     assert inv.binaries == [] and inv.modules == {}
     doc = json.loads(render(inv, "cyclonedx-json"))
@@ -194,8 +200,8 @@ def test_non_go_files_and_errors_are_left_out(tmp_path):
 def test_documents_are_deterministic(samples, records, inventory, tmp_path, monkeypatch):
     """Same tree, same flags: the same bytes, whatever the order records
     arrive in; --reproducible fixes serial and time from the content."""
-    again = sbom.inventory(list(reversed([scan_one(Walked(r["file"]), sbom=True) for r in records])))
-    for form in sbom.FORMATS:
+    again = sbom.inventory(list(reversed([scan_one(r.file, sbom=True) for r in records])))
+    for form in FORMATS:
         assert render(inventory, form) == render(again, form)
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         a = render(inventory, form, reproducible=True)
@@ -217,15 +223,16 @@ def test_stable_identifiers(inventory, spdx, cdx):
 
 
 def test_scan_with_workers_gives_the_same_document(samples, inventory):
-    recs = list(scan(walk([str(samples.dir)], False, ScanStats()), 2, False, None, sbom=True))
+    recs = list(scan(walk([str(samples.dir)], False, ScanStats()), 2, SBOM))
     assert render(sbom.inventory(recs), "spdx-json") == render(inventory, "spdx-json")
 
 
 def test_sbom_libraries_stay_out_of_other_commands(samples):
     """Only the SBOM formats import cyclonedx-python-lib and packageurl."""
     code = ("import sys, buildidtool\n"
-            "from buildidtool.scanning import scan_one, walk, ScanStats\n"
-            f"[scan_one(w) for w in walk([{str(samples.dir)!r}], False, ScanStats())]\n"
+            "from buildidtool.inputs import of_path; from buildidtool.facts import SCAN\n"
+            "from buildidtool.tree import walk, ScanStats\n"
+            f"[of_path(w, SCAN) for w in walk([{str(samples.dir)!r}], False, ScanStats())]\n"
             f"buildidtool.inspect({str(samples.path('hello-linux-amd64'))!r})\n"
             "print([m for m in ('cyclonedx', 'packageurl', 'spdx_tools') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -284,7 +291,7 @@ def test_file_names_that_are_not_utf8(samples, tmp_path):
     for raw in (b"x\xffy", b"x\xfey"):
         with open(os.path.join(bytes(tree), raw), "wb") as f:
             f.write(samples.path("hello-linux-amd64").read_bytes())
-    recs = [scan_one(w, sbom=True) for w in walk([str(tree)], False, ScanStats())]
+    recs = [of_path(w, SBOM) for w in walk([str(tree)], False, ScanStats())]
     inv = sbom.inventory(recs, [str(tree)])
     text = render(inv, "cyclonedx-json")
     assert "\\ud" not in text  # no lone surrogates, which strict JSON readers reject or mangle

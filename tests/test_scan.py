@@ -146,18 +146,17 @@ def test_reader_closing_early_ends_the_scan(samples, tmp_path, jobs):
 
 def test_unreadable_file_record_simulated(tree, monkeypatch):
     """As root nothing is unreadable, so the operating system's refusal is simulated."""
-    from buildidtool import scanning
+    from buildidtool import inputs
 
-    real_open = scanning.os.open
+    real_open = inputs.os.open
 
     def refuse(path, *a, **kw):
         if str(path).endswith("notes.txt"):
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, *a, **kw)
 
-    monkeypatch.setattr(scanning.os, "open", refuse)
-    items = list(scanning.walk([str(tree)], False, scanning.ScanStats()))
-    recs = {os.path.relpath(r["file"], tree): r for r in scanning.scan(items, 1, False)}
+    monkeypatch.setattr(inputs.os, "open", refuse)
+    recs = _scan_all(tree, 1)
     assert recs["a/notes.txt"]["error"] == "Permission denied"
     assert recs["a/hello"]["error"] is None and recs["a/hello"]["build_id"]
 
@@ -206,7 +205,7 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     from click.testing import CliRunner
 
     from buildidtool.cli import cli
-    from buildidtool.scancmd import parse_simple
+    from buildidtool.scanopts import parse as parse_simple
 
     for args in (["--json", str(tree)], ["--csv", "-j", "1", str(tree)], ["-j1", "--verify", str(tree)],
                  ["--jobs=2", "--follow-symlinks", "--", str(tree)], ["--format", "csv", str(tree)],
@@ -218,7 +217,7 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     for args in (["--help"], ["--bogus", str(tree)], ["-j", "0", str(tree)], ["--json", "--csv", str(tree)], [],
                  ["--format", "xml", str(tree)], ["--time-limit", "-1", str(tree)], ["--format", "json", "--csv", str(tree)]):
         assert parse_simple(args) is None, args  # click words these
-    code = ("import sys; from buildidtool.entry import main\n"
+    code = ("import sys; from buildidtool.console import main\n"
             f"sys.argv = ['buildid', 'scan', '--json', {str(tree)!r}]\n"
             "try:\n main()\nexcept SystemExit:\n pass\n"
             "print('click' in sys.modules, file=sys.stderr)")
@@ -232,22 +231,24 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
 def _sabotage(monkeypatch, victim: str, action):
     """Make the reader do `action` on the file named `victim`; forked workers
     inherit the patch."""
-    from buildidtool import scanning
+    from buildidtool import inputs
 
-    real = scanning.scan_one
+    real = inputs.of_path
 
-    def reader(item, verify=False, *rest):
+    def reader(item, *rest):
         if item.path.endswith(victim):
             action()
-        return real(item, verify, *rest)
+        return real(item, *rest)
 
-    monkeypatch.setattr(scanning, "scan_one", reader)
+    monkeypatch.setattr(inputs, "of_path", reader)
 
 
 def _scan_all(tree, jobs, **kw):
-    from buildidtool import scanning
-    items = scanning.walk([str(tree)], False, scanning.ScanStats())
-    return {os.path.relpath(r["file"], tree): r for r in scanning.scan(items, jobs, **kw)}
+    """The records of a scan of `tree` (JSON objects), by path within it."""
+    from buildidtool.ops.scan import scan
+    from buildidtool.tree import ScanStats, walk
+    items = walk([str(tree)], False, ScanStats())
+    return {os.path.relpath(r.file, tree): r.to_json() for r in scan(items, jobs, **kw)}
 
 
 def _crash():
@@ -296,19 +297,21 @@ def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatc
     root.mkdir()
     for i in range(1000):
         os.link(samples.path("hello-linux-amd64") if i % 3 else samples.path("lib"), root / f"f{i:04}")
-    from buildidtool import scanning
-    real = scanning.scan_one
+    from buildidtool import inputs
+    from buildidtool.ops.scan import scan
+    from buildidtool.tree import ScanStats, walk
+    real = inputs.of_path
 
-    def reader(item, verify=False, *rest):
+    def reader(item, *rest):
         n = int(item.path[-4:])
         if n % 50 == 49:
             os.kill(os.getpid(), signal.SIGKILL)
         if n % 7 == 6:
             raise RuntimeError("boom")
-        return real(item, verify, *rest)
+        return real(item, *rest)
 
-    monkeypatch.setattr(scanning, "scan_one", reader)
-    recs = list(scanning.scan(scanning.walk([str(root)], False, scanning.ScanStats()), 2))
+    monkeypatch.setattr(inputs, "of_path", reader)
+    recs = [r.to_json() for r in scan(walk([str(root)], False, ScanStats()), 2)]
     assert [r["file"][-4:] for r in recs] == [f"{i:04}" for i in range(1000)]
     for i, r in enumerate(recs):
         if i % 50 == 49:
@@ -320,9 +323,10 @@ def test_many_faults_in_a_long_scan_lose_no_record(samples, tmp_path, monkeypatc
 
 
 def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd):
-    from buildidtool import scancmd
+    from buildidtool.ops.scan import run
+    from buildidtool.scanopts import Options
     _sabotage(monkeypatch, "a/hello", _crash)
-    code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2, archives=None))
+    code = run(Options([str(tree)], "json", jobs=2, archives=None))
     out, err = capfd.readouterr()
     assert code == 2
     assert len(out.splitlines()) == 5
@@ -516,25 +520,25 @@ def test_sniffing_rules_out_other_files_by_their_first_byte():
 
 def test_json_short_cut_equals_the_general_encoder():
     """Records of files with nothing to say take a short cut in JsonFormat."""
-    from buildidtool.scanning import empty_record
+    from buildidtool.facts import SCAN, Facts
     from buildidtool.report.scan import JsonFormat
     fmt = JsonFormat(False)
     for name in ["a", 'q"\\', "caf\u00e9", "x\x1by", "\u2028"]:
-        rec = empty_record(name)
-        assert fmt.render(rec) == json.dumps(rec) + "\n"
-        rec["go_version"] = "go1.2"  # not blank: the general path
-        assert fmt.render(rec) == json.dumps(rec) + "\n"
+        rec = Facts(name, asked=SCAN)
+        assert fmt.render(rec) == json.dumps(rec.to_json()) + "\n"
+        rec = rec.replace(go_version="go1.2")  # not blank: the general path
+        assert fmt.render(rec) == json.dumps(rec.to_json()) + "\n"
 
 
 def test_scan_json_is_every_other_commands_json_line():
     """One rule for a JSON record: scan's fast writer gives report.records.json_line's text,
     names that are not UTF-8 (file_bytes) included."""
+    from buildidtool.facts import SCAN, Facts, failed
     from buildidtool.report.records import ScanJson, json_line
-    from buildidtool.scanning import empty_record
-    line = ScanJson().line
+    line = ScanJson(Facts("", asked=SCAN)).line
     for name in ["a", "caf\u00e9", "bad\udcff\udc80name", "x\x1by"]:
-        for rec in (empty_record(name), {**empty_record(name), "format": "elf", "build_id": "a/b"},
-                    empty_record(name, "no such file")):
+        for rec in (Facts(name, asked=SCAN), Facts(name, asked=SCAN, format="elf", raw_build_id=b"a/b"),
+                    failed(name, "no such file", SCAN)):
             assert line(rec) == json_line(rec)
             assert json.loads(line(rec))["file"] == name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 

@@ -37,7 +37,8 @@ def test_flipped_byte_is_modified_content_id(tmp_copy):
 def test_signature_only_tampering_is_reported_as_signature(tmp_copy):
     f = tmp_copy("hello-darwin-arm64")
     info = buildidtool.read(str(f))
-    off, size = info.code_signature
+    sig = info.code_signature
+    off, size = sig.offset, sig.size
     flip_byte(f, off + size - 5)  # a page hash byte; the content hash skips the signature
     v = buildidtool.verify(str(f))
     assert v.status == "modified"
@@ -94,7 +95,7 @@ def test_swapped_action_id_is_not_derived(tmp_copy, name):
     assert run("-w", f).returncode == 0  # make the content ID consistent again
     v = buildidtool.verify(str(f))
     assert v.status == "ok", v.reason  # the content hash alone cannot see it...
-    assert v.host_build_id["status"] == "not-derived"  # ...the host build ID can
+    assert v.host_build_id.status == "not-derived"  # ...the host build ID can
     strict = buildidtool.verify(str(f), strict=True)
     assert strict.status == "modified" and "host build ID" in strict.reason
     assert run("verify", "--strict", f).returncode == 1
@@ -103,7 +104,7 @@ def test_swapped_action_id_is_not_derived(tmp_copy, name):
 
 def test_custom_buildid_host_id_is_derived_from_the_id_itself(samples):
     v = buildidtool.verify(str(samples.path("hello-linux-amd64-custombuildid")))
-    assert v.host_build_id["status"] == "derived"
+    assert v.host_build_id.status == "derived"
 
 
 def test_universal_worst_slice_decides(tmp_copy):
@@ -131,5 +132,5 @@ def test_gccgo_files_are_not_checkable(samples):
     for name in ("hello-gccgo", "gccgo-buildid"):
         v = buildidtool.verify(str(samples.path(name)))
         assert v.status == "legacy" and "gccgo" in v.reason
-    assert buildidtool.verify(str(samples.path("hello-gccgo"))).host_build_id["status"] == "derived"
+    assert buildidtool.verify(str(samples.path("hello-gccgo"))).host_build_id.status == "derived"
     assert buildidtool.verify(str(samples.path("libgccgo"))).status == "ok"

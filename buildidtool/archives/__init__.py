@@ -1,8 +1,8 @@
 """Looking inside archives, packages and container images.
 
 Only this package knows the `ARCHIVE!/MEMBER` grammar (paths.py), the limits
-(limits.py) and the image rules (image.py). detect.py tells an archive from its
-first bytes and imports nothing; walk.py reads one input once, forward: members
+(limits.py) and the image rules (image.py). magic.py tells an archive from its
+first bytes and imports nothing; expand.py reads one input once, forward: members
 the formats layer can use are spooled (memory up to a bound, an anonymous
 temporary file beyond) and handed on as file descriptors, everything else is
 skipped unspooled; member.py opens one member for read, info, verify and hash.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from . import tarball
-from .detect import AR_MAGIC
+from .magic import AR_MAGIC
 from .limits import Budget
 from .streams import CHUNK, Window
 

@@ -137,7 +137,7 @@ def _blob(digest) -> str:
     return f"blobs/{m.group(1)}/{m.group(2)}"
 
 
-class Image:
+class ImageInfo:
     """What the image record shows, and its layers bottom up as (digest, member name)."""
 
     def __init__(self, fmt: str):
@@ -152,8 +152,8 @@ class Image:
                 "layers": [d for d, _ in self.layers]}
 
 
-def describe(store, fmt: str) -> Image:
-    img = Image(fmt)
+def describe(store, fmt: str) -> ImageInfo:
+    img = ImageInfo(fmt)
     if fmt == DOCKER:
         manifest = _json(store, "manifest.json")
         if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
@@ -213,7 +213,7 @@ def _image_manifests(store, index, depth: int) -> list:
     return out
 
 
-def entries(store, img: Image, budget: Budget, all_layers: bool):
+def entries(store, img: ImageInfo, budget: Budget, all_layers: bool):
     if all_layers:
         for digest, path in img.layers:
             for e in tarball.entries(store.open(path), budget):

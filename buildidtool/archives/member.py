@@ -8,7 +8,7 @@ import os
 from ..errors import MalformedFile, NotRegularFile, UnreadableFile
 from .limits import Limits
 from .paths import SEP
-from .walk import ARCHIVE, LINK, MEMBER, expand, is_layout, expand_layout
+from .expand import ARCHIVE, LINK, MEMBER, expand, is_layout, expand_layout
 
 
 def outer_of(path: str) -> str | None:

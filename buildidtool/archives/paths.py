@@ -8,10 +8,15 @@ gets it escaped so that a member path still splits one way. What was changed is
 said in the member's note, so a hostile name stays visible as hostile."""
 from __future__ import annotations
 
-from ..fileio import MEMBER_SEP
+import os
 
-SEP = MEMBER_SEP  # one home: fileio, which plain files use without importing archives
+SEP = "!/"
 _ESCAPED_SEP = "!%2F"
+
+
+def is_member_path(path: str) -> bool:
+    """A path into an archive (`a.tar!/bin/x`) rather than a file on disk."""
+    return SEP in path and not os.path.lexists(path)
 
 
 def join(outer: str, member: str) -> str:

@@ -12,7 +12,7 @@ from .limits import Budget
 
 CHUNK = 1 << 20
 
-from .detect import BZIP2, GZIP, XZ, ZSTD, compression
+from .magic import BZIP2, GZIP, XZ, ZSTD, compression
 
 
 class Window(io.RawIOBase):

@@ -14,7 +14,7 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from ..sbom import NS, TOOL, Identity, Inventory, json_text, tool_version, unique_text
+from .sbom import NS, TOOL, Identity, Inventory, json_text, tool_version, unique_text
 
 
 ROOT = "scan-root"

@@ -21,7 +21,6 @@ class Printer:
             from .records import json_line  # json is imported only for --json
             self.write(json_line(obj) + "\n")
         else:
-            from .records import record_of
             from .table import csv_text  # csv only for --csv
-            self.write(csv_text(self.command, [record_of(obj)], not self.header_done, self.terminal))
+            self.write(csv_text(self.command, [obj], not self.header_done, self.terminal))
             self.header_done = True

@@ -1,6 +1,5 @@
 """JSON records: the one rule for a file name in JSON, the JSON line of any
-result or record, the error record of each command, and scan's fast writer
-of the same lines."""
+result, and scan's fast writer of the same lines."""
 from __future__ import annotations
 
 import json
@@ -41,43 +40,21 @@ def json_line(obj) -> str:
     return json.dumps(_named(record_of(obj)))
 
 
-def error_record(command: str, path: str, message: str, dry_run: bool = False) -> dict:
-    """The record of a file `command` could not handle: the keys of any other
-    record of that command, `error` set."""
-    if command == "read":
-        from ..result import BuildIDInfo
-        return BuildIDInfo.failed(path, message).to_json()
-    if command == "hash":
-        from ..hashfile import HashReport
-        return HashReport.failed(path, message).to_json()
-    if command == "rewrite":
-        from ..rewriting import Rewritten
-        return Rewritten.failed(path, message, dry_run).to_json()
-    if command == "verify":
-        from ..verifying import Verdict
-        return Verdict.failed(path, message).to_json()
-    if command == "info":
-        from ..inspecting import failed
-        return failed(path, message)
-    raise ValueError(f"no records for {command!r}")
-
-
 class ScanJson:
     """json_line for scan records, many thousands a second: a record that
     says only "a file of unknown format" (most files of a tree) is a fixed
     text after its name, which is about a third of a scan's time otherwise.
-    Gives exactly json_line's text (a test holds the two together)."""
+    Gives exactly json_line's text (a test holds the two together).
+    `blank`: a record with nothing known, of the groups the scan asks for."""
 
-    def __init__(self) -> None:
-        from ..scanning import empty_record, is_blank
+    def __init__(self, blank) -> None:
         self.dumps = json.JSONEncoder().encode  # ASCII output, as json.dumps
         self.quote = json.encoder.encode_basestring_ascii  # what dumps does with a str
-        self.is_blank = is_blank
-        blank = self.dumps(empty_record(""))
-        self.blank_tail = blank[blank.index('""') + 2:]
+        text = self.dumps(blank.replace(file="").to_json())
+        self.blank_tail = text[text.index('""') + 2:]
 
-    def line(self, rec: dict) -> str:
-        name = rec["file"]
+    def line(self, facts) -> str:
+        name = facts.file
         if name.isascii():
             file = '{"file": ' + self.quote(name)
         else:
@@ -85,7 +62,7 @@ class ScanJson:
             file = '{"file": ' + self.quote(fields["file"])
             if "file_bytes" in fields:
                 file += ', "file_bytes": "' + fields["file_bytes"] + '"'
-        if self.is_blank(rec):
+        if facts.is_blank():
             return file + self.blank_tail
-        rest = self.dumps({k: v for k, v in rec.items() if k != "file"})
+        rest = self.dumps({k: v for k, v in facts.to_json().items() if k != "file"})
         return file + (", " + rest[1:] if len(rest) > 2 else "}")

@@ -19,15 +19,16 @@ class Format:
     """Lines of text; subclasses say how one record reads."""
 
     name = ""
+    wants_sbom = False  # records gather what an SBOM needs (facts.SBOM)
 
     def __init__(self, verify: bool, terminal: bool = False):
         self.verify = verify
         self.terminal = terminal  # stdout is a terminal: never write raw control bytes
 
-    def render(self, rec: dict) -> str:
+    def render(self, rec) -> str:
         raise NotImplementedError
 
-    def render_batch(self, recs: list[dict]):
+    def render_batch(self, recs: list):
         return "".join([self.render(r) for r in recs])
 
     def begin(self, out) -> None:
@@ -43,7 +44,7 @@ class Format:
 class TextFormat(Format):
     name = "text"
 
-    def render(self, rec: dict) -> str:
+    def render(self, rec) -> str:
         return scan_line(rec, self.verify) + "\n"
 
 
@@ -52,17 +53,18 @@ class JsonFormat(Format):
 
     def __init__(self, verify: bool, terminal: bool = False):
         super().__init__(verify, terminal)
+        from ..facts import SCAN, VERDICT, Facts
         from .records import ScanJson  # each format imports only what it writes with
-        self.line = ScanJson().line
+        self.line = ScanJson(Facts("", asked=SCAN | {VERDICT} if verify else SCAN)).line
 
-    def render(self, rec: dict) -> str:
+    def render(self, rec) -> str:
         return self.line(rec) + "\n"
 
 
 class CsvFormat(Format):
     name = "csv"
 
-    def render_batch(self, recs: list[dict]) -> str:
+    def render_batch(self, recs: list) -> str:
         from .table import csv_text
         return csv_text("scan", recs, False, self.terminal)
 
@@ -83,17 +85,16 @@ class SbomFormat(Format):
         super().__init__(verify, terminal)
         self.identity: tuple = (None, None, False)
         self.roots: list[str] = []
-        self.records: list[dict] = []
+        self.records: list = []
 
-    def render_batch(self, recs: list[dict]) -> list[dict]:
-        from ..sbom import is_go
-        return [r for r in recs if not r["error"] and is_go(r)]
+    def render_batch(self, recs: list) -> list:
+        return [r for r in recs if not r.error and r.is_go]
 
     def write(self, out, rendered) -> None:
         self.records.extend(rendered)
 
     def end(self, out) -> None:
-        from ..sbom import inventory, render, Identity
+        from .sbom import Identity, inventory, render
         inv = inventory(self.records, self.roots)
         out.write(render(inv, self.name, Identity.make(inv, *self.identity)).encode("utf-8"))
 
@@ -119,16 +120,16 @@ class Tally:
         self.files = self.go = self.modified = self.errors = 0
         self.versions: dict[str, int] = {}
 
-    def count(self, rec: dict) -> None:
+    def count(self, rec) -> None:
         self.files += 1
-        if rec["format"] == "unknown" and rec["error"] is None and not rec["build_id"] and not rec["go_version"]:
+        if rec.is_blank():
             return  # most files: nothing else to count
-        if rec["build_id"] or rec["go_version"] or any(s["build_id"] for s in rec["slices"]):
+        if rec.raw_build_id or rec.go_version or any(s.raw_build_id for s in rec.slices):
             self.go += 1
-            v = rec["go_version"] or "unknown"
+            v = rec.go_version or "unknown"
             self.versions[v] = self.versions.get(v, 0) + 1
-        self.modified += rec.get("status") == "modified"
-        self.errors += rec["error"] is not None
+        self.modified += rec.status == "modified"
+        self.errors += rec.error is not None
 
     def add(self, other: "Tally") -> None:
         self.files += other.files

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 
-from ..sbom import TOOL, Identity, Inventory, json_text, tool_version
+from .sbom import TOOL, Identity, Inventory, json_text, tool_version
 
 ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")

@@ -58,13 +58,14 @@ def csv_rows(command: str, record: dict) -> list[list[str]]:
     return [[_cell(_value(record, u, c)) for c in columns] for u in units]
 
 
-def csv_text(command: str, records: list[dict], header: bool, terminal: bool) -> str:
-    """The CSV text of some records of `command`, the header row first when asked."""
+def csv_text(command: str, records: list, header: bool, terminal: bool) -> str:
+    """The CSV text of some results (or their JSON objects) of `command`, the
+    header row first when asked."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     if header:
         w.writerow(CSV_COLUMNS[command])
     for record in records:
-        rows = csv_rows(command, record)
+        rows = csv_rows(command, record.to_json() if hasattr(record, "to_json") else record)
         w.writerows([[printable(c) for c in row] for row in rows] if terminal else rows)
     return buf.getvalue()

@@ -68,38 +68,35 @@ def verify_lines(v) -> list[str]:
     return out
 
 
-def info_lines(record: dict, lines: list[list[str]]) -> list[str]:
-    """`info`: the ID lines, then each unit's `go version -m` style lines
-    (inspecting.inspect_with_lines gives both)."""
+def info_lines(facts) -> list[str]:
+    """`info`: per unit, the ID lines, then the `go version -m` lines of its build info."""
     out = []
-    units = [(f"{record['file']} [{s['arch']}]", s) for s in record["slices"]] or [(record["file"], record)]
-    for (label, u), unit_lines in zip(units, lines):
-        out.append(f"{printable(label)}: {u['format']} {u['arch'] or '-'}")
-        out.append(f"\tbuild ID\t{printable(u['build_id']) if u['build_id'] else '(none)'}")
-        for name, value in (u["parts"] or {}).items():
+    units = [(f"{facts.file} [{s.arch}]", s) for s in facts.slices] or [(facts.file, facts)]
+    for label, u in units:
+        out.append(f"{printable(label)}: {u.format} {u.arch or '-'}")
+        out.append(f"\tbuild ID\t{printable(u.build_id) if u.build_id else '(none)'}")
+        for name, value in (u.parts or {}).items():
             out.append(f"\t  {name}\t{value}")
-        h = u.get("host_build_id")
+        h = u.host_build_id
         if h:
-            why = f": {h['reason']}" if h.get("reason") and h["status"] != "derived" else ""
-            out.append(f"\thost build ID\t{h['kind']} {h['hex']} ({h['status']}{why})")
-        sig = u.get("code_signature")
+            why = f": {h.reason}" if h.reason and h.status != "derived" else ""
+            out.append(f"\thost build ID\t{h.kind} {h.hex} ({h.status}{why})")
+        sig = u.code_signature
         if sig:
             state = {True: "page hashes match", False: "page hashes DO NOT match",
-                     None: "not checked"}[sig["pages_match"]]
-            made = "Go-made" if sig["go_made"] else "not Go-made"
-            out.append(f"\tcode signature\t{sig['size']} bytes at {sig['offset']:#x}, {made}, {state}")
-        bi = u.get("build_info")
-        if bi:
-            out.append(f"{printable(label)}: {bi.get('GoVersion', '')}")
-            out.extend("\t".join(printable(f) for f in line.split("\t")) for line in unit_lines)
-        elif u.get("build_info_error"):
-            out.append(f"\tbuild info\terror: {u['build_info_error']}")
-        if not bi and u.get("go_version"):
-            out.append(f"\tGo version\t{printable(u['go_version'])} "
-                       f"(no build info; recovered by {u['go_version_source']})")
+                     None: "not checked"}[sig.pages_match]
+            made = "Go-made" if sig.go_made else "not Go-made"
+            out.append(f"\tcode signature\t{sig.size} bytes at {sig.offset:#x}, {made}, {state}")
+        bi = u.build_info
+        if bi is not None:
+            out.append(f"{printable(label)}: {printable(bi.go_version)}")
+            out.extend("\t".join(printable(f) for f in line.split("\t")) for line in bi.lines())
+        elif u.build_info_error:
+            out.append(f"\tbuild info\terror: {printable(u.build_info_error)}")
+        if bi is None and u.go_version:
+            out.append(f"\tGo version\t{printable(u.go_version)} "
+                       f"(no build info; recovered by {u.go_version_source})")
     return out
-
-
 
 
 def diff_lines(d, label_a: str, label_b: str) -> list[str]:
@@ -134,21 +131,21 @@ def diff_lines(d, label_a: str, label_b: str) -> list[str]:
     return [printable(line) for line in lines]
 
 
-def shown_id(rec: dict) -> str | None:
+def shown_id(facts) -> str | None:
     """scan's build ID column: the file's own, or its slices', comma-separated."""
-    if rec["build_id"]:
-        return rec["build_id"]
-    return ",".join(s["build_id"] for s in rec["slices"] if s["build_id"]) or None
+    if facts.raw_build_id:
+        return facts.build_id
+    return ",".join(s.build_id for s in facts.slices if s.raw_build_id) or None
 
 
-def scan_line(rec: dict, verify: bool) -> str:
+def scan_line(facts, verify: bool) -> str:
     """`scan`, tab-separated: file, format, arch, go_version, build_id[, status,
     reason], error; `-` for an empty field; no tab or newline inside a field
     breaks a column."""
-    fields = [rec["file"], rec["format"], rec["arch"], rec["go_version"], shown_id(rec)]
+    fields = [facts.file, facts.format, facts.arch, facts.go_version, shown_id(facts)]
     if verify:
-        fields += [rec.get("status"), rec.get("reason")]
-    fields.append(rec["error"])
+        fields += [facts.status, facts.reason]
+    fields.append(facts.error)
     return "\t".join([printable(f) if f else "-" for f in fields])
 
 

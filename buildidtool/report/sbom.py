@@ -1,6 +1,6 @@
 """What a scan's SBOM says, apart from how CycloneDX or SPDX spell it.
 
-    inv = inventory(records)          # scan records made with sbom=True
+    inv = inventory(records)          # scan records (facts.Facts) with SBOM facts
     text = render(inv, "cyclonedx-json", Identity.make(inv, serial=None, timestamp=None, reproducible=True))
 
 One application per Go binary (named by its path, with the SHA-256 of its bytes
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 
-FORMATS = ("cyclonedx-json", "spdx-json")
+from ..formats.kinds import PACKAGE_ARCHIVES
+
 NS = "buildid:"
 TOOL = "buildidtool"
 
@@ -60,7 +61,6 @@ class Module:
         self.properties: dict[str, str] = {}
 
 
-ARCHIVES = ("go-archive", "gccgo-archive", "ar", "aix-big-archive")
 
 
 class Binary:
@@ -103,55 +103,7 @@ class Inventory:
         return h.hexdigest()
 
 
-def facts(path: str, fd: int, found, src) -> dict:
-    """What a scan record needs for an SBOM besides the usual fields: the
-    SHA-256 of the file, its build info (`go version -m -json`; of the first
-    slice of a universal file, as Go reads it) or the error reading it, and
-    the status of each unit's host build ID. Read errors go to the record."""
-    import os
-
-    from . import hostid
-    from .buildinfo import read_build_info_source
-    from .errors import BuildIDError
-    from .verifying import build_facts
-
-    out: dict = {"sha256": None, "build_info": None, "build_info_error": None}
-
-    statuses = []
-    for f in found.slices or [found]:
-        h = f.host_build_id
-        unit = src.view(f.span.offset, f.span.size) if f.span else src
-        statuses.append(None if h is None else
-                        hostid.judge(f.build_id, h.kind, h.value,
-                                     lookup=lambda f=f, unit=unit: build_facts(path, unit, f))[0])
-    out["host_build_id_status"] = statuses if found.slices else statuses[0]
-    if found.format in ("elf", "macho", "macho-fat", "pe", "xcoff", "plan9", "wasm"):
-        try:
-            bi = read_build_info_source(path, src)
-            out["build_info"] = bi.to_json() if bi is not None else None
-        except BuildIDError as e:
-            out["build_info_error"] = e.message
-    h = hashlib.sha256()
-    pos = 0
-    try:
-        while True:
-            chunk = os.pread(fd, 1 << 20, pos)
-            if not chunk:
-                break
-            h.update(chunk)
-            pos += len(chunk)
-        out["sha256"] = h.hexdigest()
-    except OSError as e:
-        out["error"] = f"read error: {e.strerror or e}"
-    return out
-
-
-def is_go(rec: dict) -> bool:
-    return bool(rec.get("build_id") or any(s.get("build_id") for s in rec.get("slices") or [])
-                or rec.get("go_version") or rec.get("build_info"))
-
-
-def _facts(rec: dict) -> list[tuple[str, str]]:
+def properties(facts) -> list[tuple[str, str]]:
     """The forensic facts of one binary, as (name, value) in a fixed order."""
     out: list[tuple[str, str]] = []
 
@@ -159,76 +111,88 @@ def _facts(rec: dict) -> list[tuple[str, str]]:
         if value is not None and value != "":
             out.append((NS + name, str(value)))
 
-    add("format", rec.get("format"))
-    units = rec.get("slices") or [rec]
-    statuses = rec.get("host_build_id_status")
-    if not isinstance(statuses, list):
-        statuses = [statuses]
-    for u, status in zip(units, statuses + [None] * len(units)):
-        prefix = f"slice.{u.get('arch') or 'unknown'}." if u is not rec else ""
-        add(prefix + "arch", u.get("arch"))
-        add(prefix + "build_id", u.get("build_id"))
-        add(prefix + "content_id", (u.get("parts") or {}).get("content"))
-        h = u.get("host_build_id")
-        if h:
-            add(prefix + "host_build_id", f"{h['kind']}:{h['hex']}")
-        add(prefix + "host_build_id_status", status or ("absent" if not h else None))
-    add("go_version", rec.get("go_version"))
-    add("go_version_source", rec.get("go_version_source"))
-    bi = rec.get("build_info") or {}
-    add("main_path", bi.get("Path") or rec.get("main_path"))
-    main = bi.get("Main") or {}
-    if main.get("Path"):
-        add("main_module", f"{main['Path']}@{main.get('Version', '')}")
-    settings = {s.get("Key", ""): s.get("Value", "") for s in bi.get("Settings") or []}
+    add("format", facts.format)
+    for u in facts.units:
+        prefix = f"slice.{u.arch or 'unknown'}." if u is not facts else ""
+        add(prefix + "arch", u.arch)
+        add(prefix + "build_id", u.build_id)
+        add(prefix + "content_id", (u.parts or {}).get("content"))
+        h = u.host_build_id
+        if h is not None and h.kind is not None:
+            add(prefix + "host_build_id", f"{h.kind}:{h.hex}")
+        add(prefix + "host_build_id_status", h.status if h is not None and h.kind is not None else "absent")
+    add("go_version", facts.go_version)
+    add("go_version_source", facts.go_version_source)
+    bi = _build_info(facts)
+    add("main_path", (bi.path if bi is not None else None) or facts.main_path)
+    if bi is not None and bi.main.path:
+        add("main_module", f"{bi.main.path}@{bi.main.version}")
+    settings = {s.key: s.value for s in bi.settings} if bi is not None else {}
     for key in ("vcs", "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH", "CGO_ENABLED",
                 "-trimpath", "-buildmode"):
         add("build." + key.lstrip("-"), settings.get(key))
-    if "status" in rec:
-        add("verify.status", rec["status"])
-        add("verify.reason", rec.get("reason"))
-        kinds = sorted({m["kind"] for m in rec.get("modification") or [] if m.get("kind")})
+    if facts.verdict is not None:
+        add("verify.status", facts.status)
+        add("verify.reason", facts.reason)
+        kinds = sorted({m.kind for m in facts.modification or ()})
         add("verify.modification", ",".join(kinds))
     return out
 
 
-def _add_modules(inv: Inventory, b: Binary, bi: dict) -> None:
-    main = bi.get("Main") or {}
-    if main.get("Path") and main.get("Version") and main["Version"] != "(devel)":
-        m = inv.module(main["Path"], main["Version"])
+def _build_info(facts):
+    """The file's build info as Go reads it: its own, or its first slice's."""
+    if facts.build_info is not None or not facts.slices:
+        return facts.build_info
+    return facts.slices[0].build_info
+
+
+def _add_modules(inv: Inventory, b: Binary, bi) -> None:
+    main = bi.main
+    if main.path and main.version and main.version != "(devel)":
+        m = inv.module(main.path, main.version)
         m.properties[NS + "role"] = "main"
         b.modules.add(m.purl)
-    for d in bi.get("Deps") or []:
-        path, version, rep = d.get("Path", ""), d.get("Version", ""), d.get("Replace")
-        if rep and rep.get("Version") and rep["Version"] != "(devel)":
-            m = inv.module(rep.get("Path", ""), rep["Version"])
-            m.properties[NS + "replaces"] = f"{path}@{version}"
-        elif path and version:
-            m = inv.module(path, version)
-            if rep:
-                m.properties[NS + "replaced_by"] = rep.get("Path", "")
+    for d in bi.deps:
+        rep = d.replace
+        if rep is not None and rep.version and rep.version != "(devel)":
+            m = inv.module(rep.path, rep.version)
+            m.properties[NS + "replaces"] = f"{d.path}@{d.version}"
+        elif d.path and d.version:
+            m = inv.module(d.path, d.version)
+            if rep is not None:
+                m.properties[NS + "replaced_by"] = rep.path
         else:
             continue
         b.modules.add(m.purl)
 
 
-def inventory(records, roots: list[str] | None = None) -> Inventory:
-    """The SBOM's content from scan records (made with sbom=True): Go files
-    only; other files and errors are left out. `roots`: the paths scanned."""
-    inv = Inventory(roots)
-    for rec in records:
-        if rec.get("error") or not is_go(rec):
-            continue
-        b = Binary(rec["file"], rec.get("sha256"), rec.get("format") in ARCHIVES)
-        b.properties = _facts(rec)
-        bi = rec.get("build_info") or {}
+def binary(inv: Inventory, facts) -> Binary | None:
+    """The SBOM entry of one scan record, its modules added to `inv`; None
+    for a file that is not Go, or could not be read."""
+    if facts.error or not facts.is_go:
+        return None
+    b = Binary(facts.file, facts.sha256, facts.format in PACKAGE_ARCHIVES)
+    b.properties = properties(facts)
+    bi = _build_info(facts)
+    if bi is not None:
         _add_modules(inv, b, bi)
-        std = stdlib_version(rec.get("go_version") or "")
-        if std:
-            m = inv.module("stdlib", std[2:])
-            m.version = std
-            b.modules.add(m.purl)
-        inv.binaries.append(b)
+    std = stdlib_version(facts.go_version or "")
+    if std:
+        m = inv.module("stdlib", std[2:])
+        m.version = std
+        b.modules.add(m.purl)
+    return b
+
+
+def inventory(records, roots: list[str] | None = None) -> Inventory:
+    """The SBOM's content from scan records gathered with the SBOM facts
+    (facts.SBOM): Go files only; other files and errors are left out.
+    `roots`: the paths scanned."""
+    inv = Inventory(roots)
+    for facts in records:
+        b = binary(inv, facts)
+        if b is not None:
+            inv.binaries.append(b)
     inv.binaries.sort(key=lambda b: b.path)
     return inv
 
@@ -272,26 +236,19 @@ class Identity:
 
 
 def tool_version() -> str:
-    from . import __version__
+    from .. import __version__
     return __version__
 
 
 def render(inv: Inventory, form: str, ident: Identity) -> str:
     """The document as text (JSON, ending in a newline)."""
     if form == "cyclonedx-json":
-        from .report.cyclonedx import render as cdx
+        from .cyclonedx import render as cdx
         return cdx(inv, ident)
     if form == "spdx-json":
-        from .report.spdx import render as spdx
+        from .spdx import render as spdx
         return spdx(inv, ident)
     raise ValueError(f"unknown SBOM format {form!r}")
 
 
-def write(records, out, form: str, serial: str | None = None, timestamp: str | None = None,
-          reproducible: bool = False, roots: list[str] | None = None) -> None:
-    """One document for all the records (made with sbom=True) to the text stream out."""
-    inv = inventory(records, roots)
-    out.write(render(inv, form, Identity.make(inv, serial, timestamp, reproducible)))
-
-
-__all__ = ["FORMATS", "inventory", "render", "write", "facts", "Identity", "Inventory", "golang_purl", "is_go"]
+__all__ = ["inventory", "binary", "properties", "render", "Identity", "Inventory", "golang_purl"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import fcntl
 import os
 
-from .formats import Source, reference_id
+from ..formats import Source, locate, reference_id, units
 
-from .errors import BuildIDError, FileChanged, RewriteError, naming, os_message
-from .fileio import is_member_path, open_regular
-from .idstring import display
-from .plan import Unit, plan_unit, units
-from .reading import locate_fd
+from ..archives.paths import is_member_path
+from ..errors import BuildIDError, FileChanged, RewriteError, naming, os_message
+from ..fileio import open_regular
+from ..idstring import display
+from ..plan import Plan, plan_unit
 
 
 class RewrittenUnit:
@@ -20,13 +20,13 @@ class RewrittenUnit:
 
     __slots__ = ("arch", "old_id", "new_id", "matches", "changed", "signature_updated")
 
-    def __init__(self, unit: Unit):
-        self.arch = unit.arch
-        self.old_id: str = display(unit.old_id) or ""
-        self.new_id: str = display(unit.new_id) or ""
-        self.matches: list[int] = unit.hashed.matches    # offsets of the ID, where it is written
-        self.changed = bool(unit.changes)                 # any byte differs from what is there
-        self.signature_updated = bool(unit.signature is not None and unit.new_signature != unit.old_signature)
+    def __init__(self, plan: Plan):
+        self.arch = plan.arch
+        self.old_id: str = display(plan.old_id) or ""
+        self.new_id: str = display(plan.new_id) or ""
+        self.matches: list[int] = plan.hashed.matches    # offsets of the ID, where it is written
+        self.changed = bool(plan.changes)                 # any byte differs from what is there
+        self.signature_updated = bool(plan.signature is not None and plan.new_signature != plan.old_signature)
 
     def to_json(self) -> dict:
         return {"arch": self.arch, "old_id": self.old_id, "new_id": self.new_id, "matches": self.matches,
@@ -42,9 +42,9 @@ class Rewritten:
 
     __slots__ = ("file", "units", "changed", "dry_run", "error")
 
-    def __init__(self, file: str, units: list[Unit], changed: bool, dry_run: bool):
+    def __init__(self, file: str, plans: list[Plan], changed: bool, dry_run: bool):
         self.file = file
-        self.units = [RewrittenUnit(u) for u in units]
+        self.units = [RewrittenUnit(p) for p in plans]
         self.changed = changed
         self.dry_run = dry_run
         self.error: str | None = None
@@ -66,16 +66,16 @@ class Rewritten:
         return f"<Rewritten {self.file!r} {what}: {self.units}>"
 
 
-def plan_file(fd: int, go_compatible: bool = False) -> list[Unit]:
+def plan_file(fd: int, go_compatible: bool = False) -> list[Plan]:
     """Locate and hash every unit of the open file. With go_compatible, a thin
     file's placeholder is what `go tool buildid` reads, even when that is not a
     Go build ID (the reference then fails the same way)."""
-    found = locate_fd(fd)
-    size = os.fstat(fd).st_size
-    rid = None
+    src = Source.of_file(fd)
+    found = locate(src)
     if go_compatible and not found.slices:
-        rid = reference_id(Source.of_file(fd))
-    return [plan_unit(fd, f, span, old) for f, span, old in units(found, size, rid)]
+        (unit,) = units(src, found)
+        return [plan_unit(unit, reference_id(src))]
+    return [plan_unit(u, u.found.build_id) for u in units(src, found)]
 
 
 def rewrite(path: str, dry_run: bool = False, atomic: bool = False,

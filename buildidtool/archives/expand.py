@@ -17,7 +17,7 @@ from . import deb, image, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import SEP, clean, join
-from .detect import SUFFIX, detect, looks_like_tar
+from .magic import SUFFIX, looks_like_tar, sniff
 from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
 
 from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parsers read first
@@ -75,7 +75,7 @@ def expand(name: str, fd: int, limits: Limits, all_layers: bool = False,
     (an SBOM wants every file's digest)."""
     size = os.fstat(fd).st_size
     if fmt is None:
-        fmt = detect(os.pread(fd, HEAD, 0))
+        fmt = sniff(os.pread(fd, HEAD, 0))
     if fmt is None:
         return None
     budget = Budget(limits, size)
@@ -222,7 +222,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         return
     budget.member(e.size)
     head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1]) if e.extent else read_full(e.reader, HEAD)
-    inner = None if vname == target else worth_opening(detect(head), head)
+    inner = None if vname == target else worth_opening(sniff(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
             lim = budget.limits.max_depth
@@ -266,7 +266,7 @@ def worth_opening(fmt: str | None, head: bytes) -> str | None:
         inner = b""
     if not inner:
         return fmt
-    return fmt if detect(inner) is not None or _worth_spooling(inner) else None
+    return fmt if sniff(inner) is not None or _worth_spooling(inner) else None
 
 
 def _spool(e: Entry, head: bytes, budget: Budget) -> int:
@@ -276,6 +276,6 @@ def _spool(e: Entry, head: bytes, budget: Budget) -> int:
 
 
 def _worth_spooling(head: bytes) -> bool:
-    from ..formats import sniff
+    from ..formats import sniff as sniff_container
     from ..formats.raw import find_marker
-    return sniff(head) != "unknown" or find_marker(head) is not None
+    return sniff_container(head) != "unknown" or find_marker(head) is not None

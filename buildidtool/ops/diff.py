@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 
-from .formats import Found, Span
+from ..formats import Found, Source, Span, Unit, after_last_slice, locate, units
 
-from .errors import BuildIDError, MalformedFile, naming
-from .fileio import opened
-from .hashing import find_and_hash
-from .idstring import display, hash_to_string, parts
-from .reading import locate_fd
+from ..errors import BuildIDError, MalformedFile, naming
+from ..fileio import opened
+from ..formats.errors import FormatError
+from ..formats.kinds import EXECUTABLES, UNIVERSAL
+from ..hashing import find_and_hash
+from ..idstring import display, hash_to_string, parts
 
 BUFSIZE = 1 << 20
 MAX_RANGES = 100   # ranges listed per unit; the totals count them all
@@ -106,59 +107,53 @@ def diff(a: str, b: str) -> Diff:
     """Compare two files; raises BuildIDError (naming the file) when either
     cannot be read or parsed, or when they are not the same kind of file."""
     with opened(a) as fa, opened(b) as fb:
+        src_a, src_b = Source.of_file(fa), Source.of_file(fb)
         with naming(a):
-            found_a = locate_fd(fa)
+            found_a = locate(src_a)
         with naming(b):
-            found_b = locate_fd(fb)
-        pairs, out = _pair(a, b, fa, fb, found_a, found_b)
-        for (fa_found, span_a), (fb_found, span_b) in pairs:
-            unit = UnitDiff(fa_found.arch or fb_found.arch)
-            _compare(a, b, fa, fb, fa_found, fb_found, span_a, span_b, unit)
+            found_b = locate(src_b)
+        pairs, out = _pair(a, b, src_a, src_b, found_a, found_b)
+        for ua, ub in pairs:
+            unit = UnitDiff(ua.arch or ub.arch)
+            _compare(a, b, ua, ub, unit)
             out.units.append(unit)
         if found_a.slices and found_b.slices:
-            out.after_slices = _after_slices(a, b, fa, fb, found_a, found_b)
+            out.after_slices = _after_slices(a, b, fa, fb, after_last_slice(found_a, src_a.size),
+                                             after_last_slice(found_b, src_b.size))
         return out
 
 
-def _after_slices(a, b, fa, fb, found_a: Found, found_b: Found) -> dict:
+def _after_slices(a, b, fa, fb, tail_a: Span | None, tail_b: Span | None) -> dict:
     """What follows the last slice of two universal files (lipo writes nothing
     there: anything is appended), compared byte for byte."""
-    ends = [max(s.span.end for s in f.slices) for f in (found_a, found_b)]
-    sizes = [max(os.fstat(fd).st_size - end, 0) for fd, end in zip((fa, fb), ends)]
+    sizes = [t.size if t is not None else 0 for t in (tail_a, tail_b)]
     same = sizes[0] == sizes[1]
     if same and sizes[0]:
-        tails = [Span(end, size) for end, size in zip(ends, sizes)]
-        same = not any(True for _ in _runs(a, b, fa, fb, tails[0], tails[1], [], []))
+        same = not any(True for _ in _runs(a, b, fa, fb, tail_a, tail_b, [], []))
     return {"a": sizes[0], "b": sizes[1], "same": same}
 
 
-def _units(fd: int, found: Found) -> list[tuple[Found, Span]]:
-    if found.slices:
-        return [(s, s.span) for s in found.slices]
-    return [(found, Span(0, os.fstat(fd).st_size))]
-
-
-def _pair(a, b, fa, fb, found_a: Found, found_b: Found):
+def _pair(a, b, src_a: Source, src_b: Source, found_a: Found, found_b: Found):
     """Units to compare: thin with thin, a thin file with the same-arch slice of a
     universal one, universal slices by arch."""
-    thin = {"macho", "macho-fat"}
+    thin = {"macho", UNIVERSAL}
     if found_a.format != found_b.format and {found_a.format, found_b.format} != thin:
         # The error names the file that is not a binary, when one is not; else the second.
         culprit = a if found_a.format == "unknown" else b
         raise MalformedFile(culprit, f"cannot compare: {a} is {found_a.format}, {b} is {found_b.format}")
-    ua, ub = _units(fa, found_a), _units(fb, found_b)
-    out = Diff(a, b, found_a.format if found_a.format == found_b.format else "macho-fat")
+    ua, ub = units(src_a, found_a), units(src_b, found_b)
+    out = Diff(a, b, found_a.format if found_a.format == found_b.format else UNIVERSAL)
     if len(ua) == 1 and len(ub) == 1 and not (found_a.slices or found_b.slices):
         return [(ua[0], ub[0])], out
-    by_arch_b = {f.arch: (f, s) for f, s in ub}
+    by_arch_b = {u.arch: u for u in ub}
     pairs = []
-    for f, s in ua:
-        if f.arch in by_arch_b:
-            pairs.append(((f, s), by_arch_b.pop(f.arch)))
+    for u in ua:
+        if u.arch in by_arch_b:
+            pairs.append((u, by_arch_b.pop(u.arch)))
         elif found_a.slices and found_b.slices:
-            out.only_in_a.append(f.arch or "?")
+            out.only_in_a.append(u.arch or "?")
     if found_a.slices and found_b.slices:
-        out.only_in_b = [f.arch or "?" for f in by_arch_b.values()]
+        out.only_in_b = [u.arch or "?" for u in by_arch_b.values()]
     if not pairs:
         raise MalformedFile(b, f"cannot compare: no architecture in common with {a}")
     return pairs, out
@@ -170,7 +165,8 @@ def _placeholder(found: Found) -> bytes:
     return found.build_id or os.urandom(32)
 
 
-def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> None:
+def _compare(a, b, ua: Unit, ub: Unit, unit: UnitDiff) -> None:
+    fa, fb, found_a, found_b, span_a, span_b = ua.src.fd, ub.src.fd, ua.found, ub.found, ua.span, ub.span
     with naming(a):
         ha = find_and_hash(fa, _placeholder(found_a), found_a.exclude, span_a.offset, span_a.size)
     with naming(b):
@@ -188,9 +184,9 @@ def _compare(a, b, fa, fb, found_a, found_b, span_a, span_b, unit: UnitDiff) -> 
     if not unit.same_content:
         zero_a = list(found_a.exclude) + [Span(m, len(found_a.build_id or b"")) for m in ha.matches]
         zero_b = list(found_b.exclude) + [Span(m, len(found_b.build_id or b"")) for m in hb.matches]
-        namer = _Namer(fa, found_a, span_a)
+        namer = _Namer(ua)
         _collect(unit, namer, _runs(a, b, fa, fb, span_a, span_b, zero_a, zero_b))
-    unit.build_info = _build_info_diff(fa, fb, span_a, span_b, found_a)
+    unit.build_info = _build_info_diff(ua, ub)
 
 
 def _read(path: str, fd: int, span: Span, pos: int, n: int, zero: list[Span]) -> bytearray:
@@ -259,10 +255,10 @@ class _Namer:
 
     PRIORITY = (("section",), ("segment",), ("table", "header"))
 
-    def __init__(self, fd: int, found: Found, span: Span):
-        from .formats import Source
-        from .modification import layout_of
-        lay = layout_of(Source(fd, span.offset, span.size), found.format) if not found.slices else None
+    def __init__(self, unit: Unit):
+        from ..modification import layout_of
+        span = unit.span
+        lay = layout_of(unit.src, unit.format)
         self.image_end = None if lay is None else lay.image_end - span.offset
         self.regions = [] if lay is None else [(r.kind, r.name, r.offset - span.offset, r.end - span.offset)
                                                for r in lay.regions if r.size]
@@ -293,17 +289,15 @@ class _Namer:
         return (self._fallback(at) or ["unknown"])[0]
 
 
-def _build_info_diff(fa: int, fb: int, span_a: Span, span_b: Span, found: Found) -> list[dict] | None:
+def _build_info_diff(ua: Unit, ub: Unit) -> list[dict] | None:
     """Fields of Go's build info that differ: Go version, path, main module,
     settings, dependencies. None when either file has no build info."""
-    from .buildinfo import NO_BUILD_INFO_FORMATS, read_build_info_source
-    from .formats import Source
-    if found.format in NO_BUILD_INFO_FORMATS:
+    from ..buildinfo import of_source
+    if ua.format not in EXECUTABLES:
         return None
     try:
-        bia = read_build_info_source("", Source(fa, span_a.offset, span_a.size))
-        bib = read_build_info_source("", Source(fb, span_b.offset, span_b.size))
-    except (BuildIDError, ValueError):  # broken build info: `info` reports it; here it only says less
+        bia, bib = of_source(ua.src, arch=ua.arch), of_source(ub.src, arch=ub.arch)
+    except (BuildIDError, FormatError, OSError, ValueError):  # broken build info: `info` reports it
         return None
     if bia is None or bib is None:
         return None

@@ -1,15 +1,12 @@
 """`hash`: the content ID of a file's bytes with a placeholder zeroed out."""
 from __future__ import annotations
 
-import os
+from ..formats import Source, Span, locate, units
 
-from .formats import Span
-
-from .errors import RewriteError, naming
-from .fileio import opened
-from .idstring import display
-from .plan import hash_unit, units
-from .reading import locate_fd
+from ..errors import RewriteError, naming
+from ..fileio import opened
+from ..idstring import display
+from ..plan import Plan, hash_unit
 
 
 class HashReport:
@@ -18,15 +15,15 @@ class HashReport:
 
     __slots__ = ("file", "arch", "placeholder", "content_id", "sha256", "matches", "excluded", "span", "error")
 
-    def __init__(self, file: str, arch: str | None, placeholder: bytes | None, unit=None) -> None:
+    def __init__(self, file: str, arch: str | None, placeholder: bytes | None, plan: Plan | None = None) -> None:
         self.file = file
         self.arch = arch
         self.placeholder: str | None = display(placeholder)
-        self.content_id: str | None = unit.content_id if unit else None
-        self.sha256: str | None = unit.hashed.digest.hex() if unit else None
-        self.matches: list[int] = unit.hashed.matches if unit else []
-        self.excluded: list[Span] = list(unit.exclude) if unit else []
-        self.span: Span | None = unit.span if unit else None
+        self.content_id: str | None = plan.content_id if plan else None
+        self.sha256: str | None = plan.hashed.digest.hex() if plan else None
+        self.matches: list[int] = plan.hashed.matches if plan else []
+        self.excluded: list[Span] = list(plan.exclude) if plan else []
+        self.span: Span | None = plan.span if plan else None
         self.error: str | None = None
 
     @classmethod
@@ -54,15 +51,15 @@ def hash_file(path: str, id: str | bytes | None = None) -> list[HashReport]:
     Mach-O). With `id`, that string is the placeholder in every unit."""
     placeholder = id.encode() if isinstance(id, str) else id
     with naming(path), opened(path) as fd:
-        found = locate_fd(fd)
-        size = os.fstat(fd).st_size
-        todo = units(found, size)
-        if placeholder is not None:
-            todo = [(found, Span(0, size), placeholder)] if not found.slices else \
-                [(f, span, placeholder) for f, span, _ in todo]
+        src = Source.of_file(fd)
+        found = locate(src)
         out = []
-        for f, span, old in todo:
+        for unit in units(src, found):
+            old = placeholder if placeholder is not None else unit.found.build_id
             if not old:
                 raise RewriteError("no build ID to use as the placeholder (give one with --id)")
-            out.append(HashReport(path, f.arch, old, hash_unit(fd, f, span, old)))
+            out.append(HashReport(path, unit.arch, old, hash_unit(unit, old)))
         return out
+
+
+__all__ = ["hash_file", "HashReport"]

@@ -37,7 +37,7 @@ def looks_like_tar(block: bytes) -> bool:
     return stored in (unsigned, signed)
 
 
-def detect(head: bytes) -> str | None:
+def sniff(head: bytes) -> str | None:
     """The archive format of data starting with `head`: zip, deb, rpm, tar, or
     a compression (gzip, bzip2, xz, zstd: the reader decides whether a tar is
     inside); None for anything else."""

@@ -1,0 +1,136 @@
+"""What one walked input of a scan becomes: its records. A regular file is one
+record; an archive, package or image is its own record, one per member (named
+`ARCHIVE!/MEMBER`, with the facts a loose file gets) and one per link
+(reported, never followed)."""
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+
+from .facts import VERDICT, ArchiveFacts, Facts, failed, gather
+from .formats import FormatError, sniff
+from .formats.raw import MARKER_START
+from .formats.source import PREFIX_SIZE
+from .tree import Walked
+
+
+def records(item: Walked, asked: frozenset, archives=None) -> Iterator[Facts]:
+    """The records of one walked input; with `archives` (an
+    archives.limits.Limits, None to look inside nothing), one per member of an
+    archive, package or image too."""
+    if archives is not None and not item.error:
+        yield from _archive_input(item.path, asked, archives)
+        return
+    yield of_path(item, asked)
+
+
+def of_path(item: Walked, asked: frozenset) -> Facts:
+    """The record of one walked regular file."""
+    path = item.path
+    if item.error:
+        return failed(path, item.error, asked)
+    # Not fileio.open_regular: the walk has already seen a regular file, so its
+    # stat before the open is skipped, and the one fstat gives the size too
+    # (system calls are half of a scan's time).
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        return failed(path, e.strerror or str(e), asked)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
+            return failed(path, "not a regular file", asked)
+        return of_fd(path, fd, asked, None, st.st_size)
+    finally:
+        os.close(fd)
+
+
+def of_fd(path: str, fd: int, asked: frozenset, head: bytes | None = None, size: int | None = None) -> Facts:
+    """The record of the bytes open on fd (a file, or a spooled archive
+    member), named `path`; `head`: its first bytes and `size`, when the caller
+    has them."""
+    try:
+        size = os.fstat(fd).st_size if size is None else size
+        if head is None or (len(head) < PREFIX_SIZE and len(head) < size):
+            head = os.pread(fd, PREFIX_SIZE, 0)  # the prefix the parsers read first
+    except OSError as e:
+        return failed(path, f"read error: {e.strerror or e}", asked)
+    # Most files in a tree are not binaries: this one read decides, and they
+    # skip the parsers.
+    if VERDICT not in asked and sniff(head) == "unknown" and MARKER_START not in head:
+        return Facts(path, asked=asked)
+    try:
+        return gather(path, fd, asked, size=size, head=head)
+    except FormatError as e:
+        return failed(path, str(e), asked, sniff(head))
+    except OSError as e:
+        return failed(path, f"read error: {e.strerror or e}", asked)
+
+
+# --- archives ---
+
+def _archive_input(path: str, asked: frozenset, limits) -> Iterator[Facts]:
+    from .archives.magic import sniff as sniff_archive
+    from .facts import DIGEST
+
+    if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
+        from .archives.expand import expand_layout
+        yield from _members(expand_layout(path, limits, limits.all_layers, spool_all=DIGEST in asked), asked)
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        yield failed(path, e.strerror or str(e), asked)
+        return
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
+            yield failed(path, "not a regular file", asked)
+            return
+        try:
+            head = os.pread(fd, PREFIX_SIZE, 0)
+        except OSError as e:
+            yield failed(path, f"read error: {e.strerror or e}", asked)
+            return
+        fmt = sniff_archive(head)
+        if fmt is not None:
+            from .archives.expand import worth_opening
+            fmt = worth_opening(fmt, head)
+        if fmt is None:
+            yield of_fd(path, fd, asked, head)
+            return
+        from .archives.expand import expand
+        yield from _members(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=DIGEST in asked), asked)
+    finally:
+        os.close(fd)
+
+
+def _members(items, asked: frozenset) -> Iterator[Facts]:
+    from .archives.expand import ARCHIVE, LINK, MEMBER
+    from .verdict import NO_BUILD_ID, Verdict
+
+    for it in items:
+        extra = {}
+        if it.layer is not None:
+            extra["layer"] = it.layer
+        if it.notes:
+            extra["notes"] = tuple(it.notes)
+        if it.kind == MEMBER and it.error:
+            rec = failed(it.name, it.error, asked)
+        elif it.kind == MEMBER and it.fd is not None:
+            rec = of_fd(it.name, it.fd, asked)
+        elif it.kind == MEMBER:
+            # Not spooled: the formats layer has nothing to say about it, as of
+            # an unknown loose file.
+            rec = Facts(it.name, asked=asked, **({"verdict": Verdict(NO_BUILD_ID, "the file has no Go build ID")}
+                                                 if VERDICT in asked else {}))
+        elif it.kind == LINK:
+            rec = Facts(it.name, format="link", link=it.link, asked=asked)
+        elif it.kind == ARCHIVE:
+            rec = failed(it.name, it.error, asked, it.format) if it.error else Facts(it.name, format=it.format,
+                                                                                      asked=asked)
+            extra["archive"] = ArchiveFacts(it.info.get("members"), it.info.get("repo_tags"),
+                                            it.info.get("config_digest"), it.info.get("layers"))
+        else:  # devices, FIFOs: not regular files, as the walk skips them on disk
+            continue
+        yield rec.replace(**extra) if extra else rec

@@ -1,0 +1,138 @@
+"""`scan`: files, trees, packages and images, one record per file (per member
+of an archive), read by worker processes, written in order as they come.
+
+The pipeline: walk (tree.walk, in this process) -> records per input
+(inputs.records, in the workers) -> rendered by the chosen format in the
+workers -> written in order here (report.scan). Free of click: console.py
+runs a well-formed scan straight from scanopts.parse."""
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
+from ..facts import SBOM, SCAN, VERDICT, failed
+from ..scanopts import Options
+from ..tree import ScanStats, Walked, walk
+
+
+def asked_for(verify: bool, sbom: bool) -> frozenset:
+    """The groups of facts a scan gathers (facts.py)."""
+    asked = SBOM if sbom else SCAN
+    return asked | {VERDICT} if verify else asked
+
+
+def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
+         time_limit: float | None = None, archives=None) -> Iterator:
+    """The records of walked items in order, read by `jobs` worker processes
+    (0: in this one). With `render`, a function of a batch's list of records
+    run in the worker, its results instead (one per batch). A file whose
+    reader raises, is killed, or runs past `time_limit` seconds is an error
+    record; the rest go on."""
+    from ..inputs import records
+    from ..workers import ordered
+
+    # Items travel to the workers as bare paths unless the walk met an error:
+    # pickling a str costs a fraction of pickling an object.
+    def work(item):
+        return list(records(Walked(item) if type(item) is str else item, asked, archives))
+
+    def fault(item, message):
+        return [failed(item if type(item) is str else item.path, message, asked)]
+
+    def combine(per_item):
+        recs = [r for rs in per_item for r in rs]
+        return recs if render is None else render(recs)
+
+    bare = (x.path if x.error is None else x for x in items)
+    # Verifying reads whole files: small batches keep every worker busy to the end.
+    # Looking inside archives, one input may hold far more work than its neighbours:
+    # batches are cut by input size too, so large packages spread over the workers.
+    batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
+                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
+    if render is not None:
+        yield from batches
+    else:
+        for recs in batches:
+            yield from recs
+
+
+def _item_size(item) -> int:
+    return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
+
+
+def _item_cost(item) -> int:
+    """An input's size on disk (a directory, an OCI layout, counts as large; a
+    walk error, nothing)."""
+    if type(item) is not str:
+        return 0
+    try:
+        st = os.stat(item)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 1 << 30
+
+
+def run(opts: Options) -> int:
+    """Scan, print records and the summary; the exit status: 1 when --verify
+    found a modified file, else 2 when any file failed (an error record), else 0."""
+    from ..report.scan import FORMATS, Progress, Tally
+    from ..report.text import scan_summary
+
+    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
+    if fmt.wants_sbom:
+        fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
+    stats = ScanStats()
+
+    def render(recs):  # in the workers
+        t = Tally()
+        for r in recs:
+            t.count(r)
+        return fmt.render_batch(recs), t
+
+    out = sys.stdout.buffer
+    sys.stdout.flush()
+    progress = Progress()
+    total = Tally()
+    fmt.begin(out)
+    layouts = opts.archives is not None
+    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+                   asked_for(opts.verify, fmt.wants_sbom), render, opts.time_limit or None, opts.archives)
+    for rendered, tally in batches:
+        total.add(tally)
+        progress.before_output()
+        fmt.write(out, rendered)
+        if progress.shared:
+            out.flush()
+        progress.tick(total.files)
+    fmt.end(out)
+    out.flush()
+    progress.clear()
+    sys.stderr.write(scan_summary(total, opts.verify, stats.skipped) + "\n")
+    return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
+
+
+def main(args: list[str]) -> int:
+    """Run a well-formed `scan` invocation without click and return its exit
+    status; return -1, having done nothing, when click must parse the arguments."""
+    from ..scanopts import parse
+    opts = parse(args)
+    if opts is None:
+        return -1
+    return guarded_run(opts)
+
+
+def guarded_run(opts: Options) -> int:
+    try:
+        return run(opts)
+    except BrokenPipeError:
+        # The reader went away: stop quietly, as click does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CHECK_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["scan", "run", "main", "guarded_run", "asked_for", "Options"]

@@ -1,0 +1,177 @@
+"""The options of `scan`, in one table: the click command (cli.py) is built
+from it, and so is the click-free parser that runs a well-formed scan without
+importing click (benchmarks/run.py, row 2 "scan with the click-free parser vs
+through click", measures what it saves: a tenth of a small scan). Anything
+the parser does not plainly accept (help, an unknown option, a bad value) goes
+to click, which words the error. Every value is checked by the same function
+either way."""
+from __future__ import annotations
+
+from .report.scan import FORMATS
+
+DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 100 GB file fits
+
+
+def _int_in(lo: int, hi: int | None = None):
+    def check(text: str) -> int:
+        v = int(text)
+        if v < lo or (hi is not None and v > hi):
+            raise ValueError(f"{text} is not in the range {lo}<=x" + (f"<={hi}" if hi is not None else ""))
+        return v
+    return check
+
+
+def _float_at_least(lo: float):
+    def check(text: str) -> float:
+        v = float(text)
+        if not v >= lo:
+            raise ValueError(f"{text} is not in the range x>={lo}")
+        return v
+    return check
+
+
+def _choice(text: str) -> str:
+    if text not in FORMATS:
+        raise ValueError(f"{text!r} is not one of {', '.join(FORMATS)}")
+    return text
+
+
+def _size(text: str) -> int:
+    from .archives.limits import parse_size
+    return parse_size(text)
+
+
+class Opt:
+    """One option: its names, where its value goes, how a value is checked
+    (None: a flag), its help and metavar."""
+
+    __slots__ = ("names", "dest", "check", "help", "metavar")
+
+    def __init__(self, names: tuple[str, ...], dest: str, check, help: str, metavar: str | None = None):
+        self.names, self.dest, self.check, self.help, self.metavar = names, dest, check, help, metavar
+
+    @property
+    def is_flag(self) -> bool:
+        return self.check is None
+
+
+OPTIONS = (
+    Opt(("--format",), "form", _choice, "Output format (default: text, tab-separated); cyclonedx-json and "
+        "spdx-json write one SBOM document (CycloneDX 1.6, SPDX 2.3) for the whole scan.",
+        "[" + "|".join(FORMATS) + "]"),
+    Opt(("--json",), "as_json", None, "Same as --format json: one JSON object per file."),
+    Opt(("--csv",), "as_csv", None, "Same as --format csv: RFC 4180 with a header row."),
+    Opt(("--verify",), "verify", None, "Also verify each file (reads whole files)."),
+    Opt(("--follow-symlinks",), "follow_symlinks", None, "Follow symbolic links inside the trees."),
+    Opt(("-j", "--jobs"), "jobs", _int_in(1, 256), "Worker processes (default: one per core).", "N"),
+    Opt(("--time-limit",), "time_limit", _float_at_least(0),
+        "Per-file time limit; a file past it is an error record (default 300, 0: none).", "SECONDS"),
+    Opt(("--no-archives",), "no_archives", None, "Do not look inside archives, packages and images."),
+    Opt(("--all-layers",), "all_layers", None, "Images: every layer's files (with a layer field), not the squashed tree."),
+    Opt(("--max-depth",), "max_depth", _int_in(0, 64),
+        "Archives inside archives opened, the outermost counting 1 (default 4; 0: like --no-archives).", "N"),
+    Opt(("--max-member-size",), "max_member_size", _size,
+        "Largest member read, uncompressed (default 4G; suffixes K, M, G, T).", "SIZE"),
+    Opt(("--max-total-size",), "max_total_size", _size,
+        "Most data read out of one input, all nesting levels (default 16G).", "SIZE"),
+    Opt(("--max-ratio",), "max_ratio", _float_at_least(1),
+        "Largest expansion ratio of one input, once past 64M read (default 250).", "RATIO"),
+    Opt(("--max-members",), "max_members", _int_in(1), "Most members read from one input (default 1000000).", "N"),
+    Opt(("--serial-number",), "serial_number", str,
+        "SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).", "URN"),
+    Opt(("--timestamp",), "timestamp", str,
+        "SBOM creation time (default: now, or SOURCE_DATE_EPOCH / 1970 with --reproducible).", "ISO8601"),
+    Opt(("--reproducible",), "reproducible", None,
+        "SBOM serial number and time fixed, so two scans of one tree give the same bytes."),
+)
+_BY_NAME = {n: o for o in OPTIONS for n in o.names}
+
+
+class Options:
+    """What a scan was asked to do."""
+
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives")
+
+    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
+                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default"):
+        self.paths, self.form, self.verify = list(paths), form, verify
+        self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
+        if archives == "default":  # look inside archives with the default limits
+            from .archives.limits import Limits
+            archives = Limits()
+        self.archives = archives  # an archives.limits.Limits, or None: --no-archives
+
+
+class UsageError(ValueError):
+    """Options that do not go together, or a bad SBOM identity."""
+
+
+def options(paths, values: dict) -> Options:
+    """The Options of checked values (by dest); UsageError when they conflict."""
+    get = values.get
+    chosen = {f for f in (get("form"), "json" if get("as_json") else None, "csv" if get("as_csv") else None) if f}
+    if len(chosen) > 1:
+        raise UsageError("choose one output format (--format, --json, --csv)")
+    form = chosen.pop() if chosen else "text"
+    identity = (get("serial_number"), get("timestamp"), bool(get("reproducible")))
+    if identity != (None, None, False):
+        if not FORMATS[form].wants_sbom:
+            raise UsageError("--serial-number, --timestamp and --reproducible need an SBOM --format")
+        from .report.sbom import Identity, Inventory
+        try:
+            Identity.make(Inventory(), *identity)
+        except ValueError as e:
+            raise UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}") from None
+    archives = None
+    if not get("no_archives") and get("max_depth") != 0:
+        from .archives.limits import Limits
+        archives = Limits(all_layers=bool(get("all_layers")))
+        for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
+            if get(field) is not None:
+                setattr(archives, field, get(field))
+    limit = get("time_limit")
+    return Options(paths, form, bool(get("verify")), bool(get("follow_symlinks")), get("jobs"),
+                   DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives)
+
+
+def parse(args: list[str]) -> Options | None:
+    """The Options of a plainly well-formed invocation, else None (let click
+    parse it and word any error)."""
+    values: dict = {}
+    paths: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            paths.extend(args[i + 1:])
+            break
+        if not a.startswith("-") or a == "-":
+            paths.append(a)
+            i += 1
+            continue
+        name, eq, value = a.partition("=") if a.startswith("--") else (a[:2], "", a[2:])
+        opt = _BY_NAME.get(name)
+        if opt is None or opt.dest in values:
+            return None
+        if opt.is_flag:
+            if eq or value:
+                return None
+            values[opt.dest] = True
+            i += 1
+            continue
+        if not (eq or value):
+            if i + 1 >= len(args):
+                return None
+            value, i = args[i + 1], i + 1
+        try:
+            values[opt.dest] = opt.check(value)
+        except ValueError:
+            return None
+        i += 1
+    if not paths:
+        return None
+    try:
+        return options(paths, values)
+    except UsageError:
+        return None
