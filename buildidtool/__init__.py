@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "read": "ops.read", "read_reference": "ops.read",
+    "read": "ops.read", "read_reference": "gocompat",
     "hash_file": "ops.hash", "HashReport": "ops.hash",
     "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
     "verify": "ops.verify", "inspect": "ops.info",

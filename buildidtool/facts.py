@@ -244,7 +244,7 @@ class Facts:
 
     def __repr__(self) -> str:
         what = f"error={self.error!r}" if self.error else f"build_id={self.build_id!r}"
-        status = f", {self.status}" if self.verdict is not None else ""
+        status = "" if self.verdict is None else f", {self.status}" + (f": {self.reason}" if self.reason else "")
         slices = f", slices={[s.arch for s in self.slices]}" if self.slices else ""
         return f"Facts({self.file!r}, {self.format}, {self.arch or '-'}, {what}{status}{slices})"
 

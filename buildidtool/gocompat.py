@@ -7,6 +7,9 @@ import os
 import sys
 
 from .commands import COMMANDS
+from .errors import BuildIDError, naming
+from .fileio import opened
+from .formats import Source, reference_id
 
 USAGE = f"""usage: buildid [-w] file          (as go tool buildid)
        buildid COMMAND [OPTIONS] FILE...   ({", ".join(sorted(COMMANDS))})
@@ -66,6 +69,12 @@ def _suggestion(argv: list[str]) -> str | None:
     return f'buildid: unknown command "{argv[0]}"; did you mean "{close[0]}"?' if close else None
 
 
+def read_reference(path: str) -> bytes:
+    """Exactly what `go tool buildid FILE` prints, without the newline."""
+    with naming(path), opened(path) as fd:
+        return reference_id(Source.of_file(fd))
+
+
 def main(argv: list[str]) -> int:
     parsed = parse(argv)
     if isinstance(parsed, str):
@@ -74,13 +83,12 @@ def main(argv: list[str]) -> int:
     if len(args) != 1:
         return _usage(_suggestion(args))
     path = args[0]
-    from .errors import BuildIDError
     try:
         if write:
+            # Reading never loads what a rewrite needs (hashing, signing, locking).
             from .ops.rewrite import rewrite
             rewrite(path, go_compatible=True)
         else:
-            from .ops.read import read_reference
             out = read_reference(path)
             sys.stdout.buffer.write(out + b"\n")
             sys.stdout.flush()

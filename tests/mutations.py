@@ -193,7 +193,7 @@ def rewrite_agrees(reference: str, path: str, timeout: float = 20) -> str | None
     from buildidtool import gocompat
     with open(path, "rb") as f:
         if f.read(4) in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
-            return None  # a documented difference: ours stamps each slice (README)
+            return None  # a documented difference: ours stamps each slice (docs/commands.md)
     theirs, ours = path + ".ref", path + ".ours"
     shutil.copyfile(path, theirs)
     shutil.copyfile(path, ours)

@@ -174,7 +174,7 @@ def test_verify_and_hash_do_not_import_lief(samples):
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout == b"False\n"
 
 
-# --- what a new user trips over (issue 15) -----------------------------------
+# --- what a new user trips over ------------------------------------------------
 
 def test_help_flags_and_misspelt_commands(samples):
     for cmd in ("read", "hash", "rewrite", "verify", "info", "scan"):

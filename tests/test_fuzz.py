@@ -215,7 +215,7 @@ def test_differential_against_the_reference(seeds, samples, tmp_path):
                 disagreements.append(f"mutant {i} ({kind} of {name}): reference {ref}, ours {(code, out)} {err!r}")
                 continue
             problem = rewrite_agrees(str(samples.reference), str(path)) if i % 3 == 0 else None
-            if problem:  # -w leaves the same bytes with the same status (universal files aside: README)
+            if problem:  # -w leaves the same bytes with the same status (universal files aside: docs/commands.md)
                 disagreements.append(f"mutant {i} ({kind} of {name}): {problem}")
                 continue
             path.unlink()

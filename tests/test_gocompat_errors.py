@@ -1,7 +1,7 @@
 """Where Go's parsers reject a file, the Go-compatible form fails as the
 reference does: exit 1, nothing on stdout, one `buildid: ...` line naming the
 file (with Go's words for the problem). The subcommands stay lenient: they
-read what is there (README: "What the Go-compatible form checks").
+read what is there (docs/forensics.md, the fault table).
 
 Each case starts from a real sample. For Mach-O the marker is damaged first,
 so the Go tool has to parse the load commands (with a marker in the first

@@ -151,7 +151,7 @@ def test_strip_debug_only(tmp_copy):
 
 @pytest.mark.parametrize("name", ["hello-linux-amd64", "cgo-linux-amd64", "cshared-linux-amd64.so"])
 def test_build_info_removed_is_stripped(tmp_copy, name):
-    """What release pipelines do to hide build info (issue 14): not a change to the program."""
+    """What release pipelines do to hide build info: not a change to the program."""
     need("objcopy")
     f = tmp_copy(name)
     subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(f)], check=True)

@@ -226,7 +226,7 @@ def test_fast_path_equals_click_path_and_skips_click(tree):
     assert b"Usage:" in run("scan", "--bogus", tree).stderr
 
 
-# --- no file ends a scan (issue 10, item 2) ----------------------------------
+# --- no file ends a scan ------------------------------------------------------
 
 def _sabotage(monkeypatch, victim: str, action):
     """Make the reader do `action` on the file named `victim`; forked workers
@@ -397,7 +397,7 @@ def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
     assert status == 2 and b", 1 error," in err
 
 
-# --- what a new user trips over (issue 15) -----------------------------------
+# --- what a new user trips over ------------------------------------------------
 
 @pytest.fixture
 def odd_names(samples, tmp_path):

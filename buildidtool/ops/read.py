@@ -1,11 +1,8 @@
-"""`read`: where a file's Go build ID lives; and exactly what `go tool buildid
-FILE` prints."""
+"""`read`: where a file's Go build ID lives (what `go tool buildid FILE`
+prints exactly is gocompat.read_reference)."""
 from __future__ import annotations
 
-from ..errors import naming
 from ..facts import READ, Facts, read_facts
-from ..fileio import opened
-from ..formats import Source, reference_id
 
 
 def read(path: str) -> Facts:
@@ -13,10 +10,4 @@ def read(path: str) -> Facts:
     return read_facts(path, READ)
 
 
-def read_reference(path: str) -> bytes:
-    """Exactly what `go tool buildid FILE` prints, without the newline."""
-    with naming(path), opened(path) as fd:
-        return reference_id(Source.of_file(fd))
-
-
-__all__ = ["read", "read_reference"]
+__all__ = ["read"]

@@ -1,7 +1,7 @@
 """What a scan's SBOM says, apart from how CycloneDX or SPDX spell it.
 
     inv = inventory(records)          # scan records (facts.Facts) with SBOM facts
-    text = render(inv, "cyclonedx-json", Identity.make(inv, serial=None, timestamp=None, reproducible=True))
+    text = cyclonedx.render(inv, Identity.make(inv, serial=None, timestamp=None, reproducible=True))
 
 One application per Go binary (named by its path, with the SHA-256 of its bytes
 and the forensic facts as `buildid:` properties) and one library per distinct
@@ -240,15 +240,4 @@ def tool_version() -> str:
     return __version__
 
 
-def render(inv: Inventory, form: str, ident: Identity) -> str:
-    """The document as text (JSON, ending in a newline)."""
-    if form == "cyclonedx-json":
-        from .cyclonedx import render as cdx
-        return cdx(inv, ident)
-    if form == "spdx-json":
-        from .spdx import render as spdx
-        return spdx(inv, ident)
-    raise ValueError(f"unknown SBOM format {form!r}")
-
-
-__all__ = ["inventory", "binary", "properties", "render", "Identity", "Inventory", "golang_purl"]
+__all__ = ["inventory", "binary", "properties", "Identity", "Inventory", "golang_purl"]

@@ -94,17 +94,28 @@ class SbomFormat(Format):
         self.records.extend(rendered)
 
     def end(self, out) -> None:
-        from .sbom import Identity, inventory, render
+        from .sbom import Identity, inventory
         inv = inventory(self.records, self.roots)
-        out.write(render(inv, self.name, Identity.make(inv, *self.identity)).encode("utf-8"))
+        out.write(self.document(inv, Identity.make(inv, *self.identity)).encode("utf-8"))
+
+    def document(self, inv, ident) -> str:
+        raise NotImplementedError
 
 
 class CycloneDxFormat(SbomFormat):
     name = "cyclonedx-json"
 
+    def document(self, inv, ident) -> str:
+        from .cyclonedx import render  # cyclonedx-python-lib: only for this format
+        return render(inv, ident)
+
 
 class SpdxFormat(SbomFormat):
     name = "spdx-json"
+
+    def document(self, inv, ident) -> str:
+        from .spdx import render
+        return render(inv, ident)
 
 
 FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, CsvFormat,
