@@ -213,9 +213,10 @@ _scan_command()
 @cli.command("diff")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per pair of units compared.")
+@click.option("--short", is_flag=True, help="Text: what differs, without the list of byte ranges.")
 @click.argument("a")
 @click.argument("b")
-def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
+def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool, short: bool) -> None:
     """Are A and B the same build, modulo their build IDs?
 
     Exit 0 when their content is the same with each file's own build ID, host
@@ -230,5 +231,5 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool) -> None:
     except BuildIDError as e:
         _fail(e)
         sys.exit(EXIT_ERROR)
-    out.result(d, lambda: diff_lines(d, a, b))
+    out.result(d, lambda: diff_lines(d, a, b, short))
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)

@@ -124,7 +124,7 @@ def test_universal_slices_are_compared_by_arch(samples, tmp_copy):
 def test_universal_bytes_after_the_last_slice(samples, tmp_copy):
     """No slice's content ID covers them: two universal files differ there too."""
     a = samples.path("hello-darwin-universal")
-    assert diffing.diff(str(a), str(a)).after_slices == {"a": 0, "b": 0, "same": True}
+    assert diffing.diff(str(a), str(a)).after_slices.to_json() == {"a": 0, "b": 0, "same": True}
     b = tmp_copy("hello-darwin-universal")
     with open(b, "ab") as out:
         out.write(b"payload")
@@ -136,14 +136,40 @@ def test_universal_bytes_after_the_last_slice(samples, tmp_copy):
     c = tmp_copy("hello-darwin-universal")
     with open(c, "ab") as out:
         out.write(b"paylOad")
-    assert diffing.diff(str(b), str(c)).after_slices == {"a": 7, "b": 7, "same": False}
+    assert diffing.diff(str(b), str(c)).after_slices.to_json() == {"a": 7, "b": 7, "same": False}
     assert run("diff", b, b).returncode == 0
 
 
 def test_build_info_differences(samples):
     a, b = samples.path("hello-linux-amd64"), samples.path("hello-linux-amd64-trimpath")
     d = diffing.diff(str(a), str(b))
-    assert {"field": "setting -trimpath", "a": None, "b": "true"} in d.units[0].build_info
+    assert diffing.FieldDiff("setting -trimpath", None, "true") in d.units[0].build_info
+    assert {"field": "setting -trimpath", "a": None, "b": "true"} in d.to_json()["units"][0]["build_info"]
+
+
+def test_diff_text_reads_as_prose(samples, tmp_path):
+    """Build-info differences come before the byte ranges, a value one file
+    lacks reads `absent` (never Python's None), and --short leaves the ranges out."""
+    a, b = samples.path("hello-linux-amd64"), samples.path("hello-linux-amd64-trimpath")
+    lines = run("diff", a, b).stdout.decode().splitlines()
+    assert "  build info setting -trimpath: absent vs true" in lines
+    assert "None" not in "\n".join(lines)
+    first_range = next(i for i, line in enumerate(lines) if line.startswith("    0x"))
+    assert max(i for i, line in enumerate(lines) if "build info" in line) < first_range
+    short = run("diff", "--short", a, b)
+    assert short.returncode == 1
+    out = short.stdout.decode().splitlines()
+    assert not any(line.startswith("    0x") for line in out) and "  build info setting -trimpath: absent vs true" in out
+    assert len(out) < len(lines)
+
+
+def test_two_architectures_are_said_as_such(samples):
+    a, b = samples.path("hello-linux-amd64"), samples.path("hello-linux-arm64")
+    d = diffing.diff(str(a), str(b))
+    assert d.units[0].archs == ("amd64", "arm64") and not d.units[0].same_arch
+    assert d.to_json()["units"][0]["archs"] == {"a": "amd64", "b": "arm64"}
+    out = run("diff", "--short", a, b).stdout.decode().splitlines()
+    assert out[1] == "  architectures differ: amd64 vs arm64 (builds for two targets never have the same content)"
 
 
 def test_errors_are_one_line_exit_2(samples, tmp_path):

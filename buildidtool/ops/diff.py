@@ -42,14 +42,52 @@ class Range:
         return f"Range({self.offset:#x}, {self.size:#x}, {self.where})"
 
 
+class FieldDiff:
+    """One build-info field that differs: its name (`go_version`, `path`,
+    `main`, `setting KEY`, `dep PATH`) and each file's value, None where that
+    file has none."""
+
+    __slots__ = ("field", "a", "b")
+
+    def __init__(self, field: str, a: str | None, b: str | None):
+        self.field, self.a, self.b = field, a, b
+
+    def to_json(self) -> dict:
+        return {"field": self.field, "a": self.a, "b": self.b}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FieldDiff) and self.to_json() == other.to_json()
+
+    def __repr__(self) -> str:
+        return f"FieldDiff({self.field!r}, {self.a!r}, {self.b!r})"
+
+
+class Tail:
+    """What follows the last slice of each of two universal files (lipo writes
+    nothing there, and no slice's content ID covers it): sizes, and whether
+    the bytes are the same."""
+
+    __slots__ = ("a", "b", "same")
+
+    def __init__(self, a: int, b: int, same: bool):
+        self.a, self.b, self.same = a, b, same
+
+    def to_json(self) -> dict:
+        return {"a": self.a, "b": self.b, "same": self.same}
+
+    def __repr__(self) -> str:
+        return f"Tail({self.a}, {self.b}, {'same' if self.same else 'different'})"
+
+
 class UnitDiff:
     """One pair of units: build-ID parts, content IDs, differing ranges."""
 
-    __slots__ = ("arch", "parts", "content_ids", "same_content", "ranges", "range_count", "differing_bytes",
-                 "by_region", "sizes", "offsets", "build_info")
+    __slots__ = ("arch", "archs", "parts", "content_ids", "same_content", "ranges", "range_count",
+                 "differing_bytes", "by_region", "sizes", "offsets", "build_info")
 
-    def __init__(self, arch: str | None):
-        self.arch = arch
+    def __init__(self, arch_a: str | None, arch_b: str | None):
+        self.arch = arch_a or arch_b
+        self.archs: tuple[str | None, str | None] = (arch_a, arch_b)
         self.parts: dict[str, str] = {}             # part name -> "equal" | "different"
         self.content_ids: tuple[str, str] = ("", "")
         self.same_content = False
@@ -59,16 +97,20 @@ class UnitDiff:
         self.by_region: dict[str, int] = {}          # differing bytes per region, largest first
         self.sizes: tuple[int, int] = (0, 0)
         self.offsets: tuple[int, int] = (0, 0)       # where the unit starts in each file (slices)
-        self.build_info: list[dict] | None = None    # None when either has none
+        self.build_info: list[FieldDiff] | None = None    # None when either has none
+
+    @property
+    def same_arch(self) -> bool:
+        return None in self.archs or self.archs[0] == self.archs[1]
 
     def to_json(self) -> dict:
-        return {"arch": self.arch, "build_id": self.parts,
+        return {"arch": self.arch, "archs": {"a": self.archs[0], "b": self.archs[1]}, "build_id": self.parts,
                 "content_id": {"a": self.content_ids[0], "b": self.content_ids[1]},
                 "same_content": self.same_content, "sizes": {"a": self.sizes[0], "b": self.sizes[1]},
                 "offsets": {"a": self.offsets[0], "b": self.offsets[1]},
                 "ranges": [r.to_json() for r in self.ranges], "range_count": self.range_count,
                 "differing_bytes": self.differing_bytes, "by_region": self.by_region,
-                "build_info": self.build_info}
+                "build_info": None if self.build_info is None else [f.to_json() for f in self.build_info]}
 
     def __repr__(self) -> str:
         arch = f" [{self.arch}]" if self.arch else ""
@@ -84,20 +126,19 @@ class Diff:
         self.units: list[UnitDiff] = []
         self.only_in_a: list[str] = []   # slices of a universal file with no partner
         self.only_in_b: list[str] = []
-        # Two universal files: the bytes after each one's last slice, which no
-        # slice's content ID covers ({"a": size, "b": size, "same": bool}).
-        self.after_slices: dict | None = None
+        self.after_slices: Tail | None = None   # two universal files: what follows their slices
 
     @property
     def same(self) -> bool:
         return bool(self.units) and all(u.same_content for u in self.units) \
             and not self.only_in_a and not self.only_in_b \
-            and (self.after_slices is None or self.after_slices["same"])
+            and (self.after_slices is None or self.after_slices.same)
 
     def to_json(self) -> dict:
         return {"a": self.a, "b": self.b, "format": self.format, "same": self.same,
                 "units": [u.to_json() for u in self.units],
-                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "after_slices": self.after_slices}
+                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b,
+                "after_slices": None if self.after_slices is None else self.after_slices.to_json()}
 
     def __repr__(self) -> str:
         return f"<Diff {self.a!r} {self.b!r}: {'same' if self.same else 'different'}>"
@@ -114,7 +155,7 @@ def diff(a: str, b: str) -> Diff:
             found_b = locate(src_b)
         pairs, out = _pair(a, b, src_a, src_b, found_a, found_b)
         for ua, ub in pairs:
-            unit = UnitDiff(ua.arch or ub.arch)
+            unit = UnitDiff(ua.arch, ub.arch)
             _compare(a, b, ua, ub, unit)
             out.units.append(unit)
         if found_a.slices and found_b.slices:
@@ -123,14 +164,14 @@ def diff(a: str, b: str) -> Diff:
         return out
 
 
-def _after_slices(a, b, fa, fb, tail_a: Span | None, tail_b: Span | None) -> dict:
+def _after_slices(a, b, fa, fb, tail_a: Span | None, tail_b: Span | None) -> Tail:
     """What follows the last slice of two universal files (lipo writes nothing
     there: anything is appended), compared byte for byte."""
     sizes = [t.size if t is not None else 0 for t in (tail_a, tail_b)]
     same = sizes[0] == sizes[1]
     if same and sizes[0]:
         same = not any(True for _ in _runs(a, b, fa, fb, tail_a, tail_b, [], []))
-    return {"a": sizes[0], "b": sizes[1], "same": same}
+    return Tail(sizes[0], sizes[1], same)
 
 
 def _pair(a, b, src_a: Source, src_b: Source, found_a: Found, found_b: Found):
@@ -289,7 +330,7 @@ class _Namer:
         return (self._fallback(at) or ["unknown"])[0]
 
 
-def _build_info_diff(ua: Unit, ub: Unit) -> list[dict] | None:
+def _build_info_diff(ua: Unit, ub: Unit) -> list[FieldDiff] | None:
     """Fields of Go's build info that differ: Go version, path, main module,
     settings, dependencies. None when either file has no build info."""
     from ..buildinfo import of_source
@@ -305,7 +346,7 @@ def _build_info_diff(ua: Unit, ub: Unit) -> list[dict] | None:
 
     def note(field: str, x, y) -> None:
         if x != y:
-            out.append({"field": field, "a": x, "b": y})
+            out.append(FieldDiff(field, x, y))
 
     note("go_version", bia.go_version, bib.go_version)
     note("path", bia.path, bib.path)
@@ -320,4 +361,4 @@ def _build_info_diff(ua: Unit, ub: Unit) -> list[dict] | None:
     return out
 
 
-__all__ = ["diff", "Diff", "UnitDiff", "Range", "BuildIDError"]
+__all__ = ["diff", "Diff", "UnitDiff", "Range", "FieldDiff", "Tail", "BuildIDError"]

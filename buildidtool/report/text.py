@@ -99,32 +99,42 @@ def info_lines(facts) -> list[str]:
     return out
 
 
-def diff_lines(d, label_a: str, label_b: str) -> list[str]:
-    """`diff`: a verdict line, then per unit the build-ID parts, the differing
-    ranges and the build-info differences (section names and build info come
-    from the files: each line is escaped)."""
+def _value(v: str | None) -> str:
+    return "absent" if v is None else v or '""'
+
+
+def diff_lines(d, label_a: str, label_b: str, short: bool = False) -> list[str]:
+    """`diff`: a verdict line, then per unit what differs most plainly first
+    (the architectures, the build info), then the build-ID parts, the content
+    and, unless `short`, the differing byte ranges (section names and build
+    info come from the files: each line is escaped)."""
     verdict = "same content modulo build IDs" if d.same else "different"
     lines = [f"{label_a} vs {label_b}: {verdict}"]
     for u in d.units:
         pre = f"  [{u.arch}] " if len(d.units) > 1 or d.format == "macho-fat" else "  "
+        if not u.same_arch:
+            lines.append(pre + f"architectures differ: {u.archs[0]} vs {u.archs[1]} "
+                               "(builds for two targets never have the same content)")
+        for f in u.build_info or ():
+            lines.append(pre + f"build info {f.field}: {_value(f.a)} vs {_value(f.b)}")
         lines.append(pre + "build ID: " + ", ".join(f"{k} {v}" for k, v in u.parts.items()))
         if u.same_content:
             lines.append(pre + f"content: same ({u.content_ids[0]})")
-        else:
-            lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
-                               f"bytes differ in {u.range_count} ranges"
-                         + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) else ""))
-            if u.by_region:
-                lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
-            for r in u.ranges:
-                where = f" {', '.join(r.where)}" if r.where else ""
-                lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
-        for f in u.build_info or ():
-            lines.append(pre + f"build info {f['field']}: {f['a']} vs {f['b']}")
+            continue
+        lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
+                           f"bytes differ in {u.range_count} ranges"
+                     + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) and not short else ""))
+        if u.sizes[0] != u.sizes[1]:
+            lines.append(pre + f"  sizes: {u.sizes[0]} vs {u.sizes[1]} bytes")
+        if u.by_region:
+            lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
+        for r in () if short else u.ranges:
+            where = f" {', '.join(r.where)}" if r.where else ""
+            lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
     tail = d.after_slices
-    if tail is not None and (tail["a"] or tail["b"]):
-        lines.append(f"  after the last slice: {tail['a']} vs {tail['b']} bytes, "
-                     + ("the same" if tail["same"] else "different"))
+    if tail is not None and (tail.a or tail.b):
+        lines.append(f"  after the last slice: {tail.a} vs {tail.b} bytes, "
+                     + ("the same" if tail.same else "different"))
     for side, archs in (("a", d.only_in_a), ("b", d.only_in_b)):
         if archs:
             lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")
