@@ -42,3 +42,26 @@ def scan_one(path, verify: bool = False, sbom: bool = False, error: str | None =
     """The scan record of one file (no looking inside archives)."""
     (rec,) = scan_records(path, verify, sbom, None, error)
     return rec
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file modes bind as they bind anyone: as
+    root, setpriv drops from the bounding set the two capabilities that let
+    root read and write any file, so a test of an unreadable or read-only
+    file checks the real refusal. [] when not root."""
+    import os
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux), which the permission tests need")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def run_unprivileged(*args, timeout: float = 120) -> subprocess.CompletedProcess:
+    """run(), with file modes binding even when the tests run as root."""
+    return subprocess.run([*unprivileged(), *BUILDID, *map(str, args)], capture_output=True, timeout=timeout)
