@@ -66,10 +66,9 @@ def find_and_hash(fd: int, placeholder: bytes, exclude: Iterable[Span] = (), sta
     return Hashed(matches, h.digest())
 
 
-# SHA-256 runs at about 1.7 GB/s here, reading and searching a buffer at about 5: hashing
-# in a second thread (hashlib lets go of the GIL) while this one reads and searches makes
-# -w and verify of a large file about 20% faster when a second core is free
-# (benchmarks/hash_thread.py; row 3). Below this size starting the thread is not worth it.
+# Hashing is slower than reading and searching a buffer: a second thread hashes (hashlib
+# lets go of the GIL) while this one reads and searches, which pays where a second core is
+# free (benchmarks/hash_thread.py and row 3). Below this size starting the thread is not worth it.
 THREADED_MIN = 8 << 20
 PIPELINE_BUFFERS = 3
 

@@ -53,10 +53,9 @@ class HashingView:
     and the host build ID, when Go's own parser accepts the file, as its tool
     skips them only then) and what a rewrite re-signs (`signing`, for a
     Go-made Mach-O ad hoc signature). Both are worked out on first use, once,
-    by the format module, so reading an ID does not pay for them: on the
-    samples they cost 24-214 us a file, 1.5-2.6x what locating the ID costs
-    (measured in-process, idle machine), which a scan of many files would
-    feel. Never changes once worked out."""
+    by the format module, so reading an ID does not pay for them (they cost
+    more than locating the ID: benchmarks/README.md, "Measurements behind the
+    code"). Never changes once worked out."""
 
     __slots__ = ("_work", "_zeroed", "_signing")
 

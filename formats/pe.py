@@ -24,7 +24,8 @@ def read(src: Source) -> Found:
     try:
         # Not image(src): kept on the Source, the image and the Source would
         # hold each other, and every file's 32 KiB prefix would then live on
-        # until the cycle collector ran (read measured 3.3x slower in-process).
+        # until the cycle collector ran (benchmarks/README.md, "Measurements
+        # behind the code").
         img = PeImage(src)
     except FormatError:  # the COFF header lies past the end of the file
         if hit is None:
