@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError
+from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, EXIT_UNCHECKED, BuildIDError
 from .report.text import error_line
 
 _csv_option = click.option("--csv", "as_csv", is_flag=True,
@@ -127,18 +127,20 @@ def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, 
 def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) -> None:
     """Check that each FILE still matches the content ID stamped into it.
 
-    Exit 0 when every file is ok, 1 when any is modified, 2 when any other
-    file could not be checked (no build ID, legacy ID, unreadable).
+    Exit 0 when every file is ok; 1 when any is modified; else 2 when any
+    could not be read (missing, unreadable, malformed); else 3 when any
+    could not be checked (no build ID, or an ID that cannot describe the
+    file: set by hand, or a Go archive's linked by another linker).
     `-` is standard input.
     """
     from .facts import VERIFY, failed
     from .ops.verify import verify as verify_file
     from .report.text import verify_lines
     from .stdinput import path_for, renamed
-    from .verdict import ERROR, MODIFIED, OK
+    from .verdict import ERROR, MODIFIED, UNCHECKED
 
     out = _printer("verify", as_json, as_csv)
-    any_modified = any_unchecked = False
+    any_modified = any_error = any_unchecked = False
     for path in files:
         try:
             real = path_for(path)
@@ -146,11 +148,13 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
         except BuildIDError as e:
             v = failed(path, e.message, VERIFY)
         any_modified |= v.status == MODIFIED
-        any_unchecked |= v.status not in (OK, MODIFIED)
+        any_error |= v.status == ERROR
+        any_unchecked |= v.status in UNCHECKED
         out.result(v, lambda: verify_lines(v))
         if v.status == ERROR and out.form == "text":
             click.echo(error_line(path, v.reason), err=True)
-    sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
+    sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_error else
+             EXIT_UNCHECKED if any_unchecked else EXIT_OK)
 
 
 @cli.command()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 # Exit statuses of the subcommands (the Go-compatible form mirrors go tool buildid).
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
+# verify: no file failed a check or could not be read, but some could not be
+# checked (no build ID, or an ID that does not describe the file's bytes).
+EXIT_UNCHECKED = 3
 
 
 class BuildIDError(Exception):

@@ -19,14 +19,19 @@ but for what Go reads from its first slice (the Go version) and the verdict of
 its worst slice."""
 from __future__ import annotations
 
+import hashlib
 import os
 
-from . import hostid
+from . import codesign, hostid
+from .buildinfo import of_source, summary
 from .errors import BuildIDError, naming
+from .fileio import opened
+from .goversion import try_recover
 from .formats import Found, Source, Unit, after_last_slice, locate, units
 from .formats.errors import FormatError
 from .formats.kinds import RECOVERABLE, UNIVERSAL
 from .idstring import display, parts
+from .verdict import Verdict, check, failed as failed_verdict, with_tail, worst
 
 VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST = (
     "version", "build_info", "signature", "host", "verdict", "digest")
@@ -133,7 +138,7 @@ class Facts:
     go_version: str | None = None
     go_version_source: str | None = None   # "buildinfo", "symbol" or "scan" (goversion)
     main_path: str | None = None
-    verdict = None               # verdict.Verdict
+    verdict: Verdict | None = None
     slices: tuple = ()
     error: str | None = None
     sha256: str | None = None
@@ -255,7 +260,6 @@ _BLANK_KEYS = frozenset({"file", "format", "asked"})
 def failed(path: str, message: str, asked: frozenset = READ, format: str = "unknown") -> Facts:
     """The record of a file that could not be read: every key of its command,
     `error` set (and, when a verdict was asked for, status "error")."""
-    from .verdict import failed as failed_verdict
     fields = {"error": message, "asked": asked}
     if format != "unknown":
         fields["format"] = format
@@ -289,7 +293,6 @@ def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: boo
                           main_path=first.main_path)
         if VERDICT in asked:
             fields["slices"] = _with_tail(records, after_last_slice(found, src.size))
-            from .verdict import worst
             fields["verdict"] = worst([r.verdict for r in fields["slices"]])
         facts = Facts(path, **fields)
     if DIGEST in asked:
@@ -298,7 +301,6 @@ def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: boo
 
 
 def _with_tail(records: list[Facts], tail) -> tuple[Facts, ...]:
-    from .verdict import with_tail
     verdicts = with_tail([r.verdict for r in records], [r.span for r in records], tail)
     return tuple(r if r.verdict is v else r.replace(verdict=v) for r, v in zip(records, verdicts))
 
@@ -313,7 +315,6 @@ class _BuildInfo:
 
     def get(self):
         if not self.done:
-            from .buildinfo import of_source
             self.done = True
             try:
                 self.info = of_source(self.unit.src, arch=self.unit.arch)
@@ -339,7 +340,6 @@ class _BuildInfo:
 
 
 def _recover(unit: Unit):
-    from .goversion import try_recover
     return try_recover(unit.src, bool(unit.found.build_id))
 
 
@@ -356,6 +356,7 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
     if f.format == "unknown" and f.build_id is None and VERDICT not in asked:
         return Facts(path, **fields)  # nothing else to learn: most files of a tree
     bi = _BuildInfo(unit)
+    versioned = VERSION in asked or BUILD_INFO in asked
     if BUILD_INFO in asked:
         info = bi.get()
         fields["build_info"], fields["build_info_error"] = info, bi.error
@@ -365,7 +366,6 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
         version, main = _summary(unit)
         if version:
             fields["go_version"], fields["main_path"] = version, main
-    versioned = VERSION in asked or BUILD_INFO in asked
     if versioned:
         if fields.get("go_version"):
             fields["go_version_source"] = "buildinfo"
@@ -373,11 +373,11 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
             got = _recover(unit)
             if got is not None:
                 fields["go_version"], fields["go_version_source"] = got
+    toolchain = lambda: bi.toolchain(fields.get("go_version"), versioned)  # noqa: E731
     h = f.host_build_id
     if h is not None:
         if HOST in asked:
-            status, why = hostid.judge(f.build_id, h.kind, h.value,
-                                       lookup=lambda: bi.toolchain(fields.get("go_version"), versioned))
+            status, why = hostid.judge(f.build_id, h.kind, h.value, lookup=toolchain)
             fields["host_build_id"] = HostID.of(h, status, why)
         else:
             fields["host_build_id"] = HostID.of(h)
@@ -387,21 +387,15 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
         fields["code_signature"] = _signature(unit) if SIGNATURE in asked else \
             CodeSignature(f.code_signature.offset, f.code_signature.size)
     facts = Facts(path, **fields)
-    return _verdict(path, unit, facts, asked, strict) if VERDICT in asked else facts
-
-
-def _verdict(path: str, unit: Unit, facts: Facts, asked: frozenset, strict: bool) -> Facts:
-    from .verdict import check
-    h = facts.host_build_id
-    v = check(path, unit, h.status if h else None, h.reason if h else None, h.kind if h else None, strict)
-    return facts.replace(verdict=v)
+    if VERDICT not in asked:
+        return facts
+    return facts.replace(verdict=check(path, unit, facts.host_build_id, toolchain, strict))
 
 
 def _summary(unit: Unit) -> tuple[str | None, str | None]:
     """(Go version, main package) from build info, without parsing it all: a
     listing needs nothing else. A broken blob gives none: the record says no
     more than that, and `info` reports the error."""
-    from .buildinfo import summary
     try:
         return summary(unit.src, unit.format)
     except (BuildIDError, FormatError, OSError, ValueError):
@@ -409,7 +403,6 @@ def _summary(unit: Unit) -> tuple[str | None, str | None]:
 
 
 def _signature(unit: Unit) -> CodeSignature:
-    from . import codesign
     sig, base = unit.found.code_signature, unit.span.offset
     try:
         check = codesign.check_file(unit.src.fd, sig, base)
@@ -420,7 +413,6 @@ def _signature(unit: Unit) -> CodeSignature:
 
 
 def _digest(facts: Facts, fd: int) -> Facts:
-    import hashlib
     h = hashlib.sha256()
     pos = 0
     try:
@@ -434,7 +426,6 @@ def _digest(facts: Facts, fd: int) -> Facts:
 
 def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
     """gather() on a path: opened safely, errors naming the file (BuildIDError)."""
-    from .fileio import opened
     with naming(path), opened(path) as fd:
         return gather(path, fd, asked, strict=strict)
 

@@ -7,7 +7,11 @@ Where a change can be undone without knowing anything the file does not hold
 fields the signer set; give a Mach-O back the ad hoc signature layout Go's linker
 writes), the undone file is hashed as Go hashes it: when that reproduces the
 stored content ID, the explanation is proven. Stripping rewrites the file, so it
-gets evidence, never proof.
+gets evidence, never proof. An explanation only stands where it accounts for the
+whole mismatch: proven, or consistent with every remaining byte (a Mach-O whose
+Go-made signature still matches every page before the tables stripping
+rewrites). Anything less is listed beside `unexplained`, which says what could
+not be checked: a changed byte must never hide behind an innocent explanation.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from .idstring import hash_to_string
 APPENDED, TRUNCATED, SIGNED, STRIPPED, UNEXPLAINED = "appended", "truncated", "signed", "stripped", "unexplained"
 # The phrase each kind takes in the one-line text form: "FILE: modified: signed after link (...)".
 PHRASES = {APPENDED: "bytes appended after link", TRUNCATED: "truncated", SIGNED: "signed after link",
-           STRIPPED: "stripped after link", UNEXPLAINED: "changed inside the linked image"}
+           STRIPPED: "stripped after link", UNEXPLAINED: "unexplained"}
 MAX_SIGNATURE_READ = 1 << 24
 # How many earlier region ends an unproven `appended` tries (each is one hash of the file).
 MAX_EARLIER_ENDS = 4
@@ -123,8 +127,12 @@ def explain(unit: Unit, build_id: bytes, stored: str) -> list[Modification]:
     stripped = None if out and out[0].kind == TRUNCATED else _stripped(fd, src, found, lay)
     if stripped is not None:
         out.append(stripped)
-    if not any(m.kind in (TRUNCATED, STRIPPED) for m in out):
-        out.append(Modification(UNEXPLAINED, False, _unexplained_detail(fd, found, span, lay)))
+        consistent = _stripping_consistent(fd, found, span, lay)
+        if consistent is not None:
+            stripped.detail += "; " + consistent
+            if len(out) == 1:
+                return out
+    out.append(Modification(UNEXPLAINED, False, _unexplained_detail(fd, found, span, lay, out)))
     return out
 
 
@@ -303,19 +311,52 @@ def _link_flags(src: Source) -> tuple[set[str] | None, bool]:
 
 # --- unexplained ---
 
-def _unexplained_detail(fd: int, found: Found, span: Span, lay) -> str:
-    """Where the change is, when Go's ad hoc signature still holds page hashes of
-    the bytes as linked; else only that it is inside the image."""
+def _go_signature_mismatches(fd: int, found: Found, span: Span) -> list[int] | None:
+    """The pages whose hashes no longer match a Go-made ad hoc signature (which
+    holds the page hashes of the bytes as linked); None when there is none."""
     sig = found.code_signature
-    if found.format == "macho" and sig is not None and sig.offset >= span.offset:
-        check = codesign.check_file(fd, sig, span.offset)
-        if check is not None and check.mismatched:
-            pages = check.mismatched
-            where = sorted({r.name for p in pages for r in lay.regions
-                            if r.kind in ("section", "table", "header")
-                            and r.offset < span.offset + (p + 1) * codesign.PAGE_SIZE
-                            and r.end > span.offset + p * codesign.PAGE_SIZE})
-            first = span.offset + pages[0] * codesign.PAGE_SIZE
-            return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
-                    + (f" ({', '.join(where[:8])})" if where else ""))
-    return "no appended bytes, signature or stripping explains the mismatch"
+    if found.format != "macho" or sig is None or sig.offset < span.offset:
+        return None
+    check = codesign.check_file(fd, sig, span.offset)
+    return None if check is None else check.mismatched
+
+
+def _stripping_consistent(fd: int, found: Found, span: Span, lay) -> str | None:
+    """What shows that stripping accounts for the whole mismatch: a Mach-O
+    whose Go-made signature still matches every page before __LINKEDIT (the
+    symbol and string tables stripping rewrites live there), when some page
+    in it does not. None when nothing shows it."""
+    pages = _go_signature_mismatches(fd, found, span)
+    linkedit = next((r for r in lay.regions if r.kind == "segment" and r.name == "__LINKEDIT"), None)
+    if not pages or linkedit is None:
+        return None
+    first = span.offset + pages[0] * codesign.PAGE_SIZE
+    if first + codesign.PAGE_SIZE <= linkedit.offset:
+        return None
+    return (f"Go's ad hoc signature still matches every page before __LINKEDIT (offset {linkedit.offset:#x}), "
+            f"so only the tables stripping rewrites changed")
+
+
+def _unexplained_detail(fd: int, found: Found, span: Span, lay, seen: list[Modification]) -> str:
+    """What no explanation found accounts for, and why: where the change is
+    when Go's ad hoc signature still holds page hashes of the bytes as linked;
+    else what could not be checked, given what else was seen."""
+    pages = _go_signature_mismatches(fd, found, span)
+    if pages:
+        where = sorted({r.name for p in pages for r in lay.regions
+                        if r.kind in ("section", "table", "header")
+                        and r.offset < span.offset + (p + 1) * codesign.PAGE_SIZE
+                        and r.end > span.offset + p * codesign.PAGE_SIZE})
+        first = span.offset + pages[0] * codesign.PAGE_SIZE
+        return (f"{len(pages)} page(s) no longer match Go's ad hoc signature, the first at offset {first:#x}"
+                + (f" ({', '.join(where[:8])})" if where else ""))
+    kinds = {m.kind for m in seen}
+    if STRIPPED in kinds:
+        return ("what stripping removed cannot be restored to check the rest against the content ID, "
+                "so a change elsewhere in the file would look the same")
+    if TRUNCATED in kinds:
+        return ("the missing bytes cannot be restored to check the rest against the content ID, "
+                "so a change elsewhere in the file would look the same")
+    if kinds & {APPENDED, SIGNED}:
+        return "undoing what was found does not give back the content ID: the bytes inside the image changed too"
+    return "no appended bytes, signature or stripping explains the mismatch: the bytes inside the image changed"

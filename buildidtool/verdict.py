@@ -11,9 +11,12 @@ from .hashing import find_and_hash
 from .idstring import checkable, content_part, display, hash_to_string
 from .plan import hash_unit, plan_unit
 
-OK, MODIFIED, NO_BUILD_ID, LEGACY, ERROR = "ok", "modified", "no-build-id", "legacy", "error"
+OK, MODIFIED, NO_BUILD_ID, UNVERIFIABLE, ERROR = "ok", "modified", "no-build-id", "unverifiable", "error"
 # The worst slice decides a universal file's status.
-SEVERITY = {OK: 0, NO_BUILD_ID: 1, LEGACY: 2, ERROR: 3, MODIFIED: 4}
+SEVERITY = {OK: 0, NO_BUILD_ID: 1, UNVERIFIABLE: 2, ERROR: 3, MODIFIED: 4}
+# A file whose ID could not be checked against its bytes: no build ID, or an
+# ID that cannot describe them (verify's exit status 3, scan's summary).
+UNCHECKED = (NO_BUILD_ID, UNVERIFIABLE)
 
 
 class Verdict:
@@ -54,10 +57,10 @@ def failed(reason: str) -> Verdict:
     return Verdict(ERROR, reason)
 
 
-def check(path: str, unit: Unit, host_status: str | None, host_reason: str | None, host_kind: str | None,
-          strict: bool = False) -> Verdict:
-    """The verdict on one unit; `host_*`, its host build ID as judged (hostid),
-    for --strict."""
+def check(path: str, unit: Unit, host, toolchain, strict: bool = False) -> Verdict:
+    """The verdict on one unit. `host`: its host build ID as judged (a
+    facts.HostID, None when it has none); `toolchain()`: (Go version, build
+    settings), read only when needed."""
     found, old = unit.found, unit.found.build_id
     if not old:
         return Verdict(NO_BUILD_ID, "the file has no Go build ID")
@@ -66,8 +69,7 @@ def check(path: str, unit: Unit, host_status: str | None, host_reason: str | Non
         with naming(path):  # a refusal, or a read error in this unit, is this unit's reason
             if not checkable(old) or found.unverifiable:
                 computed = hash_unit(unit, old).content_id
-                return Verdict(LEGACY, found.unverifiable or "the build ID has no 20-character content ID part to check",
-                               stored, computed)
+                return Verdict(UNVERIFIABLE, found.unverifiable or _why_unchecked(old), stored, computed)
             plan = plan_unit(unit, old)
     except BuildIDError as e:
         return Verdict(ERROR, e.message, stored)
@@ -86,12 +88,63 @@ def check(path: str, unit: Unit, host_status: str | None, host_reason: str | Non
             problems.append(f"content ID {stored} does not match the file's content ({computed})")
         if plan.signature is not None and plan.new_signature != plan.old_signature:
             problems.append("the ad hoc code signature does not match the file's pages")
-    if strict and host_status == hostid.NOT_DERIVED:
-        problems.append(f"the {host_kind} host build ID was not derived from the build ID ({host_reason})")
+    if problems and stored != computed:
+        foreign = foreign_link(unit, host, toolchain)
+        if foreign is not None:
+            return Verdict(UNVERIFIABLE, foreign, stored, computed)
+    if strict and host is not None and host.status == hostid.NOT_DERIVED:
+        problems.append(f"the {host.kind} host build ID was not derived from the build ID ({host.reason})")
     if not problems:
         return Verdict(OK, reason, stored, computed)
     return Verdict(MODIFIED, "; ".join(problems), stored, computed,
                    _how(path, unit, old, stored, computed, problems))
+
+
+def _why_unchecked(old: bytes) -> str:
+    if b"/" not in old:
+        return ("the build ID has no content ID part to check (set by hand with -ldflags=-buildid, "
+                "or written by Go before 1.8)")
+    return "the build ID's last part is not a 20-character content ID (set by hand with -ldflags=-buildid)"
+
+
+def foreign_link(unit: Unit, host, toolchain) -> str | None:
+    """Why the content ID cannot describe this file because a linker other
+    than Go's finished it, else None. Go's -buildmode=c-archive leaves its
+    object's build ID in the archive, whose content ID the go command
+    computes over the archive; a C linker that links the archive into a
+    program or shared library carries the ID along into a file it describes
+    no longer. Build info says so; without it, the shape says so: the Go
+    runtime started as a library (Go's c-archive and c-shared entry), and a
+    host build ID that a Go 1.24 or later linker would have derived (as it
+    does when it drives the C linker itself, for c-shared) but did not."""
+    go_version, settings = toolchain()
+    mode = (settings or {}).get("-buildmode")
+    if mode == "c-archive":
+        return ("built with -buildmode=c-archive and linked by another linker: the build ID is the Go "
+                "archive's, whose content ID covers the archive, not this file")
+    if mode is not None or unit.format not in ("elf", "macho"):
+        return None
+    release = hostid.go_release(go_version)
+    if host is None or host.kind is None or host.status != hostid.NOT_DERIVED or release is None \
+            or release < (1, 24) or not _library_runtime(unit):
+        return None
+    return (f"a Go library (its runtime starts as Go's c-archive entry does) linked by another linker: "
+            f"the {host.kind} host build ID is not the one {go_version.split()[0]} derives when it links, "
+            f"so the build ID is the Go archive's, whose content ID covers the archive, not this file")
+
+
+def _library_runtime(unit: Unit) -> bool:
+    """The Go runtime's library entry (_rt0_GOARCH_GOOS_lib) in the symbol table."""
+    from .formats import FormatError, image
+    try:
+        img = image(unit.src, unit.format, unit.arch)
+        names = [f"_rt0_{img.arch}_lib"] + [f"_rt0_{img.arch}_{goos}_lib" for goos in _GOOS]
+        return any(img.symbol(name.encode()) is not None for name in names)
+    except (FormatError, OSError):
+        return False
+
+
+_GOOS = ("linux", "darwin", "freebsd", "netbsd", "openbsd", "dragonfly", "illumos", "solaris", "android", "ios")
 
 
 def _hashed_with_host_id(unit: Unit, old: bytes) -> str | None:

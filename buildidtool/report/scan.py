@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from ..verdict import MODIFIED, UNCHECKED
 from .text import plural, scan_line
 
 
@@ -125,10 +126,10 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, 
 class Tally:
     """What the summary line counts; built in the workers, added up in the parent."""
 
-    __slots__ = ("files", "go", "modified", "errors", "versions")
+    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions")
 
     def __init__(self) -> None:
-        self.files = self.go = self.modified = self.errors = 0
+        self.files = self.go = self.modified = self.unchecked = self.errors = 0
         self.versions: dict[str, int] = {}
 
     def count(self, rec) -> None:
@@ -139,24 +140,26 @@ class Tally:
             self.go += 1
             v = rec.go_version or "unknown"
             self.versions[v] = self.versions.get(v, 0) + 1
-        self.modified += rec.status == "modified"
+            self.unchecked += rec.status in UNCHECKED
+        self.modified += rec.status == MODIFIED
         self.errors += rec.error is not None
 
     def add(self, other: "Tally") -> None:
         self.files += other.files
         self.go += other.go
         self.modified += other.modified
+        self.unchecked += other.unchecked
         self.errors += other.errors
         for v, n in other.versions.items():
             self.versions[v] = self.versions.get(v, 0) + n
 
     def __reduce__(self):
-        return (_tally, (self.files, self.go, self.modified, self.errors, self.versions))
+        return (_tally, (self.files, self.go, self.modified, self.unchecked, self.errors, self.versions))
 
 
-def _tally(files, go, modified, errors, versions) -> Tally:
+def _tally(files, go, modified, unchecked, errors, versions) -> Tally:
     t = Tally()
-    t.files, t.go, t.modified, t.errors, t.versions = files, go, modified, errors, versions
+    t.files, t.go, t.modified, t.unchecked, t.errors, t.versions = files, go, modified, unchecked, errors, versions
     return t
 
 

@@ -154,7 +154,8 @@ def scan_line(facts, verify: bool) -> str:
     breaks a column."""
     fields = [facts.file, facts.format, facts.arch, facts.go_version, shown_id(facts)]
     if verify:
-        fields += [facts.status, facts.reason]
+        fields += [facts.status, "; ".join(m.text() for m in facts.modification) if facts.modification
+                   else facts.reason]
     fields.append(facts.error)
     return "\t".join([printable(f) if f else "-" for f in fields])
 
@@ -168,5 +169,5 @@ def scan_summary(tally, verify: bool, skipped: int) -> str:
     per_version = ", ".join(f"{v}: {n}" for v, n in sorted(tally.versions.items()))
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
-            + (f", {tally.modified} modified" if verify else "")
+            + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")
             + f", {plural(tally.errors, 'error')}, {skipped} skipped (not regular files or links)")
