@@ -28,6 +28,7 @@ from .errors import BuildIDError, naming
 from .fileio import opened
 from .goversion import try_recover
 from .formats import Found, Source, Unit, after_last_slice, locate, units
+from .formats.ar import go_version as archive_go_version
 from .formats.errors import FormatError
 from .formats.kinds import RECOVERABLE, UNIVERSAL
 from .idstring import display, parts
@@ -136,7 +137,7 @@ class Facts:
     build_info = None            # buildinfo.BuildInfo
     build_info_error: str | None = None
     go_version: str | None = None
-    go_version_source: str | None = None   # "buildinfo", "symbol" or "scan" (goversion)
+    go_version_source: str | None = None   # "buildinfo", "symbol", "scan" (goversion), "object-header"
     main_path: str | None = None
     verdict: Verdict | None = None
     slices: tuple = ()
@@ -373,6 +374,10 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
             got = _recover(unit)
             if got is not None:
                 fields["go_version"], fields["go_version_source"] = got
+        elif f.format == "go-archive":
+            version = archive_go_version(unit.src)
+            if version is not None:
+                fields["go_version"], fields["go_version_source"] = version, "object-header"
     toolchain = lambda: bi.toolchain(fields.get("go_version"), versioned)  # noqa: E731
     h = f.host_build_id
     if h is not None:

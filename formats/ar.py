@@ -49,6 +49,24 @@ def _goarch(line: bytes) -> str | None:
     return words[3].decode("ascii", "replace") if len(words) > 3 else None
 
 
+def go_version(src: Source) -> str | None:
+    """The Go version a package archive's object header names ("go object
+    GOOS GOARCH VERSION [experiments]"), or None: a Go toolchain version like
+    `go1.22.1` or `devel go1.23-…`. The header's X: list names every enabled
+    experiment, defaults included, where build info names only the others: it
+    is left out, so one release reads the same in archives and executables."""
+    lines = src.prefix(GO_HEADER_READ).split(b"\n", 4)
+    if len(lines) < 4 or lines[0] != MAGIC[:-1] or not lines[1].startswith(PKGDEF) \
+            or not lines[2].startswith(GO_OBJECT):
+        return None
+    words = lines[2].split()[4:]
+    if not words:
+        return None
+    if words[0] == b"devel" and len(words) > 1:
+        words = [b"devel " + words[1]] + words[2:]
+    return words[0].decode("ascii", "replace")
+
+
 def members(src: Source):
     """Yield (name, data offset, size) for each member, in order."""
     off = len(MAGIC)

@@ -21,7 +21,7 @@ import pytest
 
 from buildidtool import goversion, read_build_info
 from buildidtool.formats import Source, locate, sniff
-from helpers import scan_one
+from helpers import run, scan_one
 
 from conftest import REPO
 
@@ -274,3 +274,14 @@ def test_real_release_with_build_info_agrees(samples):
     r = subprocess.run([samples.go, "version", str(path)], capture_output=True, text=True)
     assert r.stdout.split()[-1] == ESBUILD["0.25.0"][1]
     assert recover(path) == (ESBUILD["0.25.0"][1], "scan")
+
+
+def test_package_archives_name_their_go_version(samples):
+    """A Go package archive's object header names the toolchain that compiled it."""
+    lib = samples.path("lib")
+    want = samples.manifest["go_version"]
+    rec = scan_one(lib).to_json()
+    assert (rec["go_version"], rec["go_version_source"]) == (want, "object-header")
+    info = json.loads(run("info", "--json", lib).stdout)
+    assert (info["go_version"], info["go_version_source"]) == (want, "object-header")
+    assert b"1 Go file (" + want.encode() + b": 1)" in run("scan", lib).stderr
