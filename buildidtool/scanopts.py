@@ -63,6 +63,7 @@ OPTIONS = (
     Opt(("--csv",), "as_csv", None, "Same as --format csv: RFC 4180 with a header row."),
     Opt(("--verify",), "verify", None, "Also verify each file (reads whole files)."),
     Opt(("--follow-symlinks",), "follow_symlinks", None, "Follow symbolic links inside the trees."),
+    Opt(("--go-only",), "go_only", None, "List only Go files (and files that could not be read); the summary counts all."),
     Opt(("-j", "--jobs"), "jobs", _int_in(1, 256), "Worker processes (default: one per core).", "N"),
     Opt(("--time-limit",), "time_limit", _float_at_least(0),
         "Per-file time limit; a file past it is an error record (default 300, 0: none).", "SECONDS"),
@@ -90,11 +91,13 @@ _BY_NAME = {n: o for o in OPTIONS for n in o.names}
 class Options:
     """What a scan was asked to do."""
 
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives")
+    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives",
+                 "go_only")
 
     def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
-                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default"):
-        self.paths, self.form, self.verify = list(paths), form, verify
+                 time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
+                 go_only=False):
+        self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
@@ -132,7 +135,7 @@ def options(paths, values: dict) -> Options:
                 setattr(archives, field, get(field))
     limit = get("time_limit")
     return Options(paths, form, bool(get("verify")), bool(get("follow_symlinks")), get("jobs"),
-                   DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives)
+                   DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")))
 
 
 def parse(args: list[str]) -> Options | None:

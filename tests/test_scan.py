@@ -576,3 +576,47 @@ def test_verify_records_carry_the_judged_host_build_id(samples):
         for got, want in units:
             assert got["host_build_id"] == want["host_build_id"]
             assert got["host_build_id"]["status"] == "derived"
+
+
+def test_go_only_lists_go_files_and_failures(tree):
+    (tree / "gone").symlink_to(tree / "nowhere-either")
+    everything = records(run("scan", "--json", "--follow-symlinks", tree))
+    only = run("scan", "--json", "--go-only", "--follow-symlinks", tree)
+    listed = records(only)
+    assert {os.path.relpath(r["file"], tree) for r in listed} == \
+        {os.path.relpath(r["file"], tree) for r in everything
+         if r["build_id"] or r["go_version"] or r["slices"] or r["error"]}
+    assert "a/notes.txt" not in {os.path.relpath(r["file"], tree) for r in listed}
+    # The summary still counts every file.
+    assert only.stderr == run("scan", "--json", "--follow-symlinks", tree).stderr
+    text = run("scan", "--go-only", tree).stdout.decode().splitlines()
+    assert len(text) == len(records(run("scan", "--json", "--go-only", tree)))
+
+
+def test_a_link_member_says_what_it_links_to_in_text(tmp_path, samples):
+    import tarfile
+    pkg = tmp_path / "pkg.tar"
+    with tarfile.open(pkg, "w") as t:
+        t.add(samples.path("hello-linux-amd64"), "bin/hello")
+        link = tarfile.TarInfo("bin/hi")
+        link.type, link.linkname = tarfile.SYMTYPE, "hello"
+        t.addfile(link)
+    rows = [line.split("\t") for line in run("scan", pkg).stdout.decode().splitlines()]
+    (hi,) = [r for r in rows if r[0].endswith("!/bin/hi")]
+    assert hi[1] == "link" and hi[-1] == "symlink to hello"
+
+
+def test_text_has_a_header_row_on_a_terminal_only(tree):
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--verify", str(tree / "a" / "hello")],
+                         stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    lines = _drain_terminal(master, p).decode().splitlines()
+    assert lines[0].split("\t") == ["FILE", "FORMAT", "ARCH", "GO", "BUILD ID", "STATUS", "REASON", "ERROR / LINK"]
+    assert lines[1].split("\t")[0] == str(tree / "a" / "hello")
+    piped = run("scan", "--verify", tree / "a" / "hello").stdout.decode().splitlines()
+    assert len(piped) == 1 and piped[0].startswith(str(tree))

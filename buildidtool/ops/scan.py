@@ -81,7 +81,7 @@ def run(opts: Options) -> int:
     from ..report.scan import FORMATS, Progress, Tally
     from ..report.text import scan_summary
 
-    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1))
+    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
     stats = ScanStats()

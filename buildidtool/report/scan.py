@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from ..verdict import MODIFIED, UNCHECKED
-from .text import plural, scan_line
+from .text import plural, scan_header, scan_line
 
 
 class Format:
@@ -22,15 +22,19 @@ class Format:
     name = ""
     wants_sbom = False  # records gather what an SBOM needs (facts.SBOM)
 
-    def __init__(self, verify: bool, terminal: bool = False):
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
         self.verify = verify
         self.terminal = terminal  # stdout is a terminal: never write raw control bytes
+        self.go_only = go_only    # only Go files' records (and those of files that could not be read)
+
+    def shown(self, recs: list) -> list:
+        return [r for r in recs if r.is_go or r.error is not None] if self.go_only else recs
 
     def render(self, rec) -> str:
         raise NotImplementedError
 
     def render_batch(self, recs: list):
-        return "".join([self.render(r) for r in recs])
+        return "".join([self.render(r) for r in self.shown(recs)])
 
     def begin(self, out) -> None:
         pass
@@ -45,6 +49,11 @@ class Format:
 class TextFormat(Format):
     name = "text"
 
+    def begin(self, out) -> None:
+        # A header names the columns for a reader at a terminal; a pipe gets records only.
+        if self.terminal:
+            out.write((scan_header(self.verify) + "\n").encode())
+
     def render(self, rec) -> str:
         return scan_line(rec, self.verify) + "\n"
 
@@ -52,8 +61,8 @@ class TextFormat(Format):
 class JsonFormat(Format):
     name = "json"
 
-    def __init__(self, verify: bool, terminal: bool = False):
-        super().__init__(verify, terminal)
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
+        super().__init__(verify, terminal, go_only)
         from ..facts import SCAN, VERDICT, Facts
         from .records import ScanJson  # each format imports only what it writes with
         self.line = ScanJson(Facts("", asked=SCAN | {VERDICT} if verify else SCAN)).line
@@ -67,7 +76,7 @@ class CsvFormat(Format):
 
     def render_batch(self, recs: list) -> str:
         from .table import csv_text
-        return csv_text("scan", recs, False, self.terminal)
+        return csv_text("scan", self.shown(recs), False, self.terminal)
 
     def begin(self, out) -> None:
         from .table import csv_text
@@ -82,8 +91,8 @@ class SbomFormat(Format):
 
     wants_sbom = True
 
-    def __init__(self, verify: bool, terminal: bool = False):
-        super().__init__(verify, terminal)
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
+        super().__init__(verify, terminal, go_only)
         self.identity: tuple = (None, None, False)
         self.roots: list[str] = []
         self.records: list = []

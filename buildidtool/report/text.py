@@ -148,15 +148,21 @@ def shown_id(facts) -> str | None:
     return ",".join(s.build_id for s in facts.slices if s.raw_build_id) or None
 
 
+def scan_header(verify: bool) -> str:
+    """The column names of scan_line."""
+    return "\t".join(["FILE", "FORMAT", "ARCH", "GO", "BUILD ID", *(["STATUS", "REASON"] if verify else []),
+                      "ERROR / LINK"])
+
+
 def scan_line(facts, verify: bool) -> str:
     """`scan`, tab-separated: file, format, arch, go_version, build_id[, status,
-    reason], error; `-` for an empty field; no tab or newline inside a field
-    breaks a column."""
+    reason], error (for a link, what it links to); `-` for an empty field; no
+    tab or newline inside a field breaks a column."""
     fields = [facts.file, facts.format, facts.arch, facts.go_version, shown_id(facts)]
     if verify:
         fields += [facts.status, "; ".join(m.text() for m in facts.modification) if facts.modification
                    else facts.reason]
-    fields.append(facts.error)
+    fields.append(facts.error if facts.link is None else facts.link)
     return "\t".join([printable(f) if f else "-" for f in fields])
 
 
