@@ -11,14 +11,25 @@ import sys
 import click
 
 from .errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, EXIT_UNCHECKED, BuildIDError
-from .report.text import error_line
+from .facts import INFO, READ, VERIFY, failed
+from .ops.diff import diff
+from .ops.hash import HashReport, hash_file
+from .ops.info import inspect
+from .ops.read import read as read_file
+from .ops.rewrite import Rewritten, rewrite as rewrite_file
+from .ops.scan import guarded_run
+from .ops.verify import verify as verify_file
+from .report.printer import Printer
+from .report.text import diff_lines, error_line, hash_lines, info_lines, read_lines, rewrite_lines, verify_lines
+from .scanopts import OPTIONS, UsageError, options
+from .stdinput import path_for, renamed
+from .verdict import ERROR, MODIFIED, UNCHECKED
 
 _csv_option = click.option("--csv", "as_csv", is_flag=True,
                            help="CSV: a header row, then a row per file (per slice of a universal file).")
 
 
 def _printer(command: str, as_json: bool, as_csv: bool):
-    from .report.printer import Printer
 
     if as_json and as_csv:
         raise click.UsageError("choose one output format (--json, --csv)")
@@ -32,7 +43,6 @@ def _each_file(files, out, operation, lines, failed, stdin=True) -> int:
     one-line error, and the others go on. With stdin, `-` is standard input
     (read from a copy, named `-` in the output). The exit status: 2 when any
     failed."""
-    from .stdinput import path_for, renamed
 
     status = EXIT_OK
     for path in files:
@@ -76,9 +86,6 @@ def cli() -> None:
 @click.argument("files", nargs=-1, required=True)
 def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Print the Go build ID of each FILE (`-`: standard input)."""
-    from .facts import READ, failed
-    from .ops.read import read as read_file
-    from .report.text import read_lines
 
     out = _printer("read", as_json, as_csv)
     sys.exit(_each_file(files, out, read_file, lambda info, _: read_lines(info, len(files) > 1),
@@ -93,8 +100,6 @@ def read(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_csv: bool) -> None:
     """Content ID and SHA-256 of each FILE with its build ID (or --id) zeroed
     (`-`: standard input)."""
-    from .ops.hash import HashReport, hash_file
-    from .report.text import hash_lines
 
     out = _printer("hash", as_json, as_csv)
     sys.exit(_each_file(files, out, lambda p: hash_file(p, placeholder),
@@ -110,8 +115,6 @@ def hash_cmd(files: tuple[str, ...], placeholder: str | None, as_json: bool, as_
 @click.argument("files", nargs=-1, required=True)
 def rewrite(files: tuple[str, ...], dry_run: bool, atomic: bool, as_json: bool, as_csv: bool) -> None:
     """Stamp each FILE with the content ID of its bytes (go tool buildid -w)."""
-    from .ops.rewrite import Rewritten, rewrite as rewrite_file
-    from .report.text import rewrite_lines
 
     out = _printer("rewrite", as_json, as_csv)
     _terminate_cleanly()
@@ -133,11 +136,6 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
     file: set by hand, or a Go archive's linked by another linker).
     `-` is standard input.
     """
-    from .facts import VERIFY, failed
-    from .ops.verify import verify as verify_file
-    from .report.text import verify_lines
-    from .stdinput import path_for, renamed
-    from .verdict import ERROR, MODIFIED, UNCHECKED
 
     out = _printer("verify", as_json, as_csv)
     any_modified = any_error = any_unchecked = False
@@ -164,9 +162,6 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
 def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """Everything known about each FILE: build ID, host build ID, code signature,
     Go build info (`-`: standard input)."""
-    from .facts import INFO, failed
-    from .ops.info import inspect
-    from .report.text import info_lines
 
     out = _printer("info", as_json, as_csv)
     sys.exit(_each_file(files, out, inspect, lambda facts, _: info_lines(facts), lambda p, m: failed(p, m, INFO)))
@@ -174,7 +169,6 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 
 def _scan_command():
     """`scan`, its options made from the one table (scanopts.OPTIONS)."""
-    from .scanopts import OPTIONS, UsageError, options
 
     def checked(opt):
         def callback(ctx, param, value):
@@ -194,7 +188,6 @@ def _scan_command():
         file failed (missing, unreadable, malformed, or its reader crashed or ran
         past the time limit: its record says why) or on a usage error.
         """
-        from .ops.scan import guarded_run
         try:
             opts = options(paths, values)
         except UsageError as e:
@@ -226,8 +219,6 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool, short: bool) -> None:
     Exit 0 when their content is the same with each file's own build ID, host
     build ID and code signature left out; 1 when it differs; 2 on an error.
     """
-    from .ops.diff import diff
-    from .report.text import diff_lines
 
     out = _printer("diff", as_json, as_csv)
     try:

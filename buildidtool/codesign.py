@@ -3,6 +3,8 @@ holding one CodeDirectory, identifier "a.out", a SHA-256 per 4096-byte page of
 the file up to the signature. Also a checker for any CodeDirectory's page hashes."""
 from __future__ import annotations
 
+import os
+
 import hashlib
 import struct
 from collections.abc import Callable
@@ -93,7 +95,6 @@ def check_file(fd: int, signature, base: int) -> PageCheck | None:
     """check_pages for the signature at `signature` (a Span, file offsets) of
     the unit starting at file offset `base` of the open file; None when there
     is no CodeDirectory we can read."""
-    import os
     if signature.size > MAX_SIGNATURE:
         return None
     return check_pages(os.pread(fd, signature.size, signature.offset),

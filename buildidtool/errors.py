@@ -5,6 +5,8 @@ and turns a parser's FormatError and an OSError into our own types.
 `str(e)` is the one-line message the CLI prints."""
 from __future__ import annotations
 
+from .formats.errors import FormatError
+
 
 # Exit statuses of the subcommands (the Go-compatible form mirrors go tool buildid).
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR = 0, 1, 2
@@ -79,7 +81,6 @@ class naming:
                 err.path = self.path
                 err.args = (self.path, err.message)
             return False
-        from .formats import FormatError  # already loaded by whatever raised it
         if isinstance(err, FormatError):
             raise MalformedFile(self.path, str(err)) from None
         if isinstance(err, OSError) and not isinstance(err, BrokenPipeError):

@@ -167,6 +167,13 @@ class Facts:
         new.__dict__.update(self.__dict__, **changes)
         return new
 
+    def renamed(self, real: str, name: str) -> "Facts":
+        """This record, and its slices', with `file` saying `name` where it says `real`."""
+        changes = {"file": name} if self.file == real else {}
+        if self.slices:
+            changes["slices"] = tuple(s.renamed(real, name) for s in self.slices)
+        return self.replace(**changes) if changes else self
+
     # --- derived ---
 
     @property

@@ -34,7 +34,7 @@ def open_regular(path: str, write: bool = False) -> int:
     if is_member_path(path):
         if write:
             raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
-        from .archives.member import open_member  # only here: plain files never load the archive readers
+        from .archives.member import open_member  # tarfile, zipfile, zstandard: 40+ ms plain files never pay
         return open_member(path)
     check_regular(path)
     flags = (os.O_RDWR if write else os.O_RDONLY) | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)

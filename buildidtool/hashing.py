@@ -95,7 +95,7 @@ class _Pipeline:
     goes back to the reader only once every piece of it has been hashed."""
 
     def __init__(self, update, size: int):
-        import queue
+        import queue  # with threading, 1 ms that a small file's -w never needs
         import threading
         self.free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(PIPELINE_BUFFERS):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 
 from .idstring import linker_placeholder
 
@@ -80,7 +81,6 @@ def go_release(go_version: str | None) -> tuple[int, int] | None:
 def _ldflags(settings: dict | None) -> list[str]:
     text = (settings or {}).get("-ldflags") or ""
     try:
-        import shlex
         return shlex.split(text)
     except ValueError:
         return text.split()

@@ -22,6 +22,8 @@ import re
 from .formats import FormatError, Found, Source, Span, Unit
 
 from . import codesign, formats, hostid
+from .buildinfo import of_source
+from .formats import macho
 from .hashing import find_and_hash
 from .idstring import hash_to_string
 
@@ -192,7 +194,6 @@ def _signed(fd: int, found: Found, span: Span, lay, undo: _Undo) -> tuple[Modifi
         what = _foreign_signature(blob, code_size, sig.size)
         if what is None:
             return None
-        from .formats import macho
         undos = []
         # Go's linker signed it (darwin/arm64) and someone re-signed: Go's ad hoc
         # signature, sized as cmd/link sizes it, is what was there.
@@ -295,7 +296,6 @@ def _link_flags(src: Source) -> tuple[set[str] | None, bool]:
     """({"-s", "-w"} as given to the linker, or None when build info cannot say:
     none, or built with -trimpath, which keeps -ldflags out of it; whether the
     compiler was told to emit no DWARF, as Go's own release builds are)."""
-    from .buildinfo import of_source  # not on the path of verifying a pristine file
     try:
         bi = of_source(src)
     except (FormatError, OSError, ValueError):  # broken build info: `info` reports it; here it only says less

@@ -7,6 +7,7 @@ to click, which words the error. Every value is checked by the same function
 either way."""
 from __future__ import annotations
 
+from .archives.limits import Limits, parse_size
 from .report.scan import FORMATS
 
 DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 100 GB file fits
@@ -37,7 +38,6 @@ def _choice(text: str) -> str:
 
 
 def _size(text: str) -> int:
-    from .archives.limits import parse_size
     return parse_size(text)
 
 
@@ -101,7 +101,6 @@ class Options:
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
-            from .archives.limits import Limits
             archives = Limits()
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
 
@@ -121,6 +120,7 @@ def options(paths, values: dict) -> Options:
     if identity != (None, None, False):
         if not FORMATS[form].wants_sbom:
             raise UsageError("--serial-number, --timestamp and --reproducible need an SBOM --format")
+        # Only with the SBOM flags: the SBOM model imports packageurl, which other scans never need.
         from .report.sbom import Identity, Inventory
         try:
             Identity.make(Inventory(), *identity)
@@ -128,7 +128,6 @@ def options(paths, values: dict) -> Options:
             raise UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}") from None
     archives = None
     if not get("no_archives") and get("max_depth") != 0:
-        from .archives.limits import Limits
         archives = Limits(all_layers=bool(get("all_layers")))
         for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
             if get(field) is not None:

@@ -32,7 +32,7 @@ def path_for(name: str) -> str:
         return _spooled[name]
     if os.isatty(0):
         raise BuildIDError(name, "standard input is a terminal; pipe or redirect a file into it")
-    import atexit
+    import atexit  # with tempfile, 6 ms only `-` needs
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix="buildid-stdin-")
@@ -63,12 +63,9 @@ def renamed(obj, real: str, name: str):
         return obj
     if isinstance(obj, list):
         return [renamed(o, real, name) for o in obj]
-    from .facts import Facts
-    if isinstance(obj, Facts):
-        changes = {"file": name} if obj.file == real else {}
-        if obj.slices:
-            changes["slices"] = tuple(renamed(s, real, name) for s in obj.slices)
-        return obj.replace(**changes) if changes else obj
+    rename = getattr(obj, "renamed", None)  # an immutable result gives a renamed copy
+    if rename is not None:
+        return rename(real, name)
     if getattr(obj, "file", None) == real:
         obj.file = name
     return obj

@@ -3,9 +3,9 @@ does a Go-made Mach-O signature still match its pages, and, when it does not,
 how was it changed (modification.explain)."""
 from __future__ import annotations
 
-from .formats import Span, Unit
+from .formats import FormatError, Span, Unit, image
 
-from . import codesign, hostid
+from . import codesign, hostid, modification
 from .errors import BuildIDError, naming
 from .hashing import find_and_hash
 from .idstring import checkable, content_part, display, hash_to_string
@@ -135,7 +135,6 @@ def foreign_link(unit: Unit, host, toolchain) -> str | None:
 
 def _library_runtime(unit: Unit) -> bool:
     """The Go runtime's library entry (_rt0_GOARCH_GOOS_lib) in the symbol table."""
-    from .formats import FormatError, image
     try:
         img = image(unit.src, unit.format, unit.arch)
         names = [f"_rt0_{img.arch}_lib"] + [f"_rt0_{img.arch}_{goos}_lib" for goos in _GOOS]
@@ -166,7 +165,6 @@ def _pages_match(unit: Unit) -> bool:
 def _how(path: str, unit: Unit, old: bytes, stored: str, computed: str, problems: list[str]) -> list:
     """The modification list of a modified unit: explained from its bytes when
     the content ID fails, else the failed check itself."""
-    from . import modification
     if stored != computed:
         try:
             with naming(path):
@@ -181,7 +179,6 @@ def with_tail(verdicts: list[Verdict], spans: list[Span], tail: Span | None) -> 
     file (`tail`, where lipo writes nothing and no slice's content ID reaches)
     put down as appended to the last slice: proven when that slice matches its
     content ID."""
-    from .modification import APPENDED, PROOFS, Modification
     if tail is None:
         return verdicts
     last = max(range(len(verdicts)), key=lambda i: spans[i].end)
@@ -190,8 +187,8 @@ def with_tail(verdicts: list[Verdict], spans: list[Span], tail: Span | None) -> 
         return verdicts
     proven = v.status == OK
     detail = f"{tail.size} bytes after the last slice at offset {tail.offset:#x}" + \
-        (f"; {PROOFS[APPENDED]}" if proven else "")
-    appended = Modification(APPENDED, proven, detail)
+        (f"; {modification.PROOFS[modification.APPENDED]}" if proven else "")
+    appended = modification.Modification(modification.APPENDED, proven, detail)
     out = list(verdicts)
     if proven:
         out[last] = Verdict(MODIFIED, f"{tail.size} bytes after the last slice", v.stored_content_id,

@@ -17,10 +17,13 @@ items is read only as fast as workers consume it.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import select
 import signal
 import struct
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -150,7 +153,6 @@ def _death_message(status: int) -> str:
 
 class _Pool:
     def __init__(self, work, fault, combine, jobs: int, time_limit: float | None):
-        import mmap
         self.work, self.fault, self.combine = work, fault, combine
         self.jobs, self.time_limit = jobs, time_limit
         self.shared = mmap.mmap(-1, 8 * _WORDS * jobs)  # anonymous, shared with forked children
@@ -160,8 +162,6 @@ class _Pool:
 
     # --- the parent ---------------------------------------------------------
     def run(self, batches: Iterator[list]) -> Iterator:
-        import select
-        import sys
 
         sys.stdout.flush()
         sys.stderr.flush()
@@ -274,7 +274,6 @@ class _Pool:
                         os.close(other.tasks)
                         os.close(other.results)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
-                import sys
                 if "faulthandler" in sys.modules:  # a crash is a record, not a dump on stderr
                     sys.modules["faulthandler"].disable()
                 self._serve(k, task_r, res_w)

@@ -210,7 +210,7 @@ def wasm_summary(src: Source) -> tuple[bytes, bytes | None] | None:
     the producers section and the module text by its sentinels in the raw data
     section. The text holds no run of zeros, so the linker never splits it
     across data segments. For listings; read_build_info does the full search."""
-    from . import wasm
+    from . import wasm  # parser modules load on first use (formats/__init__)
     img = wasm.image(src)
     version = img.go_version()
     data = img.bodies().get(wasm.WASM_DATA)

@@ -8,6 +8,8 @@ those bytes as decoded with "surrogateescape", each lone byte written as a \\x e
 """
 from __future__ import annotations
 
+import unicodedata
+
 _SIMPLE = {ord("a"): 7, ord("b"): 8, ord("f"): 12, ord("n"): 10, ord("r"): 13,
            ord("t"): 9, ord("v"): 11, ord("\\"): 92}
 _HEXLEN = {ord("x"): 2, ord("u"): 4, ord("U"): 8}
@@ -124,7 +126,6 @@ def _is_print(r: int) -> bool:
     """strconv.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
     if r <= 0xFF:
         return 0x20 <= r <= 0x7E or (0xA1 <= r <= 0xFF and r != 0xAD)
-    import unicodedata
     return unicodedata.category(chr(r))[0] in "LMNPS"
 
 

@@ -3,6 +3,8 @@ and `data.tar.*`. The package reads as its file tree: the members of
 data.tar.* (any compression) appear directly under the .deb."""
 from __future__ import annotations
 
+import os
+
 import io
 
 from . import tarball
@@ -39,7 +41,6 @@ def entries(fd: int, base: int, size: int, budget: Budget):
 
 
 def _pread(fd: int, off: int, n: int) -> bytes:
-    import os
     b = os.pread(fd, n, off)
     if len(b) != n:
         raise ValueError("truncated ar header")

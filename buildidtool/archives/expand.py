@@ -20,6 +20,8 @@ from .paths import SEP, clean, join
 from .magic import SUFFIX, looks_like_tar, sniff
 from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
 
+from ..formats import sniff as sniff_container
+from ..formats.raw import find_marker
 from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parsers read first
 
 MEMBER, LINK, ARCHIVE, SKIPPED = "member", "link", "archive", "skipped"
@@ -276,6 +278,4 @@ def _spool(e: Entry, head: bytes, budget: Budget) -> int:
 
 
 def _worth_spooling(head: bytes) -> bool:
-    from ..formats import sniff as sniff_container
-    from ..formats.raw import find_marker
     return sniff_container(head) != "unknown" or find_marker(head) is not None

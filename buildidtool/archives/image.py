@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import re
+import tarfile
 
 from . import tarball
 from .limits import Budget
@@ -42,7 +43,6 @@ class TarStore:
     ordinary tar never holds more than that many names."""
 
     def __init__(self, fd: int, size: int):
-        import tarfile
         self.fd = fd
         self.files: dict[str, tuple[int, int]] = {}
         links: dict[str, str] = {}

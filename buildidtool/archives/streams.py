@@ -4,9 +4,14 @@ standard library, zstd from `zstandard`), counting against the budget, and
 spooling a member to a file descriptor the format parsers and hashing read."""
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 import tempfile
+
+import zstandard
 
 from .limits import Budget
 
@@ -89,16 +94,12 @@ def decompressor(kind: str, raw):
     """A reader of the decompressed bytes of `raw`; every format's multi-stream
     concatenation is read through, as gzip -d does."""
     if kind == GZIP:
-        import gzip
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if kind == BZIP2:
-        import bz2
         return bz2.BZ2File(raw)
     if kind == XZ:
-        import lzma
         return lzma.LZMAFile(raw)
     if kind == ZSTD:
-        import zstandard
         return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     raise ValueError(kind)
 

@@ -16,8 +16,8 @@ import os
 
 from ..errors import naming
 from ..fileio import opened
-from ..formats import Source, slices, sniff
-from ..formats.buildinfo_blob import Blob, decode_blob, find_blob
+from ..formats import Source, image, slices, sniff
+from ..formats.buildinfo_blob import Blob, decode_blob, find_blob, wasm_summary
 from ..formats.errors import FormatError
 from ..formats.kinds import EXECUTABLES, UNIVERSAL
 from .model import BuildInfo, BuildSetting, Module
@@ -79,7 +79,6 @@ def read_build_info_slices(path: str | os.PathLike, *,
 
 
 def _arch(src: Source) -> str | None:
-    from ..formats import image
     img = image(src)
     return img.arch if img is not None else None
 
@@ -101,7 +100,6 @@ def summary(src: Source, format: str) -> tuple[str | None, str | None]:
     if format not in EXECUTABLES:
         return None, None
     if format == "wasm":
-        from ..formats.buildinfo_blob import wasm_summary
         quick = wasm_summary(src)
         if quick is None:
             return None, None

@@ -14,6 +14,9 @@ import re
 
 from ..formats import Found, Source, Span, Unit, after_last_slice, locate, units
 
+from ..buildinfo import of_source
+from ..modification import layout_of
+
 from ..errors import BuildIDError, MalformedFile, naming
 from ..fileio import opened
 from ..formats.errors import FormatError
@@ -297,7 +300,6 @@ class _Namer:
     PRIORITY = (("section",), ("segment",), ("table", "header"))
 
     def __init__(self, unit: Unit):
-        from ..modification import layout_of
         span = unit.span
         lay = layout_of(unit.src, unit.format)
         self.image_end = None if lay is None else lay.image_end - span.offset
@@ -333,7 +335,6 @@ class _Namer:
 def _build_info_diff(ua: Unit, ub: Unit) -> list[FieldDiff] | None:
     """Fields of Go's build info that differ: Go version, path, main module,
     settings, dependencies. None when either file has no build info."""
-    from ..buildinfo import of_source
     if ua.format not in EXECUTABLES:
         return None
     try:

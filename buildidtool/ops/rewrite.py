@@ -157,7 +157,7 @@ def _replace(path: str, fd: int, before: os.stat_result, changes) -> None:
     if before.st_nlink > 1:
         raise RewriteError(path, f"has {before.st_nlink} hard links, which --atomic would separate; "
                                  "rewrite in place instead; file unchanged")
-    import tempfile  # only --atomic needs it
+    import tempfile  # 6 ms, only --atomic needs it (not -w)
 
     directory = os.path.dirname(os.path.abspath(path))
     try:

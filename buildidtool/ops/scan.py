@@ -14,8 +14,12 @@ from collections.abc import Iterable, Iterator
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
 from ..facts import SBOM, SCAN, VERDICT, failed
-from ..scanopts import Options
+from ..inputs import records
+from ..report.scan import FORMATS, Progress, Tally
+from ..report.text import scan_summary
+from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
+from ..workers import ordered
 
 
 def asked_for(verify: bool, sbom: bool) -> frozenset:
@@ -31,9 +35,6 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
     record; the rest go on."""
-    from ..inputs import records
-    from ..workers import ordered
-
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
@@ -78,9 +79,6 @@ def _item_cost(item) -> int:
 def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
     found a modified file, else 2 when any file failed (an error record), else 0."""
-    from ..report.scan import FORMATS, Progress, Tally
-    from ..report.text import scan_summary
-
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
@@ -117,7 +115,6 @@ def run(opts: Options) -> int:
 def main(args: list[str]) -> int:
     """Run a well-formed `scan` invocation without click and return its exit
     status; return -1, having done nothing, when click must parse the arguments."""
-    from ..scanopts import parse
     opts = parse(args)
     if opts is None:
         return -1

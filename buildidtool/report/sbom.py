@@ -18,8 +18,14 @@ timestamp are fixed (flags, or `reproducible`).
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
+import os
+import uuid
 
+from packageurl import PackageURL
+
+from .. import __version__
 from ..formats.kinds import PACKAGE_ARCHIVES
 
 NS = "buildid:"
@@ -40,8 +46,6 @@ def unique_text(s: str) -> str:
 
 def golang_purl(path: str, version: str) -> str:
     """pkg:golang/<module path>@<version>, encoded by packageurl-python."""
-    from packageurl import PackageURL
-
     namespace, _, name = path.rpartition("/")
     return PackageURL(type="golang", namespace=namespace or None, name=name, version=version).to_string()
 
@@ -211,10 +215,6 @@ class Identity:
         """From the flags; what they leave open is random and now, or with
         `reproducible` derived from the content and SOURCE_DATE_EPOCH (or the
         Unix epoch)."""
-        import datetime
-        import os
-        import uuid
-
         if serial is not None:
             s = serial[len("urn:uuid:"):] if serial.startswith("urn:uuid:") else serial
             sid = str(uuid.UUID(s))  # ValueError on a malformed serial
@@ -236,7 +236,6 @@ class Identity:
 
 
 def tool_version() -> str:
-    from .. import __version__
     return __version__
 
 
