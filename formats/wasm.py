@@ -114,7 +114,7 @@ def _read(src: Source) -> Found:
 # --- the protocol (formats.model.Image): sections, linear memory, producers ---
 
 
-WASM_DATA = 11
+WASM_CODE, WASM_DATA = 10, 11
 MAX_WASM_SECTIONS = 4096
 MAX_PRODUCERS_SIZE = 64 * 1024
 WINDOW = 1 << 20
@@ -401,6 +401,14 @@ class WasmImage(Image):
         if data is None:
             return None
         return WasmMemory(self.src, data_segments(self.src, *data), cap=data[1])
+
+    def code_functions(self) -> int | None:
+        """How many functions the code section defines (None without one)."""
+        code = self.bodies().get(WASM_CODE)
+        if code is None or not code[1]:
+            return None
+        count, _ = _uleb_at(self.src.read_at(code[0], min(code[1], 10), "wasm code section"), 0)
+        return count
 
     def go_version(self) -> bytes | None:
         """The version the producers section gives for language Go."""
