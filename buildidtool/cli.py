@@ -28,11 +28,14 @@ def _printer(command: str, as_json: bool, as_csv: bool):
     return Printer(command, form, lambda text: click.echo(text, nl=False), terminal=sys.stdout.isatty())
 
 
-def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True) -> int:
+def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True,
+               complaint=None) -> int:
     """Run `operation` on each file and print its record or its text lines; a
     file that fails gets an error record (JSON, CSV) and a one-line error, and
     the others go on. With stdin, `-` is standard input (read from a copy,
-    named `-` in the output). The exit status: 2 when any failed."""
+    named `-` in the output). `complaint(result)`: what is wrong with a result
+    that still has a record (a one-line error too). The exit status: 2 when
+    any failed or had a complaint."""
     from .stdinput import path_for, renamed
 
     status = EXIT_OK
@@ -49,6 +52,10 @@ def _each_file(command: str, files, out, operation, lines, record=None, dry_run=
             _fail(e, path)
             continue
         out.result(record(result) if record else result, lambda: lines(result, path))
+        problem = complaint(result) if complaint else None
+        if problem:
+            status = EXIT_ERROR
+            click.echo(error_line(path, problem), err=True)
     return status
 
 
@@ -166,6 +173,24 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     out = _printer("info", as_json, as_csv)
     sys.exit(_each_file("info", files, out, inspect_with_lines, lambda r, _: info_lines(*r),
                         record=lambda r: r[0]))
+
+
+@cli.command("symbols")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per function.")
+@click.argument("files", nargs=-1, required=True)
+def symbols_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
+    """What each FILE's pclntab says: where it lies, its layout, every function
+    (name, entry, end, file and line), the file table, packages, and the
+    modules and build paths its file paths show (`-`: standard input).
+
+    Exit 0; 2 when any file could not be read, is broken, or has no pclntab.
+    """
+    from .report.symbols import lines
+    from .symbols import symbols
+
+    out = _printer("symbols", as_json, as_csv)
+    sys.exit(_each_file("symbols", files, out, symbols, lambda r, _: lines(r), complaint=lambda r: r.problem))
 
 
 @cli.command()

@@ -18,7 +18,10 @@ class Printer:
             for item in obj:
                 self.result(item)
         elif self.form == "json":
-            from .records import json_line  # json is imported only for --json
+            if self.command == "symbols" and hasattr(obj, "units"):
+                from .symbols import json_line
+            else:
+                from .records import json_line  # json is imported only for --json
             self.write(json_line(obj) + "\n")
         else:
             from .records import record_of

@@ -59,6 +59,9 @@ def error_record(command: str, path: str, message: str, dry_run: bool = False) -
     if command == "info":
         from ..inspecting import failed
         return failed(path, message)
+    if command == "symbols":
+        from ..symbols import Symbols
+        return Symbols.failed(path, message).to_json()
     raise ValueError(f"no records for {command!r}")
 
 
