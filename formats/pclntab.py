@@ -848,14 +848,18 @@ def _text_start(img, mem: _Memory, addr: int, hdr: Header, pcs) -> tuple[int, st
 
 
 def _text_candidates(img, mem, addr, hdr, pcs):
+    """Where the text start may be told, cheapest first: the header (Go 1.18
+    to 1.25), the runtime's module data (checked field by field against the
+    table; Go 1.26 and later give it a section of its own), the runtime.text
+    symbol (a read of the whole symbol table), the text section or segment."""
     if hdr.text_start:
         yield "header", hdr.text_start
-    sym = img.symbol(b"runtime.text")
-    if sym:
-        yield "symbol runtime.text", sym
     md = _moduledata(img, mem, addr, hdr, pcs)
     if md is not None:
         yield "moduledata", md
+    sym = img.symbol(b"runtime.text")
+    if sym:
+        yield "symbol runtime.text", sym
     for s in _sections(img):
         if s.name in TEXT_SECTIONS and s.addr:
             yield f"section {s.name}", s.addr
