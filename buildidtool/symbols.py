@@ -91,6 +91,9 @@ class PclnTable:
     text_start = property(lambda self: self._at.text_start)
     text_start_from = property(lambda self: self._at.text_start_from)
     layout = property(lambda self: self._at.table.layout)
+    raw = property(lambda self: self._at.table.data, doc="the table's bytes, as read")
+    pc_shift = property(lambda self: self._at.table.pc_shift,
+                        doc="16 where the table stores wasm function indexes rather than PCs")
     header = property(lambda self: self._at.table.hdr)
 
     @property

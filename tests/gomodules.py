@@ -102,10 +102,10 @@ def _write_proxy(proxy: Path) -> None:
 
 def build(go: str, go_version: str) -> dict[str, Path]:
     """{variant: binary}, built once per toolchain and kept."""
-    root = REPO / ".cache" / "pclntab" / f"zoo-{key(go_version)}"
+    root = (REPO / ".cache" / "pclntab" / f"zoo-{key(go_version)}").resolve()
     done = root / "built.json"
     if done.is_file():
-        return {k: Path(v) for k, v in json.loads(done.read_text()).items()}
+        return {k: Path(v) for k, v in json.loads(done.read_text())["binaries"].items()}
     work = root / "work"
     if work.exists():  # an interrupted build: module cache files are read-only
         subprocess.run(["chmod", "-R", "u+w", str(work)], check=False)
@@ -134,11 +134,13 @@ def build(go: str, go_version: str) -> dict[str, Path]:
         exe = root / f"zoo-{name}"
         go_run("build", "-buildvcs=false", *flags, "-o", str(exe), "./cmd/zoo", vendored=vendored)
         out[name] = exe
-    done.write_text(json.dumps({k: str(v) for k, v in out.items()}))
+    # The paths as the builds recorded them (the cache may be reached through a link that later changes).
+    where = {"main_module": str(app), "module_cache": str(work / "zoo-module-cache")}
+    done.write_text(json.dumps({"binaries": {k: str(v) for k, v in out.items()}, "paths": where}))
     return out
 
 
 def paths(go: str, go_version: str) -> dict[str, str]:
     """Where the build ran: the main module's directory and the module cache."""
-    root = REPO / ".cache" / "pclntab" / f"zoo-{key(go_version)}" / "work"
-    return {"main_module": str(root / "src" / "zoo"), "module_cache": str(root / "zoo-module-cache")}
+    root = (REPO / ".cache" / "pclntab" / f"zoo-{key(go_version)}").resolve()
+    return json.loads((root / "built.json").read_text())["paths"]

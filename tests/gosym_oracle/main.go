@@ -37,11 +37,17 @@ type function struct {
 	Line  int    `json:"line"`
 }
 
+// Where the text start came from: "symbol" (runtime.text) or "section" (the
+// text section's start, which is not runtime.text when a C linker put its
+// own code first).
+var textFrom = "section"
+
 type result struct {
 	Found     bool       `json:"found"`
 	Error     string     `json:"error,omitempty"`
 	How       string     `json:"how,omitempty"`
 	TextStart uint64     `json:"text_start"`
+	TextFrom  string     `json:"text_from,omitempty"`
 	Size      int        `json:"size"`
 	Functions []function `json:"functions"`
 	Files     []string   `json:"files"`
@@ -70,6 +76,10 @@ func main() {
 		res.Error = err.Error()
 	} else if data != nil {
 		decode(&res, data, textStart, !*noFiles)
+		res.TextFrom = textFrom
+		if *at != "" {
+			res.TextFrom = "explicit"
+		}
 	}
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	enc := json.NewEncoder(w)
@@ -166,7 +176,7 @@ func fromELF(f *elf.File) ([]byte, uint64, string, error) {
 	syms, _ := f.Symbols()
 	for _, s := range syms {
 		if s.Name == "runtime.text" {
-			text = s.Value
+			text, textFrom = s.Value, "symbol"
 			break
 		}
 	}
@@ -208,7 +218,7 @@ func fromMachO(f *macho.File) ([]byte, uint64, string, error) {
 	if f.Symtab != nil {
 		for _, s := range f.Symtab.Syms {
 			if s.Name == "runtime.text" || s.Name == "_runtime.text" {
-				text = s.Value
+				text, textFrom = s.Value, "symbol"
 				break
 			}
 		}
@@ -243,6 +253,7 @@ func fromPE(f *pe.File) ([]byte, uint64, string, error) {
 	}
 	if s := find("runtime.text"); s != nil {
 		text = base + uint64(f.Sections[s.SectionNumber-1].VirtualAddress) + uint64(s.Value)
+		textFrom = "symbol"
 	}
 	start, end := find("runtime.pclntab"), find("runtime.epclntab")
 	if start == nil || end == nil || start.SectionNumber != end.SectionNumber || end.Value < start.Value {
@@ -272,7 +283,7 @@ func fromPlan9(f *plan9obj.File) ([]byte, uint64, string, error) {
 		case "runtime.epclntab":
 			end = &syms[i]
 		case "runtime.text":
-			text = syms[i].Value
+			text, textFrom = syms[i].Value, "symbol"
 		}
 	}
 	if start == nil || end == nil || end.Value < start.Value {
