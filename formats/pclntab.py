@@ -53,10 +53,13 @@ def _record_shape(layout: str, ptr: int) -> tuple[int, int]:
         return ptr + 24, ptr + 36
     return 28, 44 if layout == "go1.20" else 40
 
-# Hostile-input bounds: a varint of more than 5 bytes has no more bits to
-# give a uint32 (gosym reads on to the end of the data); a pc-value table
-# that has not moved past the entry after this many steps never will in a
-# table a linker wrote.
+
+# Hostile-input bounds. No function or file name is longer than MAX_NAME (the
+# longest generic instantiations in real binaries take a few KiB); a varint of
+# more than MAX_VARINT bytes has no more bits to give a uint32 (gosym reads on
+# to the end of the data); a pc-value table that has not moved past the entry
+# after MAX_STEPS steps never will in a table a linker wrote.
+MAX_NAME = 64 << 10
 MAX_VARINT = 5
 MAX_STEPS = 64
 # A wasm function's PC is (index + 0x1000) << 16 (cmd/link's funcValueOffset).
@@ -66,13 +69,13 @@ WINDOW = 4 << 20
 NATIVE = "<" if sys.byteorder == "little" else ">"
 
 
-def _u32(order: str) -> str:
+def _u32() -> str:
     return "I" if array("I").itemsize == 4 else "L"
 
 
 def _words(data, off: int, count: int, size: int, order: str) -> array:
     """count unsigned integers of size bytes at off, in the table's byte order."""
-    code = _u32(order) if size == 4 else "Q"
+    code = _u32() if size == 4 else "Q"
     a = array(code)
     a.frombytes(data[off:off + count * size])
     if order != NATIVE:
@@ -526,10 +529,13 @@ def _find_nul(data: bytes, off: int) -> int:
 
 
 def _cstring(data: bytes, off: int) -> str | None:
-    """The NUL-terminated string at off, or None when off is out of range or no NUL follows."""
+    """The NUL-terminated string at off, or None when off is out of range or
+    no NUL follows within MAX_NAME bytes (gosym would read on to the next NUL
+    wherever it is; every name lookup costing at most MAX_NAME keeps a table
+    of hostile offsets linear)."""
     if not 0 <= off < len(data):
         return None
-    end = data.find(b"\0", off)
+    end = data.find(b"\0", off, off + MAX_NAME)
     return None if end < 0 else _text(data[off:end])
 
 
