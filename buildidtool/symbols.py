@@ -13,7 +13,8 @@ same facts without the rest, where build info is missing:
 
 `table_of` reads the header and the table through the Source (never the
 whole file) and checks them against the image; the functions are decoded
-only when something asks for them (`recovered_modules` does).
+only when something asks for them (`recovered_modules` does), so that call
+too may raise FormatError: call both inside `with naming(path):`.
 """
 from __future__ import annotations
 
@@ -320,6 +321,8 @@ def _exact_version(src: Source) -> tuple[str | None, str | None]:
 def _unit(src: Source, kind: str, arch: str | None, span=None) -> Unit:
     img = image(src, kind, arch)
     table = table_of(src, img)
+    if table is not None:  # decoded now, so a broken table is this unit's error, not a later surprise
+        table.columns, table.files, table.recovery
     version, source = _exact_version(src) if table is not None else (None, None)
     return Unit(kind, img.arch if img is not None else arch, table, version, source, span)
 

@@ -541,6 +541,8 @@ def _cstring(data: bytes, off: int) -> str | None:
 
 def _split_names(data: bytes, off: int, n: int) -> list[str] | None:
     """n NUL-terminated names packed from off, or None when they run out."""
+    if n > len(data) - off:  # each takes a byte at least
+        return None
     pieces = data[off:].split(b"\0", n)
     if len(pieces) <= n:
         return None
