@@ -28,14 +28,11 @@ def _printer(command: str, as_json: bool, as_csv: bool):
     return Printer(command, form, lambda text: click.echo(text, nl=False), terminal=sys.stdout.isatty())
 
 
-def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True,
-               complaint=None) -> int:
+def _each_file(command: str, files, out, operation, lines, record=None, dry_run=False, stdin=True) -> int:
     """Run `operation` on each file and print its record or its text lines; a
     file that fails gets an error record (JSON, CSV) and a one-line error, and
     the others go on. With stdin, `-` is standard input (read from a copy,
-    named `-` in the output). `complaint(result)`: what is wrong with a result
-    that still has a record (a one-line error too). The exit status: 2 when
-    any failed or had a complaint."""
+    named `-` in the output). The exit status: 2 when any failed."""
     from .stdinput import path_for, renamed
 
     status = EXIT_OK
@@ -52,10 +49,6 @@ def _each_file(command: str, files, out, operation, lines, record=None, dry_run=
             _fail(e, path)
             continue
         out.result(record(result) if record else result, lambda: lines(result, path))
-        problem = complaint(result) if complaint else None
-        if problem:
-            status = EXIT_ERROR
-            click.echo(error_line(path, problem), err=True)
     return status
 
 
@@ -186,11 +179,11 @@ def symbols_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 
     Exit 0; 2 when any file could not be read, is broken, or has no pclntab.
     """
-    from .report.symbols import lines
-    from .symbols import symbols
+    from .symbolscmd import guarded_run
 
-    out = _printer("symbols", as_json, as_csv)
-    sys.exit(_each_file("symbols", files, out, symbols, lambda r, _: lines(r), complaint=lambda r: r.problem))
+    if as_json and as_csv:
+        raise click.UsageError("choose one output format (--json, --csv)")
+    sys.exit(guarded_run(list(files), "json" if as_json else "csv" if as_csv else "text"))
 
 
 @cli.command()

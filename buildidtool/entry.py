@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> None:
         code = scan_main(args[1:])
         if code >= 0:
             sys.exit(code)
+    if args and args[0] == "symbols":
+        from .symbolscmd import main as symbols_main
+        code = symbols_main(args[1:])
+        if code >= 0:
+            sys.exit(code)
     if args and args[0] in SUBCOMMANDS:
         from .cli import cli
         cli.main(args=args, prog_name="buildid")

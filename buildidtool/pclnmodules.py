@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from itertools import compress, repeat
+from operator import add
 
 STD_NAME = re.compile(r"[a-z0-9_][a-z0-9_.\-]*(?:/[a-z0-9_][a-z0-9_.\-]*)*")
 # A module path's first element is a domain-like name; the rest are path elements.
@@ -52,6 +54,15 @@ def package_of(name: str, layout: str = "go1.20") -> str:
     in none), with the linker's %XX escapes undone."""
     plain = name
     if "[" in name:
+        open_, close = name.find("["), name.rfind("]")
+        head = name[:open_]
+        if name.find("]") > open_ and "/" not in name[close:] and not head.startswith(("go", "type")):
+            # Generic arguments are blanked out for the search: with no slash after
+            # them, the package ends in the part before them, when a dot is there.
+            dot = head.find(".", head.rfind("/") + 1)
+            if dot >= 0:
+                pkg = name[:dot]
+                return _unescape(pkg) if "%" in pkg else pkg
         plain = _without_instance(name) or name  # gosym reads a malformed name as it is
     if layout == "go1.20":
         if plain.startswith(("go:", "type:")):
@@ -64,6 +75,23 @@ def package_of(name: str, layout: str = "go1.20") -> str:
         return ""
     pkg = name[:dot]
     return _unescape(pkg) if "%" in pkg else pkg
+
+
+def packages_of(names, layout: str = "go1.20") -> list[str]:
+    """package_of for each name: the plain ones (no generic arguments, escapes
+    or compiler prefixes; nearly all) cut in bulk, the rest one by one."""
+    n = len(names)
+    slashes = map(str.rfind, names, repeat("/"))
+    dots = list(map(str.find, names, repeat("."), map(add, slashes, repeat(1))))
+    out = list(map(str.__getitem__, names, map(slice, repeat(None), dots)))
+    special = ("go:", "type:") if layout == "go1.20" else ("go.", "type.")
+    odd = set(compress(range(n), map(str.__contains__, names, repeat("["))))
+    odd.update(compress(range(n), map(str.__contains__, names, repeat("%"))))
+    odd.update(compress(range(n), map(str.startswith, names, repeat(special))))
+    odd.update(i for i, d in enumerate(dots) if d < 0)
+    for i in odd:
+        out[i] = package_of(names[i], layout)
+    return out
 
 
 _INSTANCE = re.compile(r"\[[^\[\]]*\]")
@@ -149,7 +177,7 @@ def recover(names, entry_files, file_table, layout: str) -> Recovery:
     pkg_dirs: dict[str, Counter] = defaultdict(Counter)
     file_funcs: Counter = Counter()
     # Functions come in runs of one package and file: count the pairs once each.
-    pairs = Counter(zip([package_of(n, layout) for n in names], entry_files))
+    pairs = Counter(zip(packages_of(names, layout), entry_files))
     for (pkg, file), n in pairs.items():
         if not pkg or not pkg[0].isalnum():  # `_.goready.func1` and the like name no package
             continue
@@ -488,4 +516,5 @@ def _local(pairs, files, file_funcs, claimed):
     return out
 
 
-__all__ = ["recover", "Recovery", "Module", "package_of", "is_std", "looks_obfuscated", "decode_case"]
+__all__ = ["recover", "Recovery", "Module", "package_of", "packages_of", "is_std", "looks_obfuscated",
+           "decode_case"]

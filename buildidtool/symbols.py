@@ -18,7 +18,7 @@ too may raise FormatError: call both inside `with naming(path):`.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 from . import pclnmodules
 from .errors import naming
@@ -33,20 +33,15 @@ NO_PCLNTAB_MESSAGE = "no Go pclntab (function table) found"
 EXECUTABLES = ("elf", "macho", "pe", "xcoff", "plan9", "wasm")
 
 
-class Function(NamedTuple):
+class Function(namedtuple("Function", "name entry end file line")):
     """One function as debug/gosym gives it: Funcs[i].Name, .Entry, .End, and
     Table.PCToLine(.Entry)'s file and line."""
-    name: str
-    entry: int
-    end: int
-    file: str
-    line: int
+    __slots__ = ()
 
 
-class VersionRange(NamedTuple):
+class VersionRange(namedtuple("VersionRange", "min max")):
     """The Go releases a table's layout could come from (max None: any later one)."""
-    min: str
-    max: str | None
+    __slots__ = ()
 
     def to_json(self) -> dict:
         return {"min": self.min, "max": self.max}

@@ -27,7 +27,7 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import accumulate, islice
+from itertools import accumulate, islice, repeat
 from operator import add, itemgetter, lt
 
 from .errors import FormatError
@@ -289,11 +289,11 @@ class Table:
         n = hdr.nfunc
         base = self.text_start if self.relative else 0
         shift = self.pc_shift
-        entries = [pc + base for pc in self.pcs] if base else list(self.pcs)
+        entries = list(map(base.__add__, self.pcs)) if base else list(self.pcs)
         rec_entry, nameoffs, pcfile, pcln, cus = self._columns()
         names = self._names(nameoffs)
         if base:
-            rec_entry = [e + base for e in rec_entry]
+            rec_entry = list(map(base.__add__, rec_entry))
         if shift:
             entries = [e << shift for e in entries]
             rec_entry = [e << shift for e in rec_entry]
@@ -320,12 +320,17 @@ class Table:
         offsets or None) of every function record, in table order."""
         data, rb, offs = self.data, self.records_base, self.funcoffs
         if self.relative and rb % 4 == 0 and not any(o & 3 for o in offs):
-            # Records are 4-byte aligned: index their words instead of unpacking each.
-            words = _words(data, rb, (max(offs) >> 2) + 9, 4, self.hdr.order)
-            q = [o >> 2 for o in offs]
-            cols = [_pick(words, [i + k for i in q]) for k in (0, 1, 5, 6, 8)]
-            cols[1] = [x - (1 << 32) if x & 0x80000000 else x for x in cols[1]]
-            return cols
+            # Records are 4-byte aligned: pick their words by index, the same
+            # indexes for every field, from views shifted by the field's place.
+            n = (max(offs) >> 2) + 9
+            if self.hdr.order == NATIVE and len(offs) > 1:
+                words = memoryview(data)[rb:rb + 4 * n].cast(_u32())
+            else:
+                words = _words(data, rb, n, 4, self.hdr.order)
+            pick = itemgetter(*[o >> 2 for o in offs])
+            if len(offs) == 1:
+                return [[words[(offs[0] >> 2) + k]] for k in (0, 1, 5, 6, 8)]
+            return [list(pick(words[k:])) for k in (0, 1, 5, 6, 8)]
         unpack = self.record.unpack_from
         rows = [unpack(data, rb + off) for off in offs]
         cols = [list(c) for c in zip(*rows)]
@@ -333,20 +338,29 @@ class Table:
 
     def _names(self, nameoffs) -> list[str]:
         data, start = self.data, self.funcname_off
+        if self.hdr.layout != "go1.2" and nameoffs and min(nameoffs) >= 0:
+            # The names as one string, one character per byte: each name is a slice to its NUL.
+            region = data[start:self.cu_off]
+            text = region.decode("latin-1")
+            try:
+                ends = list(map(text.index, repeat("\0"), nameoffs, map(add, nameoffs, repeat(MAX_NAME))))
+            except ValueError:  # an offset past the names, or a name without its NUL: one by one
+                pass
+            else:
+                names = list(map(text.__getitem__, map(slice, nameoffs, ends)))
+                if not region.isascii():
+                    names = [x if x.isascii() else _text(x.encode("latin-1")) for x in names]
+                return names
         known: dict[int, str] = {}
-        if self.hdr.layout != "go1.2":
-            # Names are NUL-terminated and packed: split once, look each up by offset.
-            known = _packed(data[start:self.cu_off])
-        names = list(map(known.get, [o & 0xFFFFFFFF for o in nameoffs]))
-        if None in names:
-            for i, name in enumerate(names):
+        names = []
+        for i, o in enumerate(nameoffs):
+            off = o & 0xFFFFFFFF
+            name = known.get(off)
+            if name is None:
+                name = known[off] = _cstring(data, start + off)
                 if name is None:
-                    off = nameoffs[i] & 0xFFFFFFFF
-                    name = known.get(off) or _cstring(data, start + off)
-                    if name is None:
-                        raise FormatError(f"the name of function {i} at offset {start + off:#x} "
-                                          "is not within the table")
-                    names[i] = known[off] = name
+                    raise FormatError(f"the name of function {i} at offset {start + off:#x} is not within the table")
+            names.append(name)
         return names
 
     def _file_names(self, fnos, cus) -> list[str]:
@@ -408,12 +422,6 @@ class Table:
                 files.append(self._file_by_cu((cus[j] + fno) & 0xFFFFFFFF if fno >= 0 else -1))
             lines.append(values.at(pcln[j], rec_entry[j], pc))
         return files, lines
-
-
-def _pick(words, idx: list[int]) -> list[int]:
-    if len(idx) == 1:
-        return [words[idx[0]]]
-    return list(itemgetter(*idx)(words))
 
 
 def _packed(region: bytes) -> dict[int, str]:

@@ -84,12 +84,14 @@ def json_line(result) -> str:
         if u.table is None:
             continue
         names, entries, ends, files, numbers = u.table.columns
-        seen: dict[str, str] = {}
-        quoted = [seen.get(f) or seen.setdefault(f, quote(f)) for f in files]
-        body = ", ".join([f'{{"name": {quote(n)}, "entry": {e}, "end": {x}, "file": {f}, "line": {ln}}}'
-                          for n, e, x, f, ln in zip(names, entries, ends, quoted, numbers)])
+        quoted = {f: quote(f) for f in set(files)}
+        body = ", ".join(map(_FUNCTION.__mod__, zip(map(quote, names), entries, ends, map(quoted.__getitem__, files),
+                                                     numbers)))
         text = text.replace(quote(_FUNCTIONS), "[" + body + "]", 1)
     return text
+
+
+_FUNCTION = '{"name": %s, "entry": %d, "end": %d, "file": %s, "line": %d}'
 
 
 # --- CSV ------------------------------------------------------------------------
