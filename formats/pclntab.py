@@ -300,8 +300,10 @@ class Table:
         if rec_entry == entries[:n] and self.sorted():
             # What a linker writes: PCToLine(entry) finds function i itself and
             # asks its tables at their start.
-            fnos = _starts(self.pctab, pcfile, hdr.quantum)
-            lines = _starts(self.pctab, pcln, hdr.quantum)
+            # The pc tables are read in place: their offsets move to the table's start.
+            base = self.pctab_off
+            fnos = _starts(self.data, list(map(base.__add__, pcfile)) if base else pcfile, hdr.quantum)
+            lines = _starts(self.data, list(map(base.__add__, pcln)) if base else pcln, hdr.quantum)
             files = self._file_names(fnos, cus)
         else:
             files, lines = self._positions_anyhow(entries, rec_entry, pcfile, pcln, cus)
@@ -309,11 +311,7 @@ class Table:
 
     @property
     def pctab(self) -> bytes:
-        if self._pctab is None:
-            self._pctab = self.data[self.pctab_off:] if self.pctab_off else self.data
-        return self._pctab
-
-    _pctab = None
+        return self.data[self.pctab_off:] if self.pctab_off else self.data
 
     def _columns(self):
         """(entries as stored, name offsets, pcfile offsets, pcln offsets, CU
