@@ -38,12 +38,14 @@ from measure import Case, measure, pair_ratio, rss_method  # noqa: E402
 import oracle as gosym_oracle  # noqa: E402  (tests/oracle.py: builds tests/gosym_oracle)
 
 
-def targets(go: str) -> dict[str, Path]:
+def targets(go: str, registry: bool = True) -> dict[str, Path]:
     goroot = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True).stdout.strip()
     out = {"go": Path(goroot) / "bin" / "go"}
+    if not registry:
+        return out
     try:
-        import registry
-        out["tsgo.exe"] = registry.tsgo_exe()
+        import registry as npm
+        out["tsgo.exe"] = npm.tsgo_exe()
     except BaseException as e:  # pytest's skip when the registry cannot be reached
         print(f"bench: tsgo.exe unavailable: {e}", file=sys.stderr)
     return out

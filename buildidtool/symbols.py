@@ -129,7 +129,7 @@ class PclnTable:
         h = self.header
         return {"offset": self.offset, "size": self.size, "address": self.address, "found_by": self.found_by,
                 "layout": self.layout, "byte_order": "little" if h.order == "<" else "big",
-                "quantum": h.quantum, "ptr_size": h.ptr_size, "functions": h.nfunc, "files": h.nfiles,
+                "quantum": h.quantum, "ptr_size": h.ptr_size, "nfunc": h.nfunc, "nfiles": h.nfiles,
                 "text_start": self.text_start, "text_start_from": self.text_start_from}
 
     def __repr__(self) -> str:

@@ -485,7 +485,7 @@ def test_api_shapes(samples):
         assert S.table_of(src) is not None  # kept with the Source: a second call is free
     assert repr(t).startswith("<PclnTable go1.20 at ") and "functions" in repr(t)
     j = t.to_json()
-    assert j["layout"] == "go1.20" and j["functions"] == len(t.functions) and j["byte_order"] == "little"
+    assert j["layout"] == "go1.20" and j["nfunc"] == len(t.functions) and j["byte_order"] == "little"
     f = t.functions[0]
     assert isinstance(f, S.Function) and f.entry < f.end and f._asdict().keys() == {"name", "entry", "end",
                                                                                      "file", "line"}
