@@ -17,7 +17,11 @@ peak RSS (/usr/bin/time -f %M, else getrusage in a wrapper), CPU time; the
 bare interpreter (`python -c pass`) for the floor any Python command pays.
 Before timing, each side's output is checked: the same functions.
 
-    python benchmarks/symbols.py [--rounds N] [--only go,tsgo.exe]"""
+    python benchmarks/symbols.py [--rounds N] [--only go,tsgo.exe] [--breakdown]
+
+--breakdown adds where our time goes, in one process (CPU time, best of 7):
+importing, finding the table, decoding the functions, recovering modules,
+the Go version, writing the JSON."""
 from __future__ import annotations
 
 import argparse
@@ -68,10 +72,41 @@ def oracle_command(exe: Path, path: Path, ours: list[str]) -> list[str]:
     return [str(exe), "-at", f"{t['offset']}:{t['size']}", "-text", str(t["text_start"] or 0), str(path)]
 
 
+BREAKDOWN = r"""
+import os, sys, time
+t0 = time.process_time()
+from buildidtool.formats import Source, image, pclntab
+from buildidtool import pclnmodules, symbols
+from buildidtool.report.symbols import json_line
+imports = time.process_time() - t0
+path = sys.argv[1]
+
+def best(fn):
+    times = []
+    for _ in range(7):
+        t = time.process_time()
+        fn()
+        times.append(time.process_time() - t)
+    return min(times) * 1000
+
+fd = os.open(path, os.O_RDONLY)
+at = pclntab.find(image(Source.of_file(fd)))
+t = at.table
+cols = t.functions()
+result = symbols.symbols(path)
+print(f"import {imports * 1000:.1f} ms, find {best(lambda: pclntab.find(image(Source.of_file(fd)))):.1f}, "
+      f"decode {best(lambda: pclntab.Table(t.data, t.text_start, t.hdr, t.pc_shift).functions()):.1f}, "
+      f"modules {best(lambda: pclnmodules.recover(cols[0], cols[3], t.files(), t.layout)):.1f}, "
+      f"go version {best(lambda: symbols._exact_version(Source.of_file(fd))):.1f}, "
+      f"JSON {best(lambda: json_line(result)):.1f} ms")
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--only", help="comma-separated targets (go, tsgo.exe)")
+    ap.add_argument("--breakdown", action="store_true", help="also where our time goes, per stage")
     args = ap.parse_args(argv)
     byte_compile()
     go = find_go()
@@ -117,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
+    if args.breakdown:
+        print()
+        for name, path in chosen.items():
+            out = subprocess.run([sys.executable, "-c", BREAKDOWN, str(path)], capture_output=True, text=True)
+            print(f"- {name}: {(out.stdout or out.stderr).strip()}")
     return 0
 
 
