@@ -638,13 +638,19 @@ class _Memory:
         return self.mem.file_offset(addr) if self.mem is not None else None
 
     def ordered(self) -> list[tuple[int, int]]:
-        """Mapped areas, read-only data first (where linkers put the table)."""
+        """Mapped areas, read-only data first (where linkers put the table),
+        then code (Plan 9 and XCOFF keep it there), then writable data."""
         if not hasattr(self.mem, "regions"):
             return self.areas
-        writable = {(r.addr, r.memsize if r.memsize is not None else r.size) for r in self.img.segments()
-                    if "w" in r.perm}
-        rank = {a: (0 if (a not in writable and not self.in_code(a[0], a[0] + a[1])) else 1) for a in self.areas}
-        return sorted(dict.fromkeys(self.areas), key=lambda a: (rank[a], a[0]))
+        writable = [(r.addr, r.memsize or r.size) for r in (*self.img.segments(), *_sections(self.img))
+                    if "w" in r.perm]
+
+        def rank(area):
+            start = area[0]
+            if any(a <= start < a + n for a, n in writable):
+                return 2
+            return 1 if any(a <= start < a + n for a, n in self.code) else 0
+        return sorted(dict.fromkeys(self.areas), key=lambda a: (rank(a), a[0]))
 
     def windows(self, areas):
         """(addr, bytes) over the areas, WINDOW bytes at a time, overlapping by a header's worth."""
@@ -722,24 +728,29 @@ def _order(img) -> str:
 
 
 def _search(img, mem: _Memory):
-    """Addresses of every plausible header in the mapped data, read-only data first."""
+    """Addresses of every plausible header in the mapped data, read-only data
+    first, the newest layout's first in each window: the first that holds
+    together ends the search, and a table is found by its 4-byte magic (a
+    longer pattern of 0xff and 0x00 bytes is several times slower to search for)."""
     order, ptr = _order(img), img.ptr_size
-    pats = [struct.pack(order + "I", m) + b"\0\0" for m in LAYOUTS]
-    seen: set[int] = set()
+    magics = [struct.pack(order + "I", m) for m in sorted(LAYOUTS, key=_newest_first)]
     if img.kind == "wasm":
-        yield from _search_wasm(img, mem, pats, ptr)
+        yield from _search_wasm(img, mem, [m + b"\0\0" for m in magics], ptr)
         return
+    seen: set[int] = set()
     for base, chunk in mem.windows(mem.ordered()):
-        hits = []
-        for pat in pats:
-            i = chunk.find(pat)
+        for magic in magics:
+            i = chunk.find(magic)
             while i >= 0:
                 at = base + i
                 if at % 4 == 0 and at not in seen and looks_like_header(chunk, i) and chunk[i + 7] == ptr:
                     seen.add(at)
-                    hits.append(at)
-                i = chunk.find(pat, i + 1)
-        yield from sorted(hits)
+                    yield at
+                i = chunk.find(magic, i + 1)
+
+
+def _newest_first(magic: int) -> int:
+    return ["go1.20", "go1.18", "go1.16", "go1.2"].index(LAYOUTS[magic])
 
 
 def _search_wasm(img, mem: _Memory, pats, ptr):
