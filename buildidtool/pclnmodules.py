@@ -132,8 +132,12 @@ def looks_obfuscated(path: str) -> bool:
     return "/" not in path and "." not in path and path != "main" and STD_NAME.fullmatch(path) is None
 
 
-def _absolute(path: str) -> bool:
+def is_absolute(path: str) -> bool:
+    """A directory the build ran in (POSIX or Windows), not a trimmed import path."""
     return path.startswith("/") or (len(path) > 2 and path[1] == ":" and path[2] == "/")
+
+
+_absolute = is_absolute
 
 
 def _dir(path: str) -> str:
@@ -144,10 +148,11 @@ def _dir(path: str) -> str:
 # --- the recovery -----------------------------------------------------------------
 
 class Module:
-    """One recovered module. path: the module path (None only for vendored
-    code whose module boundary cannot be told, never guessed); version: from
-    the file paths, or None when they carry none (a local replace, vendored
-    code without -trimpath); kind: "module" (module cache or -trimpath),
+    """One recovered module. path: the module path (for code without a
+    version in its paths, the root its package paths plainly show: a
+    well-known host's repository, else the shallowest package path); version:
+    from the file paths, or None when they carry none (a local replace,
+    vendored code without -trimpath); kind: "module" (module cache or -trimpath),
     "vendored", "local" (a directory outside the module cache: a replace, a
     workspace module), "gopath" (a GOPATH checkout: $GOPATH/src/<path>); dir:
     where its files were (not for -trimpath builds);
@@ -516,5 +521,5 @@ def _local(pairs, files, file_funcs, claimed):
     return out
 
 
-__all__ = ["recover", "Recovery", "Module", "package_of", "packages_of", "is_std", "looks_obfuscated",
-           "decode_case"]
+__all__ = ["recover", "Recovery", "Module", "package_of", "packages_of", "is_std", "is_absolute",
+           "looks_obfuscated", "decode_case"]

@@ -191,9 +191,9 @@ def main_module(table: PclnTable) -> dict | None:
 def build_paths(table: PclnTable) -> dict:
     """The directories the build ran in, where the paths were not trimmed."""
     r = table.recovery
+    main = r.main_package_dir
     return {"goroot": r.goroot, "module_cache": r.module_cache, "main_module": r.main_dir,
-            "main_package": r.main_package_dir if r.main_package_dir and r.main_package_dir.startswith("/")
-            else None}
+            "main_package": main if main and pclnmodules.is_absolute(main) else None}
 
 
 # --- the command ------------------------------------------------------------------

@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from itertools import accumulate, islice, repeat
 from operator import add, itemgetter, lt
 
@@ -34,7 +34,6 @@ from .errors import FormatError
 
 # magic -> the layout's name: the first release that wrote it.
 LAYOUTS = {0xFFFFFFFB: "go1.2", 0xFFFFFFFA: "go1.16", 0xFFFFFFF0: "go1.18", 0xFFFFFFF1: "go1.20"}
-MAGICS = {v: k for k, v in LAYOUTS.items()}
 # layout -> (first release, last release or None): what the layout alone implies.
 RELEASES = {"go1.2": ("go1.2", "go1.15"), "go1.16": ("go1.16", "go1.17"),
             "go1.18": ("go1.18", "go1.19"), "go1.20": ("go1.20", None)}
@@ -215,11 +214,6 @@ class Table:
     def relative(self) -> bool:
         """Entries are offsets from the text start (1.18 and later)."""
         return self.hdr.layout in ("go1.18", "go1.20")
-
-    def entry_range(self) -> tuple[int, int]:
-        """(first entry, end of the last function) as addresses."""
-        base = self.text_start if self.relative else 0
-        return (base + self.pcs[0]) << self.pc_shift, (base + self.pcs[-1]) << self.pc_shift
 
     def sorted(self) -> bool:
         pcs = self.pcs

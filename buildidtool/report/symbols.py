@@ -5,6 +5,7 @@ same text, held equal by a test, in a third of the time) and its CSV rows
 from __future__ import annotations
 
 from ..idstring import printable
+from ..pclnmodules import is_absolute
 
 _FUNCTIONS = "\0functions\0"  # stands for a unit's function list until it is written out
 
@@ -37,9 +38,9 @@ def lines(result) -> list[str]:
         if r.main_path or r.main_dir:
             out.append(f"\tmain module\t{printable(r.main_path) if r.main_path else '(path not told)'}"
                        + (f"\t{printable(r.main_dir)}" if r.main_dir else ""))
+        main = r.main_package_dir
         for name, value in (("goroot", r.goroot), ("module cache", r.module_cache),
-                            ("main package", r.main_package_dir if r.main_package_dir and r.main_dir is None
-                             and r.main_package_dir.startswith("/") else None)):
+                            ("main package", main if main and r.main_dir is None and is_absolute(main) else None)):
             if value:
                 out.append(f"\tbuild path\t{name}\t{printable(value)}")
         if r.obfuscated:
