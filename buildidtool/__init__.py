@@ -22,7 +22,7 @@ _EXPORTS = {
     "hash_file": "ops.hash", "HashReport": "ops.hash",
     "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
     "verify": "ops.verify", "inspect": "ops.info",
-    "diff": "ops.diff", "Diff": "ops.diff",
+    "diff": "ops.diff", "Diff": "ops.diff", "symbols": "ops.symbols", "Symbols": "ops.symbols",
     "Facts": "facts", "HostID": "facts", "Verdict": "verdict", "Modification": "modification",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",

@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> None:
         code = scan_main(args[1:])
         if code >= 0:
             sys.exit(code)
+    if args and args[0] == "symbols":
+        from .ops.symbols import main as symbols_main  # no click for a well-formed symbols (benchmarks/symbols.py)
+        code = symbols_main(args[1:])
+        if code >= 0:
+            sys.exit(code)
     if args and args[0] in SUBCOMMANDS:
         from .cli import cli  # click and every operation: never for the Go-compatible form
         cli.main(args=args, prog_name="buildid")

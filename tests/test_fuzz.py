@@ -5,7 +5,10 @@ spliced from other formats. Every entry point is driven in-process: the API
 
 Properties: only BuildIDError escapes the library; the CLI exits 0, 1 or 2 with
 at most one line on stderr; no example takes long; memory stays bounded; a
-refused or failed rewrite leaves the file byte for byte unchanged."""
+refused or failed rewrite leaves the file byte for byte unchanged. The pclntab
+reader (`symbols`, the API) runs on every mutant too, and the API and the
+command on mutants aimed at the table's own counts, offsets, records and pc
+tables (test_pclntab_mutants)."""
 from __future__ import annotations
 
 import io
@@ -23,6 +26,7 @@ import buildidtool
 from buildidtool import gocompat
 from buildidtool.cli import cli
 from helpers import scan_one
+from buildidtool.ops.symbols import symbols
 
 EXAMPLES = int(os.environ.get("BUILDIDTOOL_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
@@ -106,7 +110,7 @@ def check_one(path: str) -> None:
     tracemalloc.start()
     try:
         for op in (buildidtool.read, buildidtool.hash_file, buildidtool.read_reference,
-                   buildidtool.inspect, buildidtool.read_build_info):
+                   buildidtool.inspect, buildidtool.read_build_info, symbols_decoded):
             try:
                 op(path)
             except buildidtool.BuildIDError as e:
@@ -145,6 +149,15 @@ def check_one(path: str) -> None:
     code, err = _cli_go(["-w", path])
     assert code in (0, 1) and err.count(b"\n") <= 1 and b"internal error" not in err, err
     assert time.process_time() - t0 < SLOW * 4
+
+
+def symbols_decoded(path: str):
+    """symbols(), with every table decoded and its modules recovered."""
+    result = symbols(path)
+    for u in result.units:
+        if u.table is not None:
+            u.table.columns, u.table.files, u.table.recovery
+    return result
 
 
 @FUZZ
@@ -222,3 +235,49 @@ def test_differential_against_the_reference(seeds, samples, tmp_path):
             path.unlink()
     assert compared > DIFFERENTIAL * 0.9
     assert not disagreements, "\n".join(disagreements[:10])
+
+
+# --- pclntab mutants (tests/mutations.py) ------------------------------------
+# Counts set to 2^31 or 2^64-1, offsets past the table or out of order, function
+# table entries and records pointing anywhere, pc tables of endless varints,
+# names without an end, the file cut inside the table.
+PCLNTAB = int(os.environ.get("BUILDIDTOOL_FUZZ_PCLNTAB", "150"))
+
+
+def test_pclntab_mutants(seeds, tmp_path):
+    """symbols (API and command) on each: a result or one clean line, quickly, in bounded memory."""
+    import random
+    from mutations import pclntab_mutate
+    names = sorted(n for n, d in seeds.items() if b"\xff\xff\xff\x00\x00" in d[:4 << 20])
+    runner = CliRunner()
+    kinds = set()
+    for i in range(PCLNTAB):
+        rng = random.Random(3_000_017 + i)
+        name = rng.choice(names)
+        kind, blob = pclntab_mutate(rng, seeds[name])
+        kinds.add(kind)
+        path = tmp_path / f"{i}-{name}"
+        path.write_bytes(blob)
+        where = f"mutant {i} ({kind} of {name})"
+        t0 = time.process_time()
+        try:
+            symbols_decoded(str(path))
+        except buildidtool.BuildIDError as e:
+            assert str(e).startswith(str(path)) and "\n" not in str(e), where
+        assert time.process_time() - t0 < SLOW, f"{where}: {time.process_time() - t0:.1f} s"
+        if i % 4 == 0:  # memory, on a quarter (tracemalloc slows a run several times over)
+            tracemalloc.start()
+            try:
+                symbols_decoded(str(path))
+            except buildidtool.BuildIDError:
+                pass
+            finally:
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+            assert peak < MEMORY, f"{where}: peak allocation {peak} bytes"
+        r = runner.invoke(cli, ["symbols", "--json", str(path)])
+        assert r.exit_code in (0, 2) and (r.exception is None or isinstance(r.exception, SystemExit)), \
+            (where, repr(r.exception))
+        assert r.stderr.count("\n") <= 1, (where, r.stderr)
+        path.unlink()
+    assert len(kinds) >= 6, kinds
