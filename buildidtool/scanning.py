@@ -159,7 +159,7 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return list(records(Walked(item) if type(item) is str else item, verify, sbom, archives))
+        return records(Walked(item) if type(item) is str else item, verify, sbom, archives)
 
     def fault(item, message):
         return [error_record(item if type(item) is str else item.path, message, verify)]
@@ -172,8 +172,11 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
     # Verifying reads whole files: small batches keep every worker busy to the end.
     # Looking inside archives, one input may hold far more work than its neighbours:
     # batches are cut by input size too, so large packages spread over the workers.
+    # An archive's records go out every PART_RECORDS, so that a million members
+    # are never held at once.
     batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if verify else 256,
-                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
+                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None,
+                      part=PART_RECORDS)
     if render is not None:
         yield from batches
     else:
@@ -181,14 +184,26 @@ def scan(items: Iterable[Walked], jobs: int, verify: bool = False, render=None,
             yield from recs
 
 
+PART_RECORDS = 512
+
+
 def _item_size(item) -> int:
     return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
 
 
+# Names that are often archives, packages or images. Only these are stat()ed for
+# their size: the cost only spreads large inputs over the workers, and one
+# stat per file in the parent was a tenth of a tree's scan. A large archive
+# named otherwise is read all the same, in a batch with its neighbours.
+_HEAVY = (".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".tzst", ".zip", ".jar", ".war",
+          ".ear", ".whl", ".egg", ".nupkg", ".apk", ".aar", ".deb", ".udeb", ".rpm", ".gem", ".crate", ".sym")
+
+
 def _item_cost(item) -> int:
-    """An input's size on disk (a directory, an OCI layout, counts as large; a
-    walk error, nothing)."""
-    if type(item) is not str:
+    """An input's size on disk when its name says it may be an archive (a
+    directory, an OCI layout, counts as large); otherwise, and for a walk
+    error, nothing."""
+    if type(item) is not str or (not item.endswith(_HEAVY) and "." in item.rpartition("/")[2]):
         return 0
     try:
         st = os.stat(item)

@@ -28,8 +28,11 @@ def looks_like_tar(block: bytes) -> bool:
         return False
     if block[257:262] == b"ustar":
         return True
+    field = block[148:156]
+    if field.translate(None, b"01234567 \x00"):  # not an octal field: most files end here, cheaply
+        return False
     try:
-        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"x", 8)
+        stored = int(field.replace(b"\x00", b" ").strip() or b"x", 8)
     except ValueError:
         return False
     unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:512])

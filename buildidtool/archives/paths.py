@@ -8,10 +8,13 @@ gets it escaped so that a member path still splits one way. What was changed is
 said in the member's note, so a hostile name stays visible as hostile."""
 from __future__ import annotations
 
+import re
+
 from ..fileio import MEMBER_SEP
 
 SEP = MEMBER_SEP  # one home: fileio, which plain files use without importing archives
 _ESCAPED_SEP = "!%2F"
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def join(outer: str, member: str) -> str:
@@ -31,7 +34,7 @@ def clean(raw: str) -> tuple[str, list[str]]:
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
         notes.append("name has '..' components")
-    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in raw):
+    if _CONTROL.search(raw):
         notes.append("name has control characters")
     name = "/".join(parts)
     if SEP in name or name.endswith("!"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 
+from ..scanning import empty_record, error_record, record_of_fd
 from .detect import detect
 from .limits import Limits
 
@@ -14,19 +15,20 @@ from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parser
 
 
 def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
-    from ..scanning import error_record, record_of_fd
-
-    if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
-        from .walk import expand_layout
-        yield from _records(expand_layout(path, limits, limits.all_layers, spool_all=sbom), verify, sbom)
-        return
+    # Opened first and asked once what it is: a scan of a tree passes here for
+    # every file, and most are neither archives nor layouts.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
         yield error_record(path, e.strerror or str(e), verify)
         return
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # the walk hands over a directory only when it is an OCI layout
+            from .walk import expand_layout
+            yield from _records(expand_layout(path, limits, limits.all_layers, spool_all=sbom), verify, sbom)
+            return
+        if not stat.S_ISREG(mode):  # swapped after the walk saw it
             yield error_record(path, "not a regular file", verify)
             return
         try:
@@ -48,7 +50,6 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
 
 
 def _records(items, verify: bool, sbom: bool):
-    from ..scanning import empty_record, error_record, record_of_fd
     from .walk import ARCHIVE, LINK, MEMBER
 
     for it in items:
@@ -77,7 +78,6 @@ def _records(items, verify: bool, sbom: bool):
 def _plain(name: str, verify: bool) -> dict:
     """A member the formats layer has nothing to say about (it was not spooled):
     the record an unknown loose file gets."""
-    from ..scanning import empty_record
     rec = empty_record(name)
     if verify:
         from ..verifying import NO_BUILD_ID

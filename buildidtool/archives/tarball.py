@@ -1,5 +1,6 @@
 """tar (ustar, pax, GNU, v7), plain or compressed, read as one forward stream by
-the standard library's tarfile: headers in Python, data and decompression in C."""
+the standard library's tarfile (its extension headers bounded: tarheaders.py):
+headers in Python, data and decompression in C."""
 from __future__ import annotations
 
 import io
@@ -8,6 +9,7 @@ import tarfile
 from .entry import FILE, HARDLINK, OTHER, SYMLINK, Entry
 from .limits import Budget
 from .streams import CHUNK, Window, decompressed
+from .tarheaders import open_tar
 
 
 def entries(raw, budget: Budget, compressed: bool = True):
@@ -19,11 +21,11 @@ def entries(raw, budget: Budget, compressed: bool = True):
         # Not compressed and seekable (a tar on disk, a spooled member, an image
         # layer read in place): tarfile then reads each member straight from the
         # file instead of copying it through its 10 KiB stream buffer.
-        tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
+        tar = open_tar(stream, "r:")
     else:
         # tarfile's own 10 KiB reads: a larger buffer saves 4% CPU but reads that far
         # ahead, and would meet a truncation before the member in front of it is whole
-        tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)
+        tar = open_tar(stream, "r|")
     with tar:
         while True:
             m = tar.next()

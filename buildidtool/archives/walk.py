@@ -186,7 +186,7 @@ def _compressed_image(stream, rec: Item, budget, all_layers, fmt):
 
 def _run(name, fmt, budget, all_layers, depth, open_entries):
     rec = Item(name, ARCHIVE, format=fmt)
-    seen: set[str] = set()
+    seen: set[int] = set()  # hashes of the names met, for "duplicate name" notes
     count = 0
     try:
         for e in open_entries(rec):
@@ -207,10 +207,15 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
     target = budget.target
     if target is not None and vname != target and not target.startswith(vname + SEP):
         return
-    key = (shown, e.layer) if all_layers else shown
+    # A hash, not the name: a member count's worth of names could be large (a
+    # name may be a 1 MiB long name); two names sharing a 64-bit hash is the
+    # price, a false note once in billions of archives.
+    key = hash((shown, e.layer) if all_layers else shown)
     if key in seen:
         notes.append("duplicate name")
-    seen.add(key)
+    else:
+        budget.hold(_SEEN_COST, "the names seen in the archive")
+        seen.add(key)
     if e.kind in (SYMLINK, HARDLINK):
         yield Item(vname, LINK, notes=notes, layer=e.layer, link=f"{e.kind} to {e.link}")
         return
@@ -221,7 +226,7 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         yield Item(vname, SKIPPED, notes=notes, layer=e.layer)
         return
     budget.member(e.size)
-    head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1]) if e.extent else read_full(e.reader, HEAD)
+    head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1]) if e.extent else read_full(e.reader, min(HEAD, e.size))
     inner = None if vname == target else worth_opening(detect(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
@@ -248,6 +253,9 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         yield Item(vname, MEMBER, fd=fd, notes=notes, layer=e.layer)
     finally:
         os.close(fd)
+
+
+_SEEN_COST = 64  # an int and its slot in a set
 
 
 def worth_opening(fmt: str | None, head: bytes) -> str | None:
@@ -278,4 +286,12 @@ def _spool(e: Entry, head: bytes, budget: Budget) -> int:
 def _worth_spooling(head: bytes) -> bool:
     from ..formats import sniff
     from ..formats.raw import find_marker
-    return sniff(head) != "unknown" or find_marker(head) is not None
+    kind = sniff(head)
+    if kind == "macho-fat" and not _plausible_fat(head):
+        kind = "unknown"  # a Java class file: a jar holds thousands, and the parsers would say unknown
+    return kind != "unknown" or find_marker(head) is not None
+
+
+def _plausible_fat(head: bytes) -> bool:
+    from ..formats.macho import MAX_FAT_ARCHS
+    return 0 < int.from_bytes(head[4:8], "big") <= MAX_FAT_ARCHS

@@ -11,14 +11,14 @@ import struct
 import zipfile
 
 from .entry import FILE, OTHER, SYMLINK, UNREADABLE, Entry
-from .limits import Budget, LimitExceeded
+from .limits import READER_MEMORY, Budget, LimitExceeded
 from .streams import CHUNK, Counted
 
 
-
-def declared_count(raw) -> int | None:
-    """The member count the end-of-central-directory record declares (zip64 too),
-    read before zipfile loads the whole directory into memory; None if not found."""
+def directory(raw) -> tuple[int, int, int] | None:
+    """(member count, offset, size) of the central directory as the
+    end-of-central-directory record declares them (zip64 too), read before
+    zipfile loads the directory into memory; None if not found."""
     raw.seek(0, 2)
     size = raw.tell()
     start = max(0, size - (65536 + 22))
@@ -27,23 +27,85 @@ def declared_count(raw) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(tail):
         return None
-    (count,) = struct.unpack_from("<H", tail, at + 10)
+    count, cd_size = struct.unpack_from("<HI", tail, at + 10)
+    eocd = start + at
+    # zipfile reads a zip64 end record from just before the locator (not where
+    # the locator points), and the directory from just before the end record,
+    # whatever offset is declared (bytes may be prepended, as in a self-extractor)
     loc = at - 20
-    if count == 0xFFFF and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
-        (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
-        if 0 <= eocd64 <= size - 56:
-            raw.seek(eocd64)
-            rec = raw.read(56)
-            if rec[:4] == b"PK\x06\x06":
-                (count,) = struct.unpack_from("<Q", rec, 32)
-    return count
+    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07" and start + loc >= 56:
+        raw.seek(start + loc - 56)
+        rec = raw.read(56)
+        if rec[:4] == b"PK\x06\x06":
+            count, cd_size = struct.unpack_from("<QQ", rec, 32)
+            eocd = start + loc - 56
+    cd_size = max(0, min(cd_size, eocd))
+    return count, eocd - cd_size, cd_size
+
+
+# What zipfile holds per member beyond the directory's own bytes (a ZipInfo and
+# its names), and the directory read whole and decoded into those names: about
+# ENTRY_BYTES + 2 * directory size in all, measured on Python 3.11.
+ENTRY_BYTES = 512
+_MIN_ENTRY = 46  # a central directory header without name, extra field or comment
+
+
+def _entries_in(raw, offset: int, size: int) -> int:
+    """The headers actually in the central directory (zipfile reads them all,
+    whatever count the end record declares), counted without keeping them."""
+    raw.seek(offset)
+    n, buf, pos, left = 0, b"", 0, size
+    while True:
+        if len(buf) - pos < _MIN_ENTRY:
+            more = raw.read(min(left, 1 << 20))
+            left -= len(more)
+            buf, pos = buf[pos:] + more, 0
+            if len(buf) < _MIN_ENTRY:
+                return n
+        if buf[pos:pos + 4] != b"PK\x01\x02":
+            return n
+        name, extra, comment = struct.unpack_from("<HHH", buf, pos + 28)
+        step = _MIN_ENTRY + name + extra + comment
+        n += 1
+        if pos + step <= len(buf):
+            pos += step
+        else:  # the rest of this header lies past the buffer: skip it in the stream
+            skip = pos + step - len(buf)
+            raw.seek(skip, 1)
+            left -= skip
+            buf, pos = b"", 0
+            if left <= 0:
+                return n
+
+
+def _charge(raw, budget: Budget) -> int:
+    """Charge what loading the directory will hold, before zipfile loads it."""
+    d = directory(raw)
+    if d is None:
+        return 0  # zipfile fails on it without reading a directory
+    count, offset, size = d
+    lim = budget.limits
+    if budget.members + count > lim.max_members:
+        raise LimitExceeded("max_members", lim.max_members, f"member count {count}")
+    # Every header is at least 46 bytes: the most the directory can hold. Only
+    # when that could pass the bound are the headers counted.
+    most = size // _MIN_ENTRY
+    if budget.held + 2 * size + ENTRY_BYTES * most > READER_MEMORY:
+        most = _entries_in(raw, offset, size)
+    held = 2 * size + ENTRY_BYTES * most
+    budget.hold(held, f"zip central directory of {most} entries ({size} bytes)")
+    return held
 
 
 def entries(raw, budget: Budget):
-    count = declared_count(raw)
-    lim = budget.limits
-    if count is not None and budget.members + count > lim.max_members:
-        raise LimitExceeded("max_members", lim.max_members, f"member count {count}")
+    held = _charge(raw, budget)
+    try:
+        yield from _entries(raw, budget)
+    finally:
+        budget.release(held)
+
+
+def _entries(raw, budget: Budget):
     raw.seek(0)
     z = zipfile.ZipFile(raw)
     with z:
