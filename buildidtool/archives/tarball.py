@@ -15,7 +15,14 @@ from .tarheaders import open_tar
 def entries(raw, budget: Budget, compressed: bool = True):
     """Entries of the tar in buffered reader `raw` (decompressed first if it is
     compressed, unless told it is not). Sparse members read with their holes as zeros."""
-    kind, stream = decompressed(raw, budget) if compressed else (None, raw)
+    kind, stream, held = decompressed(raw, budget) if compressed else (None, raw, 0)
+    try:
+        yield from _entries(stream, kind, budget)
+    finally:
+        budget.release(held)
+
+
+def _entries(stream, kind, budget: Budget):
     window = getattr(stream, "raw", None)
     if kind is None and isinstance(window, Window):
         # Not compressed and seekable (a tar on disk, a spooled member, an image

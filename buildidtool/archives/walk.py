@@ -18,7 +18,8 @@ from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import SEP, clean, join
 from .detect import SUFFIX, detect, looks_like_tar
-from .streams import CHUNK, Chain, Counted, Window, decompressor, read_full, spool, spool_extent
+from .streams import (CHUNK, MAX_WINDOW, Chain, Counted, Window, charge_window, decompressor, read_full, spool,
+                      spool_extent, window)
 
 from ..formats.source import PREFIX_SIZE as HEAD  # the prefix the format parsers read first
 
@@ -59,6 +60,8 @@ def _message(e: BaseException) -> str:
     low = text.lower()
     if isinstance(e, EOFError) or "end of data" in low or "ended before" in low:
         return text if "truncat" in low else f"truncated archive: {text}"
+    if "memory usage limit" in low or "too much memory" in low:  # a later xz block or zstd frame
+        return f"compressed stream needs more memory than the archive reader's memory bound ({text})"
     if isinstance(e, OSError) and e.errno:
         return f"read error: {e.strerror or text}"
     if isinstance(e, (tarfile.TarError, zipfile.BadZipFile, zlib.error, OSError)) or "decompress" in low:
@@ -126,21 +129,31 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
             return rpm.entries(fd, 0, size, budget)
         if fmt == "tar":
             return _tar_or_image(fd, size, rec, budget, all_layers)
-        # compressed: a tar inside reads as one (tar.gz, ...); anything else is one member,
-        # named as the archive without its suffix
-        raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
-        stream = Counted(decompressor(fmt, raw), budget)
+        return _compressed(name, fd, size, fmt, rec, budget, all_layers)
+    return _run(name, fmt, budget, all_layers, depth, open_entries)
+
+
+def _compressed(name, fd, size, fmt, rec: Item, budget, all_layers):
+    """A compressed file: a tar inside reads as one (tar.gz, ...); anything
+    else is one member, named as the archive without its suffix."""
+    raw = io.BufferedReader(Window(fd, 0, size), CHUNK)
+    held = charge_window(fmt, raw.peek(64)[:64], budget)
+    try:
+        stream = Counted(decompressor(fmt, raw, held), budget)
         first = read_full(stream, 512)
         stream = Chain(first, stream)
         if looks_like_tar(first):
             rec.format = f"tar.{SUFFIX[fmt]}"
             if _IMAGE_START.match(first[:100].split(b"\0", 1)[0]):
-                return _compressed_image(stream, rec, budget, all_layers, fmt)
-            return tarball.entries(stream, budget, compressed=False)
+                yield from _compressed_image(stream, rec, budget, all_layers, fmt)
+            else:
+                yield from tarball.entries(stream, budget, compressed=False)
+            return
         stem, ext = posixpath.splitext(posixpath.basename(name.rsplit(SEP, 1)[-1]))
         member = stem if ext else f"{stem}.out"
-        return iter([Entry(member, FILE, budget.limits.max_member_size, reader=stream)])
-    return _run(name, fmt, budget, all_layers, depth, open_entries)
+        yield Entry(member, FILE, budget.limits.max_member_size, reader=stream)
+    finally:
+        budget.release(held)
 
 
 def _tar_or_image(fd, size, rec: Item, budget, all_layers):
@@ -267,7 +280,7 @@ def worth_opening(fmt: str | None, head: bytes) -> str | None:
     if fmt not in SUFFIX:
         return fmt
     try:
-        inner = decompressor(fmt, io.BytesIO(head)).read(HEAD)
+        inner = decompressor(fmt, io.BytesIO(head), min(window(fmt, head), MAX_WINDOW)).read(HEAD)
     except _ERRORS:
         inner = b""
     except Exception:  # the codec of a cut-off start can fail in its own ways
