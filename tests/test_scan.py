@@ -572,3 +572,30 @@ def test_verify_records_carry_the_judged_host_build_id(samples):
         for got, want in units:
             assert got["host_build_id"] == want["host_build_id"]
             assert got["host_build_id"]["status"] == "derived"
+
+
+def test_a_worker_dying_inside_a_streamed_item_repeats_and_loses_nothing():
+    """With results sent in parts, a worker that dies resumes where the parent's
+    parts end: an item whose results went out in part keeps them, then its
+    fault; items whose results died with the worker are read again, skipping
+    what already went out; nothing twice, nothing lost but the dead items' rest."""
+    import signal
+    from buildidtool import workers
+
+    def work(item):
+        for k in range(150):
+            if (item, k) in ((4, 0), (7, 120)):
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield item, k
+
+    out = [r for part in workers.ordered(range(10), work, lambda item, why: [("fault", item, why)],
+                                         lambda per_item: [r for rs in per_item for r in rs], 2, part=100)
+           for r in part]
+    faults = [r for r in out if r[0] == "fault"]
+    assert [f[1] for f in faults] == [4, 7] and all("SIGKILL" in f[2] for f in faults)
+    seven = [r for r in out if r[0] == 7]
+    assert seven == [(7, k) for k in range(len(seven))] and len(seven) <= 120
+    expected = [(i, k) for i in range(10) if i not in (4, 7) for k in range(150)]
+    assert [r for r in out if r[0] not in ("fault", 7)] == expected
+    at = out.index(faults[0])
+    assert out[at - 1] == (3, 149) and out[at + 1] == (5, 0)
