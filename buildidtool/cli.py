@@ -175,7 +175,10 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json: one JSON object per file.")
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv: RFC 4180 with a header row.")
 @click.option("--verify", "do_verify", is_flag=True, help="Also verify each file (reads whole files).")
-@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links inside the trees.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Also enter directories through symbolic links (each directory once). Links to files are "
+              "followed without it, as go version -m does.")
+@click.option("--no-follow-symlinks", is_flag=True, help="Follow no symbolic link inside the trees.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: one per core).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
@@ -200,7 +203,7 @@ def info(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
               help="SBOM serial number and time fixed, so two scans of one tree give the same bytes.")
 @click.argument("paths", nargs=-1, required=True)
 def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, do_verify: bool,
-         follow_symlinks: bool, jobs: int | None, time_limit: float | None, no_archives: bool,
+         follow_symlinks: bool, no_follow_symlinks: bool, jobs: int | None, time_limit: float | None, no_archives: bool,
          all_layers: bool, max_depth: int | None, max_member_size: str | None, max_total_size: str | None,
          max_ratio: float | None, max_members: int | None, serial_number: str | None,
          timestamp: str | None, reproducible: bool) -> None:
@@ -213,6 +216,9 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
     """
     from .scancmd import DEFAULT_TIME_LIMIT, Options, guarded_run
 
+    if follow_symlinks and no_follow_symlinks:
+        raise click.UsageError("choose one of --follow-symlinks and --no-follow-symlinks")
+    links = "all" if follow_symlinks else "none" if no_follow_symlinks else "files"
     chosen = {f for f in (form, "json" if as_json else None, "csv" if as_csv else None) if f}
     if len(chosen) > 1:
         raise click.UsageError("choose one output format (--format, --json, --csv)")
@@ -240,7 +246,7 @@ def scan(paths: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, 
         for field, value in (("max_depth", max_depth), ("max_ratio", max_ratio), ("max_members", max_members)):
             if value is not None:
                 setattr(archives, field, value)
-    sys.exit(guarded_run(Options(paths, form, do_verify, follow_symlinks, jobs, limit, identity, archives)))
+    sys.exit(guarded_run(Options(paths, form, do_verify, links, jobs, limit, identity, archives)))
 
 
 @cli.command("diff")

@@ -17,12 +17,12 @@ DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 10
 
 
 class Options:
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives")
+    __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives")
 
-    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
+    def __init__(self, paths, form="text", verify=False, links="files", jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default"):
         self.paths, self.form, self.verify = list(paths), form, verify
-        self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        self.links, self.jobs, self.time_limit = links, jobs, time_limit  # scanning.FILE_LINKS, ...
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
             from .archives.limits import Limits
@@ -30,8 +30,8 @@ class Options:
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
 
 
-_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "follow",
-          "--no-archives": "no-archives", "--all-layers": "all-layers"}
+_FLAGS = {"--json": "json", "--csv": "csv", "--verify": "verify", "--follow-symlinks": "all",
+          "--no-follow-symlinks": "none", "--no-archives": "no-archives", "--all-layers": "all-layers"}
 
 
 def _value(args: list[str], i: int, long: str, short: str | None = None) -> tuple[str | None, int]:
@@ -52,7 +52,8 @@ def parse_simple(args: list[str]) -> Options | None:
     from .report.scan import FORMATS
 
     forms: set[str] = set()
-    verify = follow = False
+    verify = False
+    links: set[str] = set()
     jobs = None
     limit = DEFAULT_TIME_LIMIT
     archives: set[str] = set()  # flags about looking inside archives
@@ -68,7 +69,8 @@ def parse_simple(args: list[str]) -> Options | None:
             if flag in FORMATS:
                 forms.add(flag)
             verify |= flag == "verify"
-            follow |= flag == "follow"
+            if flag in ("all", "none"):
+                links.add(flag)
             if flag in ("no-archives", "all-layers"):
                 archives.add(flag)
             i += 1
@@ -100,13 +102,14 @@ def parse_simple(args: list[str]) -> Options | None:
             return None
         paths.append(a)
         i += 1
-    if not paths or len(forms) > 1:
+    if not paths or len(forms) > 1 or len(links) > 1:
         return None
     limits = None
     if "no-archives" not in archives:
         from .archives.limits import Limits
         limits = Limits(all_layers="all-layers" in archives)
-    return Options(paths, forms.pop() if forms else "text", verify, follow, jobs, limit, archives=limits)
+    return Options(paths, forms.pop() if forms else "text", verify, links.pop() if links else "files", jobs, limit,
+                   archives=limits)
 
 
 def run(opts: Options) -> int:
@@ -134,7 +137,7 @@ def run(opts: Options) -> int:
     total = Tally()
     fmt.begin(out)
     layouts = opts.archives is not None
-    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+    batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
                    opts.verify, render, opts.time_limit or None, sbom, opts.archives)
     for rendered, tally in batches:
         total.add(tally)
@@ -146,7 +149,7 @@ def run(opts: Options) -> int:
     fmt.end(out)
     out.flush()
     progress.clear()
-    sys.stderr.write(scan_summary(total, opts.verify, stats.skipped) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_scan_tree_records(tree):
     assert r.returncode == 0, r.stderr
     recs = records(r)
     names = [os.path.relpath(x["file"], tree) for x in recs]
-    assert names == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "zero"]
+    assert names == ["a/b/c/lib.a", "a/b/universal", "a/hello", "a/notes.txt", "link-to-hello", "zero"]
     by = {os.path.relpath(x["file"], tree): x for x in recs}
     assert by["a/hello"]["format"] == "elf" and by["a/hello"]["build_id"]
     assert by["a/b/universal"]["format"] == "macho-fat" and len(by["a/b/universal"]["slices"]) == 2
@@ -47,18 +48,49 @@ def test_scan_tree_records(tree):
     for rec in recs:
         assert {"go_version", "main_path"} <= set(rec)
     summary = r.stderr.decode().strip().splitlines()[-1]
-    assert summary.startswith("scanned 5 files: 3 Go files")
-    assert "4 skipped" in summary  # fifo, loop, link-to-hello, dangling
+    assert summary.startswith("scanned 6 files: 4 Go files")
+    assert summary.endswith(", 0 errors, 3 skipped (1 symbolic link to directories: --follow-symlinks enters them; "
+                            "1 broken symbolic link; 1 FIFO, device or socket)")
 
 
 def test_follow_symlinks_visits_links_once(tree):
     r = run("scan", "--json", "--follow-symlinks", tree, timeout=60)
-    assert r.returncode == 2  # the dangling link is an error record
+    assert r.returncode == 0, r.stderr  # the dangling link is skipped, as go version -m skips it
     names = sorted(os.path.relpath(x["file"], tree) for x in records(r))
     assert "link-to-hello" in names
-    errs = {os.path.relpath(x["file"], tree): x["error"] for x in records(r) if x["error"]}
-    assert list(errs) == ["dangling"]
     assert len(names) == len(set(names))  # the loop did not recurse
+    assert r.stderr.decode().endswith("2 skipped (1 broken symbolic link; 1 FIFO, device or socket)\n")
+
+
+def test_file_links_followed_as_go_version_does(tree, samples):
+    """By default links to files are read, links to directories are not: the Go
+    files listed are the ones `go version -m DIR` lists."""
+    go = subprocess.run([samples.go, "version", "-m", str(tree)], capture_output=True, text=True)
+    listed = {line.split(": ", 1)[0] for line in go.stdout.splitlines() if not line.startswith("\t")}
+    assert str(tree / "link-to-hello") in listed
+    ours = {x["file"] for x in records(run("scan", "--json", tree)) if x["go_version"]}
+    assert listed <= ours and ours - listed <= {str(tree / "a/b/c/lib.a"), str(tree / "a/b/universal")}
+
+
+def test_no_follow_symlinks_follows_none(tree):
+    r = run("scan", "--json", "--no-follow-symlinks", tree)
+    assert "link-to-hello" not in {os.path.relpath(x["file"], tree) for x in records(r)}
+    assert r.stderr.decode().endswith("4 skipped (3 symbolic links not followed: --no-follow-symlinks; "
+                                      "1 FIFO, device or socket)\n")
+    r = run("scan", "--follow-symlinks", "--no-follow-symlinks", tree)
+    assert r.returncode == 2 and b"choose one" in r.stderr
+
+
+def test_a_link_loop_is_counted_once(tmp_path):
+    """a -> b -> a, and c leading into the loop: one loop, no error, no hang."""
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")
+    os.symlink("a", tmp_path / "c")
+    os.symlink("self", tmp_path / "self")
+    (tmp_path / "plain").write_bytes(b"x")
+    r = run("scan", tmp_path, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.decode().endswith("scanned 1 file: 0 Go files, 0 errors, 2 skipped (2 symbolic link loops)\n")
 
 
 def test_verify_marks_modified_and_sets_exit_code(tree, samples, tmp_path):
@@ -76,9 +108,9 @@ def test_verify_marks_modified_and_sets_exit_code(tree, samples, tmp_path):
 def test_csv_and_text_forms(tree):
     r = run("scan", "--csv", tree)
     rows = list(csv.reader(io.StringIO(r.stdout.decode())))
-    assert rows[0][:4] == ["file", "format", "arch", "build_id"] and len(rows) == 6
+    assert rows[0][:4] == ["file", "format", "arch", "build_id"] and len(rows) == 7
     t = run("scan", tree)
-    assert len(t.stdout.splitlines()) == 5
+    assert len(t.stdout.splitlines()) == 6
     assert run("scan", "--csv", "--json", tree).returncode == 2
 
 
@@ -325,8 +357,8 @@ def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd
     code = scancmd.run(scancmd.Options([str(tree)], "json", jobs=2, archives=None))
     out, err = capfd.readouterr()
     assert code == 2
-    assert len(out.splitlines()) == 5
-    assert err.splitlines()[-1].startswith("scanned 5 files: 2 Go files") and ", 1 error," in err
+    assert len(out.splitlines()) == 6  # link-to-hello read too, as a link to a file
+    assert err.splitlines()[-1].startswith("scanned 6 files: 3 Go files") and ", 1 error," in err
 
 
 def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
@@ -464,7 +496,7 @@ def test_a_missing_path_is_an_error_record_and_the_rest_is_scanned(samples, tmp_
     assert [x["file"] for x in recs] == [str(good), str(tmp_path / "nonexistent"), str(samples.path("lib"))]
     assert recs[0]["build_id"] and recs[2]["build_id"]
     assert recs[1]["error"] == "No such file or directory"
-    assert r.stderr.decode().endswith(", 1 error, 0 skipped (not regular files or links)\n")
+    assert r.stderr.decode().endswith(", 1 error, 0 skipped\n")
 
 
 def test_summary_grammar(samples):
