@@ -46,6 +46,10 @@ class RewriteError(BuildIDError):
     """A rewrite was refused or failed; the message says whether the file is unchanged."""
 
 
+class NothingToRewrite(RewriteError):
+    """The file has no Go build ID to rewrite (Go: `buildid.FindAndHash: no id specified`)."""
+
+
 class FileChanged(RewriteError):
     """The file changed between hashing and writing; nothing was written."""
 

@@ -8,7 +8,7 @@ import os
 from .formats import Found, Span
 
 from . import codesign
-from .errors import RewriteError
+from .errors import NothingToRewrite, RewriteError
 from .hashing import Hashed, find_and_hash
 from .idstring import hash_to_string, new_id as with_content_id
 
@@ -64,7 +64,7 @@ def hash_unit(fd: int, found: Found, span: Span, placeholder: bytes) -> Unit:
 def plan_unit(fd: int, found: Found, span: Span, old_id: bytes | None) -> Unit:
     """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
     if not old_id:
-        raise RewriteError("no Go build ID to rewrite")
+        raise NothingToRewrite("no Go build ID to rewrite")
     unit = hash_unit(fd, found, span, old_id)
     if b"/" not in old_id:
         raise RewriteError("build ID is a legacy format (no content ID part); not rewritten")
