@@ -147,9 +147,11 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
             v = Verdict.failed(path, e.message)
         any_modified |= v.status == MODIFIED
         any_unchecked |= v.status not in (OK, MODIFIED)
-        out.result(v, lambda: verify_lines(v))
         if v.status == "error" and out.form == "text":
+            # one line for a file that could not be checked, on stderr, as every command
             click.echo(error_line(path, v.reason), err=True)
+            continue
+        out.result(v, lambda: verify_lines(v))
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_unchecked else EXIT_OK)
 
 
