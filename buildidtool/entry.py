@@ -20,7 +20,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     if args and args[0] in SUBCOMMANDS:
         from .cli import cli
-        cli.main(args=args, prog_name="buildid")
+        try:
+            cli.main(args=args, prog_name="buildid")
+        except SystemExit:
+            # click ends a command whose output was closed with status 1, like a
+            # failed check; the output was cut, so end as that deserves (errors.py)
+            from click.utils import PacifyFlushWrapper
+            if isinstance(sys.stdout, PacifyFlushWrapper):
+                from .errors import die_of_broken_pipe
+                die_of_broken_pipe()
+            raise
     else:
         from .gocompat import main as gomain
         sys.exit(gomain(args))

@@ -89,8 +89,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"buildid: {go_words(path, e)}\n")
         return 1
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        from .errors import die_of_broken_pipe
+        die_of_broken_pipe()
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # never a traceback: name the file and the surprise

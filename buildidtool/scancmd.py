@@ -139,15 +139,18 @@ def run(opts: Options) -> int:
     layouts = opts.archives is not None
     batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
                    opts.verify, render, opts.time_limit or None, sbom, opts.archives)
-    for rendered, tally in batches:
-        total.add(tally)
-        progress.before_output()
-        fmt.write(out, rendered)
-        if progress.shared:
-            out.flush()
-        progress.tick(total.files)
-    fmt.end(out)
-    out.flush()
+    try:
+        for rendered, tally in batches:
+            total.add(tally)
+            progress.before_output()
+            fmt.write(out, rendered)
+            if progress.shared:
+                out.flush()
+            progress.tick(total.files)
+        fmt.end(out)
+        out.flush()
+    finally:
+        batches.close()  # stopped early (the output closed, Ctrl-C): the workers end now
     progress.clear()
     sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
@@ -166,8 +169,7 @@ def guarded_run(opts: Options) -> int:
     try:
         return run(opts)
     except BrokenPipeError:
-        # The reader went away: stop quietly, as click does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_CHECK_FAILED
+        from .errors import die_of_broken_pipe
+        die_of_broken_pipe()
     except KeyboardInterrupt:
         return 130

@@ -154,6 +154,7 @@ def test_a_thousand_files_one_record_each(samples, tmp_path):
 def test_reader_closing_early_ends_the_scan(samples, tmp_path, jobs):
     """`buildid scan DIR | head -1`: the scan (and its workers) must stop
     promptly, quietly, with no worker left behind."""
+    import signal
     import subprocess
     import sys
     import time
@@ -171,6 +172,7 @@ def test_reader_closing_early_ends_the_scan(samples, tmp_path, jobs):
     _, err = p.communicate(timeout=30)
     assert time.monotonic() - start < 20
     assert b"Traceback" not in err and b"Exception ignored" not in err, err
+    assert p.returncode == -signal.SIGPIPE  # no verdict on a cut output (README, Exit codes)
     # no worker survives its parent
     ps = subprocess.run(["ps", "-eo", "ppid,args"], capture_output=True, text=True).stdout
     assert not [l for l in ps.splitlines() if str(root) in l], ps
@@ -631,3 +633,24 @@ def test_a_worker_dying_inside_a_streamed_item_repeats_and_loses_nothing():
     assert [r for r in out if r[0] not in ("fault", 7)] == expected
     at = out.index(faults[0])
     assert out[at - 1] == (3, 149) and out[at + 1] == (5, 0)
+
+
+@pytest.mark.parametrize("args", [["scan", "--json"], ["scan", "--verify", "-j", "1"], ["read"], ["verify"],
+                                  ["hash"], []], ids=["scan", "scan-verify", "read", "verify", "hash", "go-form"])
+def test_output_closed_before_anything_is_written(samples, args):
+    """The reader is gone before the first line: every command ends killed by
+    SIGPIPE (a shell's 141), whatever the files hold, as the reference does."""
+    import signal
+    import sys
+
+    target = samples.path("hello-linux-amd64")
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        ours = subprocess.run([sys.executable, "-m", "buildidtool", *args, str(target)], stdout=w,
+                              stderr=subprocess.PIPE, timeout=60)
+        ref = subprocess.run([str(samples.reference), str(target)], stdout=w, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(w)
+    assert ours.returncode == ref.returncode == -signal.SIGPIPE
+    assert b"Traceback" not in ours.stderr and b"Exception ignored" not in ours.stderr, ours.stderr
