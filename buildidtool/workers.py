@@ -12,8 +12,9 @@ exactly that item and hand the rest of the batch to a fresh worker.
 Protocol: the parent sends a worker batches (a sequence number, the items, the
 index of the first of them in the batch, and the items already known to fail)
 as length-prefixed pickles on one pipe; the worker answers each batch on
-another with (sequence number, last part?, combined results, items complete,
-item in progress?). An item may yield many results (an archive's members): with
+another with (sequence number, last part?, combined results, index of the
+first item not complete, how many of its results went out). An item may yield
+many results (an archive's members): with
 `part` set, they go out every `part` results, so that neither the worker nor
 the parent ever holds one input's results whole. Each worker has at most WINDOW
 batches outstanding, and the parent holds at most HELD_PARTS parts of a batch

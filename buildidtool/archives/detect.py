@@ -10,7 +10,12 @@ _COMPRESSION = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ), (b"
 SUFFIX = {GZIP: "gz", BZIP2: "bz2", XZ: "xz", ZSTD: "zst"}
 
 
+_FIRST = frozenset(m[0] for m, _ in _COMPRESSION)
+
+
 def compression(head: bytes) -> str | None:
+    if not head or head[0] not in _FIRST:  # most files: one test
+        return None
     for magic, kind in _COMPRESSION:
         if head.startswith(magic):
             return kind

@@ -23,7 +23,8 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
         yield error_record(path, e.strerror or str(e), verify)
         return
     try:
-        mode = os.fstat(fd).st_mode
+        st = os.fstat(fd)
+        mode = st.st_mode
         if stat.S_ISDIR(mode):  # the walk hands over a directory only when it is an OCI layout
             from .walk import expand_layout
             yield from _records(expand_layout(path, limits, limits.all_layers, spool_all=sbom), verify, sbom)
@@ -41,7 +42,7 @@ def of_input(path: str, verify: bool, limits: Limits, sbom: bool = False):
             from .walk import worth_opening
             fmt = worth_opening(fmt, head)
         if fmt is None:
-            yield record_of_fd(path, fd, verify, sbom, head)
+            yield record_of_fd(path, fd, verify, sbom, head, st.st_size)
             return
         from .walk import expand
         yield from _records(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=sbom), verify, sbom)
