@@ -58,8 +58,9 @@ class ScanStats:
 
     def words(self) -> str:
         """`N skipped (why, for each reason)`: the summary's last words."""
-        why = [w for n, w in ((self.dir_links, f"{_n(self.dir_links, 'symbolic link')} to directories: "
-                                                 "--follow-symlinks enters them"),
+        why = [w for n, w in ((self.dir_links, _n(self.dir_links, "symbolic link to a directory",
+                                                  "symbolic links to directories")
+                               + ": --follow-symlinks enters them"),
                               (self.links, f"{_n(self.links, 'symbolic link')} not followed: --no-follow-symlinks"),
                               (self.broken, _n(self.broken, "broken symbolic link")),
                               (self.loops, _n(self.loops, "symbolic link loop")),

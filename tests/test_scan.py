@@ -49,7 +49,7 @@ def test_scan_tree_records(tree):
         assert {"go_version", "main_path"} <= set(rec)
     summary = r.stderr.decode().strip().splitlines()[-1]
     assert summary.startswith("scanned 6 files: 4 Go files")
-    assert summary.endswith(", 0 errors, 3 skipped (1 symbolic link to directories: --follow-symlinks enters them; "
+    assert summary.endswith(", 0 errors, 3 skipped (1 symbolic link to a directory: --follow-symlinks enters them; "
                             "1 broken symbolic link; 1 FIFO, device or socket)")
 
 

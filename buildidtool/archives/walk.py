@@ -239,7 +239,12 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         yield Item(vname, SKIPPED, notes=notes, layer=e.layer)
         return
     budget.member(e.size)
-    head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1]) if e.extent else read_full(e.reader, min(HEAD, e.size))
+    if e.head is not None:
+        head = e.head
+    elif e.extent:
+        head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1])
+    else:
+        head = read_full(e.reader, min(HEAD, e.size))
     inner = None if vname == target else worth_opening(detect(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
@@ -293,6 +298,8 @@ def worth_opening(fmt: str | None, head: bytes) -> str | None:
 def _spool(e: Entry, head: bytes, budget: Budget) -> int:
     if e.extent is not None:
         return spool_extent(e.extent[0], e.extent[1], e.size, budget)
+    if e.head is not None:  # the reader is unread: it gives the whole member
+        return spool(b"", e.reader, e.size, budget)
     return spool(head, e.reader, e.size, budget)
 
 
