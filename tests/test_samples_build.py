@@ -228,9 +228,9 @@ def test_builds_run_in_parallel_with_progress(tmp_path, monkeypatch, capsys):
     mod.build_all("go", tmp_path, chosen)
     assert peak[0] == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("building 4 samples in ") and "2 at a time" in err[0]
+    assert err[0].startswith("building the reference tool and 3 samples (4 builds) in ") and "2 at a time" in err[0]
     assert sorted(l.split("]")[0] for l in err if l.startswith("[")) == ["[1/4", "[2/4", "[3/4", "[4/4"]
-    assert err[-1].startswith("built 3 samples (0 skipped)")
+    assert err[-1].startswith("built the reference tool and 3 of 3 samples (0 skipped)")
 
 
 def test_sample_build_progress_is_shown_as_it_comes(request):
