@@ -148,9 +148,11 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
         any_modified |= v.status == MODIFIED
         any_error |= v.status == ERROR
         any_unchecked |= v.status in UNCHECKED
-        out.result(v, lambda: verify_lines(v))
         if v.status == ERROR and out.form == "text":
+            # one line for a file that could not be read, on stderr, as every command
             click.echo(error_line(path, v.reason), err=True)
+            continue
+        out.result(v, lambda: verify_lines(v))
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_error else
              EXIT_UNCHECKED if any_unchecked else EXIT_OK)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .commands import COMMANDS
+from .errors import die_of_broken_pipe
 
 SUBCOMMANDS = COMMANDS | {"--help", "--version"}
 
@@ -23,7 +24,15 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     if args and args[0] in SUBCOMMANDS:
         from .cli import cli  # click and every operation: never for the Go-compatible form
-        cli.main(args=args, prog_name="buildid")
+        try:
+            cli.main(args=args, prog_name="buildid")
+        except SystemExit:
+            # click ends a command whose output was closed with status 1, like a
+            # failed check; the output was cut, so end as that deserves (errors.py)
+            from click.utils import PacifyFlushWrapper  # click is loaded by now
+            if isinstance(sys.stdout, PacifyFlushWrapper):
+                die_of_broken_pipe()
+            raise
     else:
         from .gocompat import main as gomain
         sys.exit(gomain(args))

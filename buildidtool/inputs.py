@@ -75,17 +75,20 @@ def of_fd(path: str, fd: int, asked: frozenset, head: bytes | None = None, size:
 def _archive_input(path: str, asked: frozenset, limits) -> Iterator[Facts]:
     # expand.py is imported only when an input is an archive: it loads tarfile,
     # zipfile, lzma and zstandard (about 30 ms), which a tree of plain files never needs.
-    if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
-        from .archives.expand import expand_layout
-        yield from _members(expand_layout(path, limits, limits.all_layers, spool_all=DIGEST in asked), asked)
-        return
+    # Opened first and asked once what it is: a scan of a tree passes here for
+    # every file, and most are neither archives nor layouts.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
         yield failed(path, e.strerror or str(e), asked)
         return
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # the walk hands over a directory only when it is an OCI layout
+            from .archives.expand import expand_layout
+            yield from _members(expand_layout(path, limits, limits.all_layers, spool_all=DIGEST in asked), asked)
+            return
+        if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             yield failed(path, "not a regular file", asked)
             return
         try:
@@ -98,7 +101,7 @@ def _archive_input(path: str, asked: frozenset, limits) -> Iterator[Facts]:
             from .archives.expand import worth_opening
             fmt = worth_opening(fmt, head)
         if fmt is None:
-            yield of_fd(path, fd, asked, head)
+            yield of_fd(path, fd, asked, head, st.st_size)
             return
         from .archives.expand import expand
         yield from _members(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=DIGEST in asked), asked)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .archives.limits import Limits, parse_size
 from .report.scan import FORMATS
+from .tree import ALL_LINKS, FILE_LINKS, NO_LINKS
 
 DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 100 GB file fits
 
@@ -62,7 +63,9 @@ OPTIONS = (
     Opt(("--json",), "as_json", None, "Same as --format json: one JSON object per file."),
     Opt(("--csv",), "as_csv", None, "Same as --format csv: RFC 4180 with a header row."),
     Opt(("--verify",), "verify", None, "Also verify each file (reads whole files)."),
-    Opt(("--follow-symlinks",), "follow_symlinks", None, "Follow symbolic links inside the trees."),
+    Opt(("--follow-symlinks",), "follow_symlinks", None, "Also enter directories through symbolic links (each "
+        "directory once). Links to files are followed without it, as go version -m does."),
+    Opt(("--no-follow-symlinks",), "no_follow_symlinks", None, "Follow no symbolic link inside the trees."),
     Opt(("--go-only",), "go_only", None, "List only Go files (and files that could not be read); the summary counts all."),
     Opt(("-j", "--jobs"), "jobs", _int_in(1, 256), "Worker processes (default: one per core).", "N"),
     Opt(("--time-limit",), "time_limit", _float_at_least(0),
@@ -91,14 +94,13 @@ _BY_NAME = {n: o for o in OPTIONS for n in o.names}
 class Options:
     """What a scan was asked to do."""
 
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives",
-                 "go_only")
+    __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives", "go_only")
 
-    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
+    def __init__(self, paths, form="text", verify=False, links=FILE_LINKS, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
                  go_only=False):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
-        self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        self.links, self.jobs, self.time_limit = links, jobs, time_limit  # tree.FILE_LINKS, ALL_LINKS, NO_LINKS
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
             archives = Limits()
@@ -116,6 +118,9 @@ def options(paths, values: dict) -> Options:
     if len(chosen) > 1:
         raise UsageError("choose one output format (--format, --json, --csv)")
     form = chosen.pop() if chosen else "text"
+    if get("follow_symlinks") and get("no_follow_symlinks"):
+        raise UsageError("choose one of --follow-symlinks and --no-follow-symlinks")
+    links = ALL_LINKS if get("follow_symlinks") else NO_LINKS if get("no_follow_symlinks") else FILE_LINKS
     identity = (get("serial_number"), get("timestamp"), bool(get("reproducible")))
     if identity != (None, None, False):
         if not FORMATS[form].wants_sbom:
@@ -133,7 +138,7 @@ def options(paths, values: dict) -> Options:
             if get(field) is not None:
                 setattr(archives, field, get(field))
     limit = get("time_limit")
-    return Options(paths, form, bool(get("verify")), bool(get("follow_symlinks")), get("jobs"),
+    return Options(paths, form, bool(get("verify")), links, get("jobs"),
                    DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")))
 
 

@@ -472,7 +472,7 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
     """Two packages in a row go to two workers (batches are cut by input size and
     an idle worker is fed first), and the records come out as with no workers."""
     from buildidtool.ops.scan import _item_cost, asked_for, scan
-    from buildidtool.tree import ScanStats, walk
+    from buildidtool.tree import NO_LINKS, ScanStats, walk
     from buildidtool.workers import ordered
 
     for name in ("a", "b"):
@@ -480,7 +480,7 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
             t.add(payload["hello"], "bin/hello")
             t.add(payload[TAMPERED], "bin/tampered")
     (tmp_path / "c.txt").write_text("small\n")
-    walked = list(walk([str(tmp_path)], False, ScanStats()))
+    walked = list(walk([str(tmp_path)], NO_LINKS, ScanStats()))
     paths = [w.path for w in walked]  # what scan hands the workers
     assert all(_item_cost(p) > 1 << 20 for p in paths[:2])
     pids = list(ordered(paths, lambda p: os.getpid(), lambda p, m: m, list, jobs=2, batch_items=4,
@@ -490,3 +490,41 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
     assert list(scan(walked, 2, asked_for(True, False), archives=Limits())) == serial
     assert [r.file for r in serial][:3] == [f"{tmp_path}/a.tar!/bin/hello", f"{tmp_path}/a.tar!/bin/tampered",
                                                f"{tmp_path}/a.tar"]
+
+
+def test_zip_members_read_in_one_pread_equal_zipfile(payload, tmp_path):
+    """A zip member's first 32 KiB is inflated straight from the file (one pread,
+    one inflate): its record equals the record of the same bytes loose, stored or
+    deflated, smaller or larger than 32 KiB, a binary (spooled in full through
+    zipfile) or not; a member whose CRC does not match stops the archive as zipfile does."""
+    exe = payload["hello"].read_bytes()
+    marker = b"text\n" * 100 + b'\xff Go build ID: "abc/def"\n \xff' + b"more\n" * 100
+    members = {"stored.txt": (b"plain text\n" * 50, zipfile.ZIP_STORED),
+               "deflated.txt": (b"plain text\n" * 50, zipfile.ZIP_DEFLATED),
+               "big.bin": (os.urandom(100_000), zipfile.ZIP_DEFLATED),
+               "big-stored.bin": (os.urandom(100_000), zipfile.ZIP_STORED),
+               "A.class": (b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(200), zipfile.ZIP_DEFLATED),
+               "marker.txt": (marker, zipfile.ZIP_DEFLATED),
+               "bin/hello": (exe, zipfile.ZIP_DEFLATED), "empty": (b"", zipfile.ZIP_DEFLATED)}
+    z = tmp_path / "a.jar"
+    with zipfile.ZipFile(z, "w") as zf:
+        for name, (data, method) in members.items():
+            zf.writestr(name, data, compress_type=method)
+    loose = tmp_path / "loose"
+    for name, (data, _) in members.items():
+        (loose / name).parent.mkdir(parents=True, exist_ok=True)
+        (loose / name).write_bytes(data)
+    recs = {r["file"]: r for r in (f.to_json() for f in scan_records(z, archives=Limits()))}
+    assert recs.pop(str(z))["error"] is None
+    for name in members:
+        want = _nameless(scan_records(loose / name)[0].to_json())
+        assert _nameless(recs[f"{z}!/{name}"]) == want, name
+    assert recs[f"{z}!/bin/hello"]["build_id"] and recs[f"{z}!/marker.txt"]["build_id"] == "abc/def"
+    # a flipped byte in the deflated text: zipfile's CRC check, as before
+    data = bytearray(z.read_bytes())
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo("deflated.txt")
+    data[info.header_offset + 30 + len("deflated.txt") + 2] ^= 0x01
+    z.write_bytes(bytes(data))
+    top = [r.to_json() for r in scan_records(z, archives=Limits()) if r.file == str(z)][0]
+    assert top["error"] == "corrupt archive: Bad CRC-32 for file 'deflated.txt'", top

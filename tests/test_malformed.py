@@ -46,6 +46,10 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, path: Path) -> None
     err = proc.stderr
     assert b"Traceback" not in err, err.decode(errors="replace")
     assert err.endswith(b"\n") and err.count(b"\n") == 1, err
+    if err == b"buildid: EOF\n" and os.path.getsize(path) < 8:
+        return  # the Go-compatible form in Go's words, which name no file here
+    if err == b"buildid: buildid.FindAndHash: no id specified\n":
+        return  # -w of a file without an ID, in Go's words
     assert err.startswith(b"buildid: ") and os.fsencode(path) in err, err
 
 

@@ -15,7 +15,7 @@ import pytest
 from buildidtool.inputs import of_path
 from buildidtool.ops.scan import asked_for, scan
 from buildidtool.report import sbom
-from buildidtool.tree import ScanStats, walk
+from buildidtool.tree import NO_LINKS, ScanStats, walk
 from helpers import scan_one
 
 SBOM = asked_for(False, True)
@@ -27,7 +27,7 @@ STAMP = "2024-05-06T07:08:09Z"
 
 @pytest.fixture(scope="module")
 def records(samples):
-    return [of_path(w, SBOM) for w in walk([str(samples.dir)], False, ScanStats())]
+    return [of_path(w, SBOM) for w in walk([str(samples.dir)], NO_LINKS, ScanStats())]
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def test_stable_identifiers(inventory, spdx, cdx):
 
 
 def test_scan_with_workers_gives_the_same_document(samples, inventory):
-    recs = list(scan(walk([str(samples.dir)], False, ScanStats()), 2, SBOM))
+    recs = list(scan(walk([str(samples.dir)], NO_LINKS, ScanStats()), 2, SBOM))
     assert render(sbom.inventory(recs), "spdx-json") == render(inventory, "spdx-json")
 
 
@@ -233,7 +233,7 @@ def test_sbom_libraries_stay_out_of_other_commands(samples):
     code = ("import sys, buildidtool\n"
             "from buildidtool.inputs import of_path; from buildidtool.facts import SCAN\n"
             "from buildidtool.tree import walk, ScanStats\n"
-            f"[of_path(w, SCAN) for w in walk([{str(samples.dir)!r}], False, ScanStats())]\n"
+            f"[of_path(w, SCAN) for w in walk([{str(samples.dir)!r}], 'none', ScanStats())]\n"
             f"buildidtool.inspect({str(samples.path('hello-linux-amd64'))!r})\n"
             "print([m for m in ('cyclonedx', 'packageurl', 'spdx_tools') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -292,7 +292,7 @@ def test_file_names_that_are_not_utf8(samples, tmp_path):
     for raw in (b"x\xffy", b"x\xfey"):
         with open(os.path.join(bytes(tree), raw), "wb") as f:
             f.write(samples.path("hello-linux-amd64").read_bytes())
-    recs = [of_path(w, SBOM) for w in walk([str(tree)], False, ScanStats())]
+    recs = [of_path(w, SBOM) for w in walk([str(tree)], NO_LINKS, ScanStats())]
     inv = sbom.inventory(recs, [str(tree)])
     text = render(inv, "cyclonedx-json")
     assert "\\ud" not in text  # no lone surrogates, which strict JSON readers reject or mangle

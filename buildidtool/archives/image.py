@@ -14,9 +14,9 @@ import json
 import os
 import posixpath
 import re
-import tarfile
 
 from . import tarball
+from .tarheaders import open_tar
 from .limits import Budget
 from .paths import clean
 from .streams import CHUNK, Window
@@ -26,10 +26,14 @@ _WH, _OPAQUE = ".wh.", ".wh..wh..opq"
 _INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
                 "application/vnd.docker.distribution.manifest.list.v2+json")
 _DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]{64,128})$")
-_MAX_JSON = 16 << 20
+# Image metadata (manifest.json, index.json, manifests, config) is parsed whole:
+# 1 MiB of JSON can become 25 MiB of Python objects, so no more is read (real
+# ones are a few KiB; a config with a long history a few hundred).
+_MAX_JSON = 1 << 20
 
 
 MAX_IMAGE_MEMBERS = 100_000  # an image tar holds layers and metadata: a few per layer
+MAX_IMAGE_NAMES = 8 << 20  # bytes of member names indexed (a name may be a 1 MiB GNU long name)
 
 
 class NotAnImage(Exception):
@@ -39,19 +43,20 @@ class NotAnImage(Exception):
 class TarStore:
     """The regular members of a seekable, uncompressed tar, by name (links
     inside the tar resolved, a few steps at most), read through windows.
-    Raises NotAnImage past MAX_IMAGE_MEMBERS members, so that indexing a huge
-    ordinary tar never holds more than that many names."""
+    Raises NotAnImage past MAX_IMAGE_MEMBERS members or MAX_IMAGE_NAMES bytes
+    of names, so that indexing a huge ordinary tar never holds more."""
 
     def __init__(self, fd: int, size: int):
         self.fd = fd
         self.files: dict[str, tuple[int, int]] = {}
         links: dict[str, str] = {}
-        with tarfile.open(fileobj=io.BufferedReader(Window(fd, 0, size), 64 << 10), mode="r:") as tar:
-            count = 0
+        with open_tar(io.BufferedReader(Window(fd, 0, size), 64 << 10), "r:") as tar:
+            count = names = 0
             while (m := tar.next()) is not None:
                 tar.members.clear()
                 count += 1
-                if count > MAX_IMAGE_MEMBERS:
+                names += len(m.name) + len(m.linkname)
+                if count > MAX_IMAGE_MEMBERS or names > MAX_IMAGE_NAMES:
                     raise NotAnImage()
                 name = _norm(m.name)
                 if m.isreg() and not m.issparse():
@@ -227,6 +232,7 @@ def entries(store, img: ImageInfo, budget: Budget, all_layers: bool):
         add, add_under = set(), set()
         for e in tarball.entries(store.open(path), budget):
             name = clean(e.name)[0]
+            budget.hold(len(name) + _NAME_COST, "the image's file list")
             parent, base = posixpath.split(name)
             if base == _OPAQUE:
                 add_under.add(parent)
@@ -244,6 +250,10 @@ def entries(store, img: ImageInfo, budget: Budget, all_layers: bool):
             yield e
         hidden |= add
         hidden_under |= add_under
+
+
+# A name kept in the squash sets: the str object and a slot in two sets.
+_NAME_COST = 160
 
 
 def _under(name: str, dirs: set[str]) -> bool:

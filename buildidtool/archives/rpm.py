@@ -38,5 +38,8 @@ def payload_offset(fd: int, base: int, size: int) -> int:
 def entries(fd: int, base: int, size: int, budget: Budget):
     off = payload_offset(fd, base, size)
     raw = io.BufferedReader(Window(fd, base + off, size - off), CHUNK)
-    _, stream = decompressed(raw, budget)
-    yield from cpio.entries(stream)
+    _, stream, held = decompressed(raw, budget)
+    try:
+        yield from cpio.entries(stream)
+    finally:
+        budget.release(held)

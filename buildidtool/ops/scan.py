@@ -12,7 +12,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 
-from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, die_of_broken_pipe
 from ..facts import SBOM, SCAN, VERDICT, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
@@ -38,7 +38,7 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return list(records(Walked(item) if type(item) is str else item, asked, archives))
+        return records(Walked(item) if type(item) is str else item, asked, archives)
 
     def fault(item, message):
         return [failed(item if type(item) is str else item.path, message, asked)]
@@ -51,8 +51,11 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
     # Verifying reads whole files: small batches keep every worker busy to the end.
     # Looking inside archives, one input may hold far more work than its neighbours:
     # batches are cut by input size too, so large packages spread over the workers.
+    # An archive's records go out every PART_RECORDS, so that a million members
+    # are never held at once.
     batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
-                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
+                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None,
+                      part=PART_RECORDS)
     if render is not None:
         yield from batches
     else:
@@ -60,14 +63,26 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
             yield from recs
 
 
+PART_RECORDS = 512
+
+
 def _item_size(item) -> int:
     return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
 
 
+# Names that are often archives, packages or images. Only these are stat()ed for
+# their size: the cost only spreads large inputs over the workers, and one
+# stat per file in the parent was a tenth of a tree's scan. A large archive
+# named otherwise is read all the same, in a batch with its neighbours.
+_HEAVY = (".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".tzst", ".zip", ".jar", ".war",
+          ".ear", ".whl", ".egg", ".nupkg", ".apk", ".aar", ".deb", ".udeb", ".rpm", ".gem", ".crate", ".sym")
+
+
 def _item_cost(item) -> int:
-    """An input's size on disk (a directory, an OCI layout, counts as large; a
-    walk error, nothing)."""
-    if type(item) is not str:
+    """An input's size on disk when its name says it may be an archive (a
+    directory, an OCI layout, counts as large); otherwise, and for a walk
+    error, nothing."""
+    if type(item) is not str or (not item.endswith(_HEAVY) and "." in item.rpartition("/")[2]):
         return 0
     try:
         st = os.stat(item)
@@ -96,19 +111,22 @@ def run(opts: Options) -> int:
     total = Tally()
     fmt.begin(out)
     layouts = opts.archives is not None
-    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+    batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
                    asked_for(opts.verify, fmt.wants_sbom), render, opts.time_limit or None, opts.archives)
-    for rendered, tally in batches:
-        total.add(tally)
-        progress.before_output()
-        fmt.write(out, rendered)
-        if progress.shared:
-            out.flush()
-        progress.tick(total.files)
-    fmt.end(out)
-    out.flush()
+    try:
+        for rendered, tally in batches:
+            total.add(tally)
+            progress.before_output()
+            fmt.write(out, rendered)
+            if progress.shared:
+                out.flush()
+            progress.tick(total.files)
+        fmt.end(out)
+        out.flush()
+    finally:
+        batches.close()  # stopped early (the output closed, Ctrl-C): the workers end now
     progress.clear()
-    sys.stderr.write(scan_summary(total, opts.verify, stats.skipped) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 
@@ -125,9 +143,7 @@ def guarded_run(opts: Options) -> int:
     try:
         return run(opts)
     except BrokenPipeError:
-        # The reader went away: stop quietly, as click does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_CHECK_FAILED
+        die_of_broken_pipe()
     except KeyboardInterrupt:
         return 130
 

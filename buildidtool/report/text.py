@@ -170,10 +170,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def scan_summary(tally, verify: bool, skipped: int) -> str:
-    """The line on stderr after a scan (report.scan.Tally counts it)."""
+def scan_summary(tally, verify: bool, skipped: str) -> str:
+    """The line on stderr after a scan (report.scan.Tally counts it); `skipped`:
+    what the walk passed over, worded (tree.ScanStats.words)."""
     per_version = ", ".join(f"{v}: {n}" for v, n in sorted(tally.versions.items()))
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
             + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")
-            + f", {plural(tally.errors, 'error')}, {skipped} skipped (not regular files or links)")
+            + f", {plural(tally.errors, 'error')}, {skipped}")
