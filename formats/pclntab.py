@@ -303,6 +303,33 @@ class Table:
             files, lines = self._positions_anyhow(entries, rec_entry, pcfile, pcln, cus)
         return tuple(names), tuple(entries[:n]), tuple(entries[1:]), tuple(files), tuple(lines)
 
+    def function_names(self) -> list[str]:
+        """The functions' names in table order, their positions left undecoded."""
+        if self._functions is not None:
+            return list(self._functions[0])
+        return self._names(self._columns()[1])
+
+    def function_name_offsets(self) -> list[int]:
+        """Where each function's name starts in the function name table (1.16
+        and later) or in the table (1.2), in table order."""
+        return list(self._columns()[1])
+
+    def name_region(self) -> bytes | None:
+        """The function name table's bytes, NUL-terminated names (Go 1.16 and
+        later): the functions' own names and, since cmd/link's walkFuncs writes
+        the name of every function an inline tree names there too, the names
+        of functions inlined into them. None for the Go 1.2-1.15 layout, whose
+        names lie among the function records."""
+        if self.hdr.layout == "go1.2":
+            return None
+        return self.data[self.funcname_off:self.cu_off]
+
+    def file_region(self) -> bytes | None:
+        """The file table's bytes, NUL-terminated names (1.16 and later; None before)."""
+        if self.hdr.layout == "go1.2":
+            return None
+        return self.data[self.filetab_off:self.pctab_off]
+
     @property
     def pctab(self) -> bytes:
         return self.data[self.pctab_off:] if self.pctab_off else self.data
