@@ -63,6 +63,16 @@ class FileChanged(RewriteError):
     """The file changed between hashing and writing; nothing was written."""
 
 
+class DatabaseError(Exception):
+    """The vulnerability database cannot be used (unreachable without a cache,
+    corrupt, an HTTP error): not about any one file, so `naming` leaves it
+    alone. `str(e)` is one line naming the database."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"vuln database {name}: {message}")
+        self.name, self.message = name, message
+
+
 def die_of_broken_pipe():
     """The reader of the output went away before all of it was written (`buildid
     scan DIR | head -1`): end as a program that writes to a closed pipe ends by
