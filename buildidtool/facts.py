@@ -9,7 +9,9 @@ A command asks for groups of facts (`asked`): the build ID and where it lives
 are always there; VERSION adds the Go version, its source and the main
 package; BUILD_INFO the whole build info; SIGNATURE the check of a Mach-O
 signature's pages; HOST the judgement of the host build ID; VERDICT the check
-against the content ID (and HOST with it); DIGEST the file's SHA-256. What was
+against the content ID (and HOST with it); DIGEST the file's SHA-256; VULNS
+(and VERSION with it) the known vulnerabilities of each executable unit,
+matched against a database the caller passes (vulndb/). What was
 not asked for is not computed and not in to_json(), so each command's JSON has
 the keys of its groups, an error record included.
 
@@ -30,18 +32,19 @@ from .goversion import try_recover
 from .formats import Found, Source, Unit, after_last_slice, locate, units
 from .formats.ar import go_version as archive_go_version
 from .formats.errors import FormatError
-from .formats.kinds import RECOVERABLE, UNIVERSAL
+from .formats.kinds import RECOVERABLE, THIN, UNIVERSAL
 from .idstring import display, parts
 from .verdict import Verdict, check, failed as failed_verdict, with_tail, worst
 
-VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST = (
-    "version", "build_info", "signature", "host", "verdict", "digest")
+VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST, VULNS = (
+    "version", "build_info", "signature", "host", "verdict", "digest", "vulns")
 
 READ = frozenset()
 INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST})
 VERIFY = frozenset({HOST, VERDICT})
 SCAN = frozenset({VERSION})
 SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST})
+VULN_CHECK = frozenset({VERSION, VULNS})
 
 
 class HostID:
@@ -147,6 +150,7 @@ class Facts:
     layer: str | None = None     # an image member: the layer it came from (--all-layers)
     notes: tuple = ()            # an archive member: what was unusual about its stored name
     archive: ArchiveFacts | None = None
+    vulns = None                 # vulndb.match.UnitVulns of an executable unit (VULNS)
     asked: frozenset = READ
 
     def __init__(self, file: str, **fields) -> None:
@@ -245,6 +249,8 @@ class Facts:
                         "modification": None})
         if DIGEST in asked:
             out["sha256"] = self.sha256
+        if VULNS in asked:
+            out["vulns"] = self.vulns.to_json() if self.vulns is not None else None
         if self.link is not None:
             out["link"] = self.link
         if self.archive is not None:
@@ -277,20 +283,24 @@ def failed(path: str, message: str, asked: frozenset = READ, format: str = "unkn
 
 
 def gather(path: str, fd: int, asked: frozenset, *, strict: bool = False, size: int | None = None,
-           head: bytes | None = None) -> Facts:
+           head: bytes | None = None, vulndb=None) -> Facts:
     """The facts of the file open on fd, named `path`. Raises FormatError or
     OSError when the file cannot be located (call it inside `naming`); what
-    goes wrong in a later group (broken build info, say) is recorded instead."""
+    goes wrong in a later group (broken build info, say) is recorded instead.
+    VULNS needs `vulndb` (a vulndb.source.Database), whose DatabaseError passes."""
     size = os.fstat(fd).st_size if size is None else size
     src = Source(fd, 0, size, head)
-    return of_found(path, src, locate(src), asked, strict)
+    return of_found(path, src, locate(src), asked, strict, vulndb)
 
 
-def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: bool = False) -> Facts:
+def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: bool = False,
+             vulndb=None) -> Facts:
     """gather() for a file already located."""
     if VERDICT in asked:
         asked = asked | {HOST}
-    records = [_unit(path, u, asked, strict) for u in units(src, found)]
+    if VULNS in asked:
+        asked = asked | {VERSION}
+    records = [_unit(path, u, asked, strict, vulndb) for u in units(src, found)]
     if not found.slices:
         facts = records[0]
     else:
@@ -351,7 +361,7 @@ def _recover(unit: Unit):
     return try_recover(unit.src, bool(unit.found.build_id))
 
 
-def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
+def _unit(path: str, unit: Unit, asked: frozenset, strict: bool, vulndb=None) -> Facts:
     f = unit.found
     fields: dict = {"format": f.format, "asked": asked}
     if f.arch is not None:
@@ -365,9 +375,10 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
         return Facts(path, **fields)  # nothing else to learn: most files of a tree
     bi = _BuildInfo(unit)
     versioned = VERSION in asked or BUILD_INFO in asked
-    if BUILD_INFO in asked:
+    if BUILD_INFO in asked or VULNS in asked:  # matching needs the modules too
         info = bi.get()
-        fields["build_info"], fields["build_info_error"] = info, bi.error
+        if BUILD_INFO in asked:
+            fields["build_info"], fields["build_info_error"] = info, bi.error
         if info is not None:
             fields["go_version"], fields["main_path"] = info.go_version, info.path or None
     elif VERSION in asked:
@@ -398,10 +409,22 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
     if f.code_signature is not None:
         fields["code_signature"] = _signature(unit) if SIGNATURE in asked else \
             CodeSignature(f.code_signature.offset, f.code_signature.size)
+    if VULNS in asked and vulndb is not None and f.format in THIN and (
+            f.build_id or fields.get("go_version") or bi.info is not None):
+        fields["vulns"] = _vulns(unit, fields, bi.info, vulndb)
     facts = Facts(path, **fields)
     if VERDICT not in asked:
         return facts
     return facts.replace(verdict=check(path, unit, facts.host_build_id, toolchain, strict))
+
+
+def _vulns(unit: Unit, fields: dict, info, vulndb):
+    # The matcher only when vulnerabilities are asked for: it and the pclntab
+    # reader are never on the path of the other commands.
+    from .pcln import table_of
+    from .vulndb.match import check
+    return check(vulndb, unit.format, fields.get("arch"), info, fields.get("go_version"),
+                 fields.get("go_version_source"), lambda: table_of(unit.src))
 
 
 def _summary(unit: Unit) -> tuple[str | None, str | None]:
@@ -436,12 +459,12 @@ def _digest(facts: Facts, fd: int) -> Facts:
     return facts.replace(sha256=h.hexdigest())
 
 
-def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
+def read_facts(path: str, asked: frozenset, strict: bool = False, vulndb=None) -> Facts:
     """gather() on a path: opened safely, errors naming the file (BuildIDError)."""
     with naming(path), opened(path) as fd:
-        return gather(path, fd, asked, strict=strict)
+        return gather(path, fd, asked, strict=strict, vulndb=vulndb)
 
 
 __all__ = ["Facts", "HostID", "CodeSignature", "ArchiveFacts", "gather", "of_found", "failed", "read_facts",
-           "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST", "VERDICT",
-           "DIGEST"]
+           "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VULN_CHECK", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST",
+           "VERDICT", "DIGEST", "VULNS"]

@@ -12,33 +12,37 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 
-from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, die_of_broken_pipe
-from ..facts import SBOM, SCAN, VERDICT, failed
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, DatabaseError, die_of_broken_pipe
+from ..facts import SBOM, SCAN, VERDICT, VULNS, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
-from ..report.text import scan_summary
+from ..report.text import error_line, scan_summary
 from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
 from ..workers import ordered
 
 
-def asked_for(verify: bool, sbom: bool) -> frozenset:
+def asked_for(verify: bool, sbom: bool, vulns: bool = False) -> frozenset:
     """The groups of facts a scan gathers (facts.py)."""
     asked = SBOM if sbom else SCAN
+    if vulns:
+        asked = asked | {VULNS}
     return asked | {VERDICT} if verify else asked
 
 
 def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
-         time_limit: float | None = None, archives=None) -> Iterator:
+         time_limit: float | None = None, archives=None, vulndb=None) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on."""
+    record; the rest go on. `vulndb`: the database VULNS matches against,
+    opened here before the workers fork, so each has it (and what it loaded)
+    without loading it again; an entry a worker loads later it keeps."""
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return records(Walked(item) if type(item) is str else item, asked, archives)
+        return records(Walked(item) if type(item) is str else item, asked, archives, vulndb)
 
     def fault(item, message):
         return [failed(item if type(item) is str else item.path, message, asked)]
@@ -94,9 +98,18 @@ def _item_cost(item) -> int:
 def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
     found a modified file, else 2 when any file failed (an error record), else 0."""
-    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
+    db = None
+    if opts.vulns:
+        from .vulns import load  # the database's client and the matcher: only for --vulns
+        try:
+            db = load(opts.db)
+        except DatabaseError as e:
+            sys.stderr.write(error_line(None, str(e)) + "\n")
+            return EXIT_ERROR
+    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only, vulns=opts.vulns)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
+        fmt.vulndb = db.describe() if db is not None else None
     stats = ScanStats()
 
     def render(recs):  # in the workers
@@ -112,7 +125,8 @@ def run(opts: Options) -> int:
     fmt.begin(out)
     layouts = opts.archives is not None
     batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
-                   asked_for(opts.verify, fmt.wants_sbom), render, opts.time_limit or None, opts.archives)
+                   asked_for(opts.verify, fmt.wants_sbom, opts.vulns), render, opts.time_limit or None, opts.archives,
+                   db)
     try:
         for rendered, tally in batches:
             total.add(tally)
@@ -126,7 +140,8 @@ def run(opts: Options) -> int:
     finally:
         batches.close()  # stopped early (the output closed, Ctrl-C): the workers end now
     progress.clear()
-    sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.words(), db.describe() if db is not None else None)
+                     + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 
