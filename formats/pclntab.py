@@ -312,7 +312,7 @@ class Table:
     def function_name_offsets(self) -> list[int]:
         """Where each function's name starts in the function name table (1.16
         and later) or in the table (1.2), in table order."""
-        return list(self._columns()[1])
+        return list(self._columns(names_only=True)[1])
 
     def name_region(self) -> bytes | None:
         """The function name table's bytes, NUL-terminated names (Go 1.16 and
@@ -334,9 +334,11 @@ class Table:
     def pctab(self) -> bytes:
         return self.data[self.pctab_off:] if self.pctab_off else self.data
 
-    def _columns(self):
+    def _columns(self, names_only: bool = False):
         """(entries as stored, name offsets, pcfile offsets, pcln offsets, CU
-        offsets or None) of every function record, in table order."""
+        offsets or None) of every function record, in table order; with
+        `names_only`, where the records allow it, the name offsets alone
+        (the others None)."""
         data, rb, offs = self.data, self.records_base, self.funcoffs
         if self.relative and rb % 4 == 0 and not any(o & 3 for o in offs):
             # Records are 4-byte aligned: pick their words by index, the same
@@ -349,6 +351,8 @@ class Table:
             pick = itemgetter(*[o >> 2 for o in offs])
             if len(offs) == 1:
                 return [[words[(offs[0] >> 2) + k]] for k in (0, 1, 5, 6, 8)]
+            if names_only:
+                return [None, list(pick(words[1:])), None, None, None]
             return [list(pick(words[k:])) for k in (0, 1, 5, 6, 8)]
         unpack = self.record.unpack_from
         rows = [unpack(data, rb + off) for off in offs]

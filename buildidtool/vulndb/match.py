@@ -16,8 +16,10 @@ when it names another module, its packages read under the path they replace);
 the main module when it has a version (not `(devel)`). Build info wins; a
 binary without it gets its Go version from the facts (a symbol, a scan of
 its data) and its modules from the pclntab's file paths
-(pcln.recovered_modules), as does one whose build info lists no modules (a
-GOPATH build, as Debian's Go packages are). A module without a version (a directory
+(pcln.recovered_modules). Build info that lists no modules (a GOPATH build,
+as Debian's Go packages are, or a command of the Go distribution) leaves
+only the standard library and toolchain to match: such a build's paths hold
+no versions either, so the dependencies are reported unchecked as one. A module without a version (a directory
 replacement, vendored code built without -trimpath) cannot be matched: it is
 listed in `unchecked`, with the reason, never guessed.
 
@@ -185,8 +187,12 @@ class Code:
         region = table.name_region()
         if region is None:  # Go 1.2-1.15: the functions' names are all there is
             names = table.function_names()
-            return cls("\0".join(names).encode("utf-8", "surrogateescape") + b"\0", None, len(names))
+            code = cls("\0".join(names).encode("utf-8", "surrogateescape") + b"\0", None, len(names))
+            code._dirs = _source_dirs(table.files)
+            return code
         return cls(region, table.function_name_offsets, table.header.nfunc, table.file_region())
+
+    _dirs: frozenset | None = None  # Go 1.2-1.15: the directories of the file table (inlined code included)
 
     def load(self, packages: dict | None = None, modules: Iterable[str] = ()) -> None:
         """Search once for the names of these packages ({path: symbols}:
@@ -242,10 +248,17 @@ class Code:
         return path in self._wanted or any(path == m or path.startswith(m + "/") for m in self._modules)
 
     def has_package(self, path: str) -> bool:
-        """Whether any code of the package is here."""
+        """Whether any code of the package is here: a function of it, or one
+        inlined (where the table keeps no names of inlined functions, a file
+        of the package's directory in the file table says so)."""
         if not self._searched(path):
             self.load({path: ()})
-        return path in self._present
+        if path in self._present:
+            return True
+        if self._dirs is not None and path:
+            tail = "/" + path
+            return path in self._dirs or any(d.endswith(tail) for d in self._dirs)
+        return False
 
     def symbols(self, package: str) -> dict[str, tuple[list, list]]:
         """The symbols asked about that the package's kept names spell ->
@@ -314,6 +327,21 @@ class Code:
 
     def to_json(self) -> dict:
         return {"functions": self.functions, "inlined": self.inlined}
+
+
+_AT_VERSION = re.compile(r"@v[^/]*")
+
+
+def _source_dirs(files) -> frozenset:
+    """The directories of a file table's files, module versions taken out
+    (`.../mod/golang.org/x/sys@v0.1.0/unix` reads `.../mod/golang.org/x/sys/unix`)."""
+    out = set()
+    for f in files:
+        f = f.replace("\\", "/")
+        d = f[:f.rfind("/")] if "/" in f else ""
+        if d:
+            out.add(_AT_VERSION.sub("", d) if "@" in d else d)
+    return frozenset(out)
 
 
 def _starts(symbols) -> tuple:
@@ -402,6 +430,13 @@ def modules_of(build_info, go_version: str | None, go_source: str | None, recove
         for d in build_info.deps:
             if d.path:
                 _add(checked, unchecked, d.path, d.version, d.replace, "buildinfo")
+    elif build_info is not None:
+        # GOPATH mode (Debian's Go packages) or a command of the Go distribution: no
+        # module is recorded, and the function table's paths carry no versions either
+        # (`buildid symbols` lists the code they show), so nothing more can be matched.
+        unchecked.append({"path": "(dependencies)", "version": None,
+                          "reason": "build info lists no modules (a GOPATH build, or a command of the Go "
+                                    "distribution): no versions to match"})
     elif recovered is not None:
         for m in recovered():
             if m.version:
@@ -414,9 +449,10 @@ def modules_of(build_info, go_version: str | None, go_source: str | None, recove
 
 def _add(checked, unchecked, path, version, replace, source) -> None:
     if replace is not None:
-        if not replace.version:
-            unchecked.append({"path": path, "version": version,
-                              "reason": f"replaced by the directory {replace.path} (no version)"})
+        if not is_valid(replace.version or ""):  # Go writes (devel) for a directory
+            unchecked.append({"path": path, "version": version or None,
+                              "reason": f"replaced by {replace.path} {replace.version or ''}".rstrip()
+                              + " (a directory: no version)"})
             return
         checked.append(Checked(replace.path, replace.version, source, path))
         return
@@ -529,21 +565,8 @@ def check(db, format: str, arch: str | None, build_info, go_version: str | None,
     checked, unchecked = modules_of(build_info, go_version, go_source, recovered)
     settings = {s.key: s.value for s in build_info.settings} if build_info is not None else {}
     goos, goarch = settings.get("GOOS"), settings.get("GOARCH") or arch
-    hits = []
-    for mod in checked:
-        for entry in db.entries(mod.path):
-            if entry.withdrawn:
-                continue
-            fixed, imports, listed, hit = None, [], False, False
-            for a in entry.for_module(mod.path):
-                inside, fix = a.contains(mod.version)
-                if inside:
-                    fixed = fixed if hit else fix
-                    hit = True
-                    imports += a.imports
-                    listed = listed or bool(a.imports)
-            if hit:
-                hits.append((entry, mod, fixed, imports, listed))
+    hits = [(entry, mod, fixed, imports, listed) for mod in checked
+            for entry, fixed, imports, listed in _by_version(db, mod.path, mod.version)]
     c = code() if hits else None
     if goos is None:
         goos = goos_of(format, state.get("table") if c is not None else None)
@@ -580,6 +603,28 @@ def check(db, format: str, arch: str | None, build_info, go_version: str | None,
     findings.sort(key=lambda f: (_RANK[f.level], f.module, f.id))
     return UnitVulns(goos, goarch, checked, unchecked, c.to_json() if c is not None else None, findings,
                      state.get("error"))
+
+
+@lru_cache(maxsize=1024)
+def _by_version(db, module: str, version: str) -> tuple:
+    """(entry, fixed, imports, whether the entry lists packages) of each entry
+    that takes in `module` at `version`: the same for every binary of one Go
+    release (or one module version), so a scan works it out once per process."""
+    out = []
+    for entry in db.entries(module):
+        if entry.withdrawn:
+            continue
+        fixed, imports, listed, hit = None, [], False, False
+        for a in entry.for_module(module):
+            inside, fix = a.contains(version)
+            if inside:
+                fixed = fixed if hit else fix
+                hit = True
+                imports += a.imports
+                listed = listed or bool(a.imports)
+        if hit:
+            out.append((entry, fixed, tuple(imports), listed))
+    return tuple(out)
 
 
 def _in_code(path: str, mod: Checked) -> str:
