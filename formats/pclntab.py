@@ -28,7 +28,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from itertools import accumulate, islice, repeat
-from operator import add, itemgetter, lt
+from operator import add, and_, itemgetter, lt
 
 from .errors import FormatError
 
@@ -340,7 +340,7 @@ class Table:
         `names_only`, where the records allow it, the name offsets alone
         (the others None)."""
         data, rb, offs = self.data, self.records_base, self.funcoffs
-        if self.relative and rb % 4 == 0 and not any(o & 3 for o in offs):
+        if self.relative and rb % 4 == 0 and not any(map(and_, offs, repeat(3))):
             # Records are 4-byte aligned: pick their words by index, the same
             # indexes for every field, from views shifted by the field's place.
             n = (max(offs) >> 2) + 9

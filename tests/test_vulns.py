@@ -1016,7 +1016,7 @@ def test_scan_vulns_records_and_summary(samples, tmp_path):
     assert rows["hello-universal"][5] == "none" and rows["notes.txt"][5] == "-"
     assert r.stderr.decode().strip().endswith(
         f"known vulnerabilities in 3 Go executables: 3 symbol, 7 package, 88 module "
-        f"(vuln database {DATA}, modified 0001-01-01T00:00:00Z)")
+        f"(vuln database {DATA}, modified unknown)")  # golang/vulndb's files leave the times zero
     recs = {Path(json.loads(line)["file"]).name: json.loads(line)
             for line in run("scan", "--vulns", "--db", DATA, "--json", tree).stdout.splitlines()}
     assert recs["fzf"]["vulns"] == json.loads(run("vulns", "--json", "--db", DATA, tree / "fzf").stdout)["vulns"]

@@ -63,7 +63,8 @@ def bom(inv: Inventory, ident: Identity) -> Bom:
     doc.register_dependency(root, apps)
     if inv.vulndb is not None:
         meta.properties.add(Property(name=NS + "vulndb", value=json_text(inv.vulndb["source"])))
-        meta.properties.add(Property(name=NS + "vulndb.modified", value=str(inv.vulndb["modified"])))
+        if inv.vulndb["modified"]:
+            meta.properties.add(Property(name=NS + "vulndb.modified", value=inv.vulndb["modified"]))
         for v in vulnerabilities(inv):
             doc.vulnerabilities.add(v)
     return doc

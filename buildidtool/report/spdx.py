@@ -78,8 +78,8 @@ def document(inv: Inventory, ident: Identity) -> dict:
             "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION"}
     if inv.vulndb is not None:
-        root["annotations"] = annotations([(NS + "vulndb", inv.vulndb["source"]),
-                                           (NS + "vulndb.modified", str(inv.vulndb["modified"]))])
+        root["annotations"] = annotations([(NS + "vulndb", inv.vulndb["source"])] + (
+            [(NS + "vulndb.modified", inv.vulndb["modified"])] if inv.vulndb["modified"] else []))
     packages.append(root)
     relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
                           "relatedSpdxElement": ROOT})

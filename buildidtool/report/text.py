@@ -185,7 +185,7 @@ def scan_summary(tally, verify: bool, skipped: str, vulndb: dict | None = None) 
         offline = ", offline" if vulndb.get("offline") else ""
         vulns = (f"; known vulnerabilities in {plural(tally.vuln_units, 'Go executable')}: "
                  f"{count_words(tally.vulns)} (vuln database {printable(vulndb['source'])}, "
-                 f"modified {vulndb['modified']}{offline})")
+                 f"modified {vulndb['modified'] or 'unknown'}{offline})")
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
             + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")

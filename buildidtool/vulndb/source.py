@@ -203,7 +203,9 @@ class OsvDirectory(Database):
             latest = max(latest or e.modified, e.modified)
             for mod in dict.fromkeys(a.module for a in e.affected):
                 index.setdefault(mod, []).append((e.id, e.modified))
-        super().__init__(name, latest, {m: tuple(v) for m, v in index.items()})
+        # golang/vulndb's own files leave the times zero (the server fills them in): no date then.
+        modified = latest if latest and not latest.startswith("0001-") else None
+        super().__init__(name, modified, {m: tuple(v) for m, v in index.items()})
         self._entries = entries
 
     def _load(self, id: str, modified: str | None) -> Entry:
