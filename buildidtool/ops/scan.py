@@ -53,11 +53,14 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
 
     bare = (x.path if x.error is None else x for x in items)
     # Verifying reads whole files: small batches keep every worker busy to the end.
+    # Matching vulnerabilities reads the function table of each Go executable, and
+    # those sit together (a bin/ directory): smaller batches spread them over the workers.
     # Looking inside archives, one input may hold far more work than its neighbours:
     # batches are cut by input size too, so large packages spread over the workers.
     # An archive's records go out every PART_RECORDS, so that a million members
     # are never held at once.
-    batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
+    batch = 4 if VERDICT in asked else 32 if VULNS in asked else 256
+    batches = ordered(bare, work, fault, combine, jobs, batch_items=batch,
                       time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None,
                       part=PART_RECORDS)
     if render is not None:
