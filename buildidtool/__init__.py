@@ -23,6 +23,7 @@ _EXPORTS = {
     "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
     "verify": "ops.verify", "inspect": "ops.info",
     "diff": "ops.diff", "Diff": "ops.diff", "symbols": "ops.symbols", "Symbols": "ops.symbols",
+    "vulns": "ops.vulns", "open_database": "vulndb.source", "DatabaseError": "errors",
     "Facts": "facts", "HostID": "facts", "Verdict": "verdict", "Modification": "modification",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",

@@ -707,9 +707,6 @@ def test_replacements_and_versions_that_cannot_be_matched(osv_with_test_entries)
         def function_name_offsets(self):
             return [0, 33]
 
-        def file_region(self):
-            return b""
-
         header = type("H", (), {"nfunc": 2})
 
     v = check(open_database(str(osv_with_test_entries)), "elf", "amd64", bi, "go1.24.3", "buildinfo", lambda: Table())

@@ -2,7 +2,7 @@
 the database by version, then each entry that matches judged by the code the
 binary really holds, which its pclntab tells even when it is stripped.
 
-    found = check(db, src, "elf", "amd64", build_info, "go1.19.8", "buildinfo")
+    found = check(db, "elf", "amd64", build_info, "go1.19.8", "buildinfo", lambda: table_of(src))
     found.findings          # [Finding], each with a level:
                             #   symbol   a listed vulnerable symbol is in the binary
                             #   package  code of an affected package is, no listed symbol
@@ -19,9 +19,10 @@ its data) and its modules from the pclntab's file paths
 (pcln.recovered_modules). Build info that lists no modules (a GOPATH build,
 as Debian's Go packages are, or a command of the Go distribution) leaves
 only the standard library and toolchain to match: such a build's paths hold
-no versions either, so the dependencies are reported unchecked as one. A module without a version (a directory
-replacement, vendored code built without -trimpath) cannot be matched: it is
-listed in `unchecked`, with the reason, never guessed.
+no versions either, so its dependencies are reported unchecked, as one. A
+module without a version (a directory replacement, vendored code built
+without -trimpath) cannot be matched: it is listed in `unchecked`, with the
+reason, never guessed.
 
 How a function name reads as the database's symbols, as govulncheck's binary
 mode reads it (debug/gosym's Sym.PackageName, ReceiverName and BaseName):
@@ -45,7 +46,9 @@ mode reads it (debug/gosym's Sym.PackageName, ReceiverName and BaseName):
   govulncheck reads the inline trees themselves (FUNCDATA_InlTree, relative to
   the go:func.* symbol, which as far as we know it cannot find in a stripped
   binary); the trees name the same functions. Go 1.2-1.15 tables keep no such
-  name table: there only the functions of the table count.
+  name table: there only the functions of the table are symbols, and a
+  package whose directory is in the file table (inlined code names its file
+  there) has code.
 
 An entry's imports that name platforms (`goos`, `goarch`) apply only to a
 binary built for one of them: GOOS and GOARCH from build info, else from the
@@ -166,7 +169,7 @@ class Code:
     about a few dozen packages, so `load` finds all their names in one pass
     and keeps only those that may spell a symbol asked about."""
 
-    def __init__(self, region: bytes, function_offsets=None, nfunc: int | None = None, files: bytes | None = None):
+    def __init__(self, region: bytes, function_offsets=None, nfunc: int | None = None):
         self.region = region
         self.inline_data = function_offsets is not None
         self._function_offsets = function_offsets  # a function giving them, asked at most once
@@ -174,7 +177,6 @@ class Code:
         names = region.count(b"\0")
         self.functions = nfunc if nfunc is not None else names
         self.inlined = max(names - self.functions, 0) if self.inline_data else None
-        self.file_region = files
         self._wanted: dict[str, frozenset] = {}      # package -> symbols its names were kept for
         self._modules: set[str] = set()             # modules whose packages were all listed
         self._present: set[str] = set()             # packages seen with code, of those searched
@@ -190,7 +192,7 @@ class Code:
             code = cls("\0".join(names).encode("utf-8", "surrogateescape") + b"\0", None, len(names))
             code._dirs = _source_dirs(table.files)
             return code
-        return cls(region, table.function_name_offsets, table.header.nfunc, table.file_region())
+        return cls(region, table.function_name_offsets, table.header.nfunc)
 
     _dirs: frozenset | None = None  # Go 1.2-1.15: the directories of the file table (inlined code included)
 
