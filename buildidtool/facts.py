@@ -105,18 +105,22 @@ class CodeSignature:
 
 class ArchiveFacts:
     """The record of an archive, package or image itself: how many members were
-    read and, for an image, its tags, config digest and layers."""
+    read; for an image, its tags, config digest and layers; for a package, what
+    it says it is (archives.package.Package: name, version)."""
 
-    __slots__ = ("members", "repo_tags", "config_digest", "layers")
+    __slots__ = ("members", "repo_tags", "config_digest", "layers", "package")
 
-    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None):
+    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None,
+                 package=None):
         self.members, self.repo_tags, self.config_digest, self.layers = members, repo_tags, config_digest, layers
+        self.package = package
 
     def to_json(self) -> dict:
         out = {}
         if self.repo_tags is not None:
             out.update(repo_tags=list(self.repo_tags), config_digest=self.config_digest, layers=list(self.layers))
         out["members"] = self.members
+        out["package"] = self.package.to_json() if self.package is not None else None
         return out
 
 

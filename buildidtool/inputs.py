@@ -133,7 +133,7 @@ def _members(items, asked: frozenset) -> Iterator[Facts]:
             rec = failed(it.name, it.error, asked, it.format) if it.error else Facts(it.name, format=it.format,
                                                                                       asked=asked)
             extra["archive"] = ArchiveFacts(it.info.get("members"), it.info.get("repo_tags"),
-                                            it.info.get("config_digest"), it.info.get("layers"))
+                                            it.info.get("config_digest"), it.info.get("layers"), it.info.get("package"))
         else:  # devices, FIFOs: not regular files, as the walk skips them on disk
             continue
         yield rec.replace(**extra) if extra else rec

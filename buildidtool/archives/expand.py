@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 import zlib
 
-from . import deb, image, rpm, tarball, ziparchive
+from . import deb, image, package, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import SEP, clean, join
@@ -127,8 +127,10 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         if fmt == "zip":
             return ziparchive.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
         if fmt == "deb":
+            _identify(rec, package.of_deb, fd, size)
             return deb.entries(fd, 0, size, budget)
         if fmt == "rpm":
+            _identify(rec, package.of_rpm, fd, size)
             return rpm.entries(fd, 0, size, budget)
         if fmt == "tar":
             return _tar_or_image(fd, size, rec, budget, all_layers)
@@ -200,6 +202,17 @@ def _compressed_image(stream, rec: Item, budget, all_layers, fmt):
         os.close(fd)
 
 
+def _identify(rec: Item, how, fd: int, size: int) -> None:
+    """The package's own name and version on its record; a package whose
+    metadata cannot be read is simply not named (its members are read all the same)."""
+    try:
+        found = how(fd, size)
+    except _ERRORS:
+        found = None
+    if found is not None:
+        rec.info["package"] = found
+
+
 def _run(name, fmt, budget, all_layers, depth, open_entries):
     rec = Item(name, ARCHIVE, format=fmt)
     seen: set[int] = set()  # hashes of the names met, for "duplicate name" notes
@@ -207,7 +220,7 @@ def _run(name, fmt, budget, all_layers, depth, open_entries):
     try:
         for e in open_entries(rec):
             count += 1
-            yield from _member(name, e, budget, all_layers, depth, seen)
+            yield from _member(name, e, budget, all_layers, depth, seen, rec)
     except LimitExceeded as e:
         rec.error = str(e)
     except _ERRORS as e:
@@ -216,7 +229,7 @@ def _run(name, fmt, budget, all_layers, depth, open_entries):
     yield rec
 
 
-def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen: set):
+def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen: set, owner: Item):
     shown, notes = clean(e.name)
     notes = notes + e.notes
     vname = join(outer, shown)
@@ -248,6 +261,10 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1])
     else:
         head = read_full(e.reader, min(HEAD, e.size))
+    if depth == 1 and len(head) == e.size and package.wanted(shown) and "package" not in owner.info:
+        found = package.of_member(shown, head)  # a wheel's METADATA, an npm package's package.json
+        if found is not None:
+            owner.info["package"] = found
     inner = None if vname == target else worth_opening(sniff(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:
