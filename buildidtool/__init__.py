@@ -5,9 +5,10 @@
     >>> info.build_id, info.format, info.locations
     >>> buildidtool.verify("hello").status          # "ok", "modified", ...
     >>> buildidtool.rewrite("hello").changed        # what `go tool buildid -w` does
+    >>> buildidtool.rebuild("gofmt").status         # "reproduced", "differs", "cannot-rebuild"
 
 Every function raises buildidtool.BuildIDError (or a subclass) for a file it
-cannot handle, except verify, which reports status "error" instead.
+cannot handle, except verify and rebuild, which report it in their verdict.
 Names are imported on first use, so `buildid FILE` loads only what reading needs.
 `buildidtool.__version__` is the installed distribution's version (one home:
 pyproject.toml), read from the package metadata on first use.
@@ -23,6 +24,7 @@ _EXPORTS = {
     "verify": "verifying", "Verdict": "verifying",
     "inspect": "inspecting",
     "diff": "diffing", "Diff": "diffing", "Modification": "modification",
+    "rebuild": "rebuilding", "Rebuilt": "rebuilding",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDInfo": "result", "HostID": "result",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",

@@ -7,7 +7,7 @@ import sys
 # The click group's commands (a test checks they agree): kept here so that the
 # Go-compatible form, which build systems run once per link, never imports
 # click just to learn that its argument is not a command.
-COMMANDS = frozenset({"read", "hash", "rewrite", "verify", "info", "scan", "diff"})
+COMMANDS = frozenset({"read", "hash", "rewrite", "verify", "info", "scan", "diff", "rebuild"})
 SUBCOMMANDS = COMMANDS | {"--help", "--version"}
 
 
