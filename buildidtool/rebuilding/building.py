@@ -1,6 +1,7 @@
-"""The builds of a rebuild. Build info leaves some flags out: the build mode
-as given (-buildmode=exe and the default both record `exe`) and, with
--trimpath, the linker flags. Each candidate is built until the build ID's
+"""The builds of a rebuild. Build info leaves some things out: the build mode
+as given (-buildmode=exe and the default both record `exe`), with -trimpath
+the linker flags, and for a command of the Go distribution whether it was
+built in GOPATH mode. Each candidate is built until the build ID's
 action part, the hash of the link's inputs (flags included), is FILE's; the
 compile is cached after the first build, so a further candidate is a
 relink. The verdict compares the matching build (else the likeliest) with
@@ -20,9 +21,11 @@ from .running import BUILD_TIMEOUT, last_lines, run
 
 
 def candidates(r: Recipe, path: str, fmt: str) -> list[tuple[str, ...]]:
-    """The flags to try on top of the recipe's, likeliest first."""
+    """What to try on top of the recipe, likeliest first: environment
+    assignments (K=V) and go build flags (-flag=value)."""
     links = [""] if r.ldflags_known else ldflags_candidates(*_evidence(path, fmt))
-    return [mode + ((f"-ldflags={ld}",) if ld else ()) for mode in r.buildmodes for ld in links]
+    return [mode + bm + ((f"-ldflags={ld}",) if ld else ())
+            for mode in r.modes for bm in r.buildmodes for ld in links]
 
 
 def build_and_compare(path: str, info, r: Recipe, tc: Toolchain, prep, env: dict[str, str], ws,
@@ -33,9 +36,9 @@ def build_and_compare(path: str, info, r: Recipe, tc: Toolchain, prep, env: dict
     attempts: list[Attempt] = []
     kept = None  # (file, command, flags) compared in the end
     notes = list(r.notes)
-    settled: set[tuple[str, ...]] = set()  # build modes whose compile differs: no linker flag helps
+    settled: set[tuple[str, ...]] = set()  # modes whose compile differs: no linker flag helps
     for n, extra in enumerate(candidates(r, path, info.format)):
-        mode = tuple(f for f in extra if f.startswith("-buildmode="))
+        mode = tuple(f for f in extra if not f.startswith("-ldflags="))
         if mode in settled:
             continue
         out, command, seconds = _build(r, tc, prep, env, ws, extra, n)
@@ -57,7 +60,7 @@ def build_and_compare(path: str, info, r: Recipe, tc: Toolchain, prep, env: dict
         notes.append(_why_no_match(r, attempts, want))
     status, reason, undone, differences = judge(path, out, info.build_id)
     unrecorded = extra if matched or (want is None and status != "differs") else None
-    return status, reason, dict(command=command, unrecorded_flags=unrecorded, attempts=tuple(attempts),
+    return status, reason, dict(command=command, unrecorded=unrecorded, attempts=tuple(attempts),
                                 undone=undone, differences=differences, notes=tuple(notes))
 
 
@@ -68,7 +71,7 @@ def _why_no_match(r: Recipe, attempts: list[Attempt], want: dict) -> str:
                 "flags or toolchain differ, which no linker flag changes")
     if r.ldflags_known:
         return "no build gives FILE's link action ID: the link had other inputs (a dependency differs)"
-    tried = ", ".join(" ".join(a.flags) or "none" for a in attempts)
+    tried = ", ".join(" ".join(a.unrecorded) or "none" for a in attempts)
     return (f"build info does not record the linker flags (-trimpath), and no build tried ({tried}) gives "
             f"FILE's link action ID: other flags (such as -X) or other link inputs")
 
@@ -76,9 +79,11 @@ def _why_no_match(r: Recipe, attempts: list[Attempt], want: dict) -> str:
 def _build(r: Recipe, tc: Toolchain, prep, env: dict[str, str], ws, extra: tuple[str, ...],
            n: int) -> tuple[str, Command, float]:
     """Build once; (the rebuilt file, the command, seconds)."""
-    flags = list(r.flags) + list(extra) + list(prep.flags)
+    assigned = [tuple(x.split("=", 1)) for x in extra if not x.startswith("-")]
+    flags = list(r.flags) + [x for x in extra if x.startswith("-")] + list(prep.flags)
+    env = {**env, **dict(assigned)}
     out = os.path.join(ws.out, f"rebuilt-{n}")
-    shown = [("GOFLAGS", ""), ("GOTOOLCHAIN", "local")] + list(r.env)
+    shown = [("GOFLAGS", ""), ("GOTOOLCHAIN", "local")] + assigned + list(r.env)
     if prep.install:
         argv = [tc.go, "install", *flags, prep.target]
         shown.insert(0, ("GOPATH", ws.gopath))

@@ -40,7 +40,7 @@ def judge(path: str, rebuilt: str, build_id: str | None) -> tuple[str, str, tupl
     d = differences(path, rebuilt)
     if undone:
         how = "; ".join(m.text() for m in undone)
-        return REPRODUCED, f"identical once undone what was done after link: {how}", undone, d
+        return REPRODUCED, f"identical to the file as linked: {how}", undone, d
     return DIFFERS, summary(d), (), d
 
 

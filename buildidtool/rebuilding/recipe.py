@@ -43,8 +43,10 @@ class Vcs:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Recipe:
     """What to build, from build info. `flags` are go build flags in the
-    order the go command records them; `buildmodes` the ways to ask for the
-    recorded build mode, likeliest first; `env` the target and cgo
+    order the go command records them; `modes` the go command's modes to
+    try (GO111MODULE=off for a command of the Go distribution, which
+    releases before go1.24 built in GOPATH mode); `buildmodes` the ways to
+    ask for the recorded build mode, likeliest first; `env` the target and cgo
     variables; `ldflags_known` False when the linker flags were not recorded."""
 
     go_version: str
@@ -54,6 +56,7 @@ class Recipe:
     version: str | None
     sum: str | None
     flags: tuple[str, ...]
+    modes: tuple[tuple[str, ...], ...]
     buildmodes: tuple[tuple[str, ...], ...]
     env: tuple[tuple[str, str], ...]
     ldflags_known: bool
@@ -113,7 +116,7 @@ def recipe(bi, have_source: bool) -> Recipe:
     if settings.get("CGO_ENABLED") == "1":
         notes += ("built with cgo: the C compiler is not recorded, and a different one gives different "
                   "bytes",)
-    return Recipe(version, bi.path, kind, module, mversion, msum, tuple(flags),
+    return Recipe(version, bi.path, kind, module, mversion, msum, tuple(flags), modes(kind, settings),
                   buildmodes(settings.get("-buildmode", "exe")), env,
                   "-ldflags" in settings or not trimpath, trimpath, vcs, settings.get("-pgo"), notes)
 
@@ -140,6 +143,18 @@ def _origin(bi, settings: dict, have_source: bool) -> tuple[str, str | None, str
         raise Refused(f"built from a local copy of {main.path} (version (devel)): give its source with "
                       f"--source DIR")
     return PROXY, main.path, main.version, main.sum or None
+
+
+def modes(kind: str, settings: dict) -> tuple[tuple[str, ...], ...]:
+    """Module mode, or GOPATH mode (GO111MODULE=off) for a command of the Go
+    distribution: build info tells them apart only by DefaultGODEBUG, which
+    GOPATH mode sets to go1.20's defaults where the cmd module, at the
+    toolchain's own version, sets none. go1.22 and go1.23 releases were built
+    so; both are tried, the likelier first."""
+    if kind != GOROOT:
+        return ((),)
+    gopath = ("GO111MODULE=off",)
+    return (gopath, ()) if "DefaultGODEBUG" in settings else ((), gopath)
 
 
 def buildmodes(recorded: str) -> tuple[tuple[str, ...], ...]:

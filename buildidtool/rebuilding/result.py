@@ -83,19 +83,20 @@ class Command:
 
 @_frozen
 class Attempt:
-    """One build of the rebuild. `flags` are those tried on top of what build
-    info records (the build mode as given, linker flags that -trimpath keeps
-    out of it); `link_match` whether the rebuilt file's build ID action part
+    """One build of the rebuild. `unrecorded` is what was tried on top of what
+    build info records: environment assignments (GO111MODULE=off: GOPATH
+    mode) and go build flags (the build mode as given, linker flags that
+    -trimpath keeps out of build info); `link_match` whether the rebuilt file's build ID action part
     (the hash of the link's inputs, flags included) equals FILE's (None when
     FILE has no four-part build ID)."""
 
-    flags: tuple[str, ...]
+    unrecorded: tuple[str, ...]
     build_id: str | None
     link_match: bool | None
     seconds: float
 
     def to_json(self) -> dict:
-        return {"flags": list(self.flags), "build_id": self.build_id, "link_match": self.link_match,
+        return {"unrecorded": list(self.unrecorded), "build_id": self.build_id, "link_match": self.link_match,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -126,9 +127,9 @@ class Rebuilt:
     """The verdict on one file. `status` is reproduced, differs or
     cannot-rebuild and `reason` says why in one line; the rest says how:
     the Go version build info records, the main package, the toolchain,
-    where the source came from, the command that ran, the flags build info
-    does not record that gave FILE's link (None when none tried did), each
-    build tried, the proven modifications undone to compare (a signature added
+    where the source came from, the command that ran, what build info does
+    not record that gave FILE's link (flags, and GO111MODULE=off for GOPATH
+    mode; None when nothing tried did), each build tried, the proven modifications undone to compare (a signature added
     after link), and for `differs` where the files differ. `error` is set
     when FILE itself could not be read."""
 
@@ -140,7 +141,7 @@ class Rebuilt:
     toolchain: Toolchain | None = None
     origin: Origin | None = None
     command: Command | None = None
-    unrecorded_flags: tuple[str, ...] | None = None
+    unrecorded: tuple[str, ...] | None = None
     attempts: tuple[Attempt, ...] = ()
     undone: tuple = ()  # modification.Modification, each proven
     differences: Differences | None = None
@@ -162,7 +163,7 @@ class Rebuilt:
         return {"file": self.file, "status": self.status, "reason": self.reason, "go_version": self.go_version,
                 "path": self.path, "toolchain": js(self.toolchain), "source": js(self.origin),
                 "command": js(self.command),
-                "unrecorded_flags": None if self.unrecorded_flags is None else list(self.unrecorded_flags),
+                "unrecorded": None if self.unrecorded is None else list(self.unrecorded),
                 "attempts": [a.to_json() for a in self.attempts], "undone": [m.to_json() for m in self.undone],
                 "differences": js(self.differences), "notes": list(self.notes),
                 "seconds": None if self.seconds is None else round(self.seconds, 3), "error": self.error}

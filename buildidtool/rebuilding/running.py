@@ -71,8 +71,7 @@ def clean_env(caller: dict[str, str], go_env: dict[str, str], gopath: str,
     variables from build info."""
     env = {k: caller[k] for k in KEPT if k in caller}
     env.update({k: go_env[k] for k in FROM_GO_ENV if go_env.get(k)})
-    env.update(GOPATH=gopath, GOFLAGS="", GOENV="off", GOTOOLCHAIN="local", GOTELEMETRY="off", GOWORK="off",
-               GO111MODULE="on")
+    env.update(GOPATH=gopath, GOFLAGS="", GOENV="off", GOTOOLCHAIN="local", GOTELEMETRY="off", GOWORK="off")
     env.update(settings)
     return env
 

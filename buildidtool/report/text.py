@@ -146,15 +146,18 @@ def rebuild_lines(r) -> list[str]:
         lines.append(f"  toolchain: {r.toolchain.text()}")
     if r.origin is not None:
         lines.append(f"  source: {r.origin.text()}")
-    if len(r.attempts) > 1 or r.unrecorded_flags:
-        tried = ", ".join(f"{' '.join(a.flags) or 'none'} (link {_link_word(a.link_match)})" for a in r.attempts)
-        lines.append(f"  flags not in build info: {' '.join(r.unrecorded_flags or ()) or 'none'}"
-                     + (f" (tried {tried})" if len(r.attempts) > 1 else "")
-                     if r.unrecorded_flags is not None else f"  flags not in build info, tried: {tried}")
+    if len(r.attempts) > 1 or r.unrecorded:
+        tried = ", ".join(f"{' '.join(a.unrecorded) or 'none'} (link {_link_word(a.link_match)})"
+                          for a in r.attempts)
+        if r.unrecorded is None:
+            lines.append(f"  not in build info, tried: {tried}")
+        else:
+            lines.append(f"  not in build info: {' '.join(r.unrecorded) or 'none'}"
+                         + (f" (tried {tried})" if len(r.attempts) > 1 else ""))
     if r.command is not None:
         lines.append(f"  command: {r.command.line()}")
     for m in r.undone:
-        lines.append(f"  undone: {m.text()}")
+        lines.append(f"  undone: {m.kind}: {m.detail}")
     d = r.differences
     if d is not None and r.status == "differs":
         lines.append("  build ID: " + ", ".join(f"{k} {v}" for k, v in d.build_id))
