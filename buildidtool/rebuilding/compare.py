@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 
-from ..diffing import diff
 from ..errors import naming
 from ..fileio import opened
-from ..reading import read
-from ..verifying import MODIFIED, OK, verify
 from .result import DIFFERS, REPRODUCED, Differences
 
 CHUNK = 1 << 20
@@ -51,6 +48,9 @@ def _undone(path: str, rebuilt: str, build_id: str | None) -> tuple:
     bytes are FILE's as linked, up to a SHA-256 collision (the content ID
     hashes everything but the build ID, the host build ID derived from it and
     the code signature computed from the rest). Else ()."""
+    from ..reading import read
+    from ..verifying import MODIFIED, OK, verify  # only when the bytes differ, as diff below
+
     v = verify(path)
     if v.status != MODIFIED or not v.modification or not all(m.proven for m in v.modification):
         return ()
@@ -60,6 +60,8 @@ def _undone(path: str, rebuilt: str, build_id: str | None) -> tuple:
 
 
 def differences(path: str, rebuilt: str) -> Differences | None:
+    from ..diffing import diff
+
     d = diff(path, rebuilt)
     unit = next((u for u in d.units if not u.same_content), d.units[0] if d.units else None)
     if unit is None:
