@@ -90,7 +90,8 @@ def module_target(go: Path, root: Path, gocache: Path) -> tuple[Path, dict[str, 
     (app / "cmd" / "app").mkdir(parents=True)
     (app / "go.mod").write_text("module example.com/app\n\ngo 1.21\n\nrequire example.com/greet v1.2.0\n")
     (app / "cmd" / "app" / "main.go").write_text(
-        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello("you")) }\n')
+        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\n'
+        'func main() { fmt.Println(greet.Hello("you")) }\n')
     settings = {"GOPROXY": proxy.as_uri(), "GOSUMDB": "off"}
     env = caller_env(go, gocache, GOFLAGS="-mod=mod", GOPATH=str(root / "gopath"), **settings)
     subprocess.run([str(go), "mod", "tidy"], cwd=app, env=env, check=True, capture_output=True)

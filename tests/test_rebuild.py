@@ -21,13 +21,14 @@ BUILDIDTOOL_REBUILD_SLOW=1 runs them.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -319,7 +320,8 @@ def write_module(proxy: Path, path: str, version: str, files: dict[str, str]) ->
             z.writestr(zipfile.ZipInfo(f"{path}@{version}/{name}", (2024, 1, 2, 3, 4, 5)), files[name])
 
 
-APP_MAIN = 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello("you")) }\n'
+APP_MAIN = ('package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\n'
+            'func main() { fmt.Println(greet.Hello("you")) }\n')
 
 
 def module_proxy(go: Go, root: Path, main_go: str = APP_MAIN) -> Path:
@@ -435,6 +437,39 @@ def test_toolchain_switching_fetches_the_recorded_release(venv_go, tmp_path):
     assert code == 2 and rec["status"] == "cannot-rebuild"
     assert f"its toolchain switching (GOTOOLCHAIN={release.version}) could not fetch it" in rec["reason"]
     assert rec["reason"].endswith("give one with --go")
+
+
+def test_an_interrupted_rebuild_leaves_nothing_behind(venv_go, tmp_path):
+    """SIGTERM in the middle of a build (cmd/go, from an empty build cache):
+    the go command and its compilers stop, the temporary tree goes."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = caller_env(venv_go, TMPDIR=str(tmp), GOCACHE=str(tmp_path / "empty-cache"))
+    proc = subprocess.Popen([*BUILDID, "rebuild", str(venv_go.goroot / "bin" / "go")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp.glob("buildid-rebuild-*/tmp/go-build*")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the go command has made its work directory: the build is on
+    assert list(tmp.glob("buildid-rebuild-*/tmp/go-build*")), "the build never started"
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert list(tmp.iterdir()) == []
+
+    def running() -> list[str]:
+        out = []
+        for p in Path("/proc").iterdir():
+            try:
+                if p.name.isdigit() and str(tmp).encode() in (p / "cmdline").read_bytes():
+                    out.append(p.name)
+            except OSError:
+                pass
+        return out
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running() == []
 
 
 # --- what cannot be rebuilt, and the output forms ------------------------------------

@@ -70,7 +70,7 @@ def rebuild(path: str, go: str | None = None, source: str | None = None,
         with Workspace() as ws:
             tc, go_env = choose(r.go_version, go, caller, ws.root)
             p.fields["toolchain"] = tc
-            build_env = clean_env(caller, go_env, ws.gopath, r.env)
+            build_env = clean_env(caller, go_env, ws.gopath, r.env, ws.tmp)
             prep = prepare(r, tc.goroot, tc.go, build_env, ws.root, source)
             p.fields["origin"] = prep.origin
             status, reason, more = build_and_compare(path, info, r, tc, prep, build_env, ws, p.fields)

@@ -50,11 +50,18 @@ def run(argv: list[str], env: dict[str, str], cwd: str | None = None,
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    proc.communicate()
+    """SIGTERM to the group first (the go command then removes its work
+    directory), SIGKILL to what is left after a few seconds."""
+    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except OSError:
+            pass
+        try:
+            proc.communicate(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def last_lines(text: str, n: int = 3) -> str:
@@ -64,28 +71,34 @@ def last_lines(text: str, n: int = 3) -> str:
 
 
 def clean_env(caller: dict[str, str], go_env: dict[str, str], gopath: str,
-              settings: tuple[tuple[str, str], ...]) -> dict[str, str]:
+              settings: tuple[tuple[str, str], ...], gotmpdir: str | None = None) -> dict[str, str]:
     """The environment of a rebuild: nothing of the caller's Go settings but
     where modules come from and the build cache; a fresh GOPATH; no GOFLAGS,
-    no go env file, no toolchain switching, no workspace; then the target's
-    variables from build info."""
+    no go env file, no toolchain switching, no workspace; the go command's
+    work directories in `gotmpdir` (inside the rebuild's own temporary
+    directory, so that even a killed build leaves nothing behind); then the
+    target's variables from build info."""
     env = {k: caller[k] for k in KEPT if k in caller}
     env.update({k: go_env[k] for k in FROM_GO_ENV if go_env.get(k)})
     env.update(GOPATH=gopath, GOFLAGS="", GOENV="off", GOTOOLCHAIN="local", GOTELEMETRY="off", GOWORK="off")
+    if gotmpdir:
+        env["GOTMPDIR"] = gotmpdir
     env.update(settings)
     return env
 
 
 class Workspace:
     """`with Workspace() as ws:` a temporary directory holding a fresh GOPATH
-    (ws.gopath) and the rebuilt files (ws.out); removed on the way out."""
+    (ws.gopath), the go command's work directories (ws.tmp) and the rebuilt
+    files (ws.out); removed on the way out."""
 
     def __init__(self) -> None:
         self.root = tempfile.mkdtemp(prefix="buildid-rebuild-")
         self.gopath = os.path.join(self.root, "gopath")
+        self.tmp = os.path.join(self.root, "tmp")
         self.out = os.path.join(self.root, "out")
-        os.mkdir(self.gopath)
-        os.mkdir(self.out)
+        for d in (self.gopath, self.tmp, self.out):
+            os.mkdir(d)
 
     def __enter__(self) -> "Workspace":
         return self
