@@ -89,7 +89,8 @@ def test_the_check_fails_when_a_module_is_dropped_from_the_build(tmp_path):
     shutil.copytree(REPO, tree, ignore=_NOT_SOURCE)
     (tree / "setup.py").write_text(
         "from setuptools import setup\n"
-        "setup(packages=['buildidtool', 'buildidtool.formats', 'buildidtool.archives'],\n"
+        "setup(packages=['buildidtool', 'buildidtool.formats', 'buildidtool.archives',\n"
+        "                'buildidtool.rebuilding'],\n"
         "      package_dir={'buildidtool.formats': 'formats'})\n")
     _, wheel = _build(tree, tmp_path / "out")
     missing = missing_from_wheel(tree, wheel)
