@@ -29,6 +29,9 @@ CSV_COLUMNS = {
              "differing_bytes", "range_count"),
     "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"),
     "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
+    "rebuild": ("file", "status", "reason", "go_version", "path", "toolchain.version", "toolchain.chosen",
+                "source.kind", "unrecorded", "command.line", "differences.differing_bytes", "seconds",
+                "error"),
 }
 PER_RECORD = ("scan",)  # one row per record, not per unit
 
@@ -48,6 +51,9 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # rebuild's unrecorded flags: one field, as a shell would take them
+        import shlex
+        return " ".join(shlex.quote(str(v)) for v in value)
     return str(value)
 
 

@@ -141,6 +141,47 @@ def diff_lines(d, label_a: str, label_b: str, short: bool = False) -> list[str]:
     return [printable(line) for line in lines]
 
 
+def rebuild_lines(r) -> list[str]:
+    """`rebuild`: the verdict, then how it was reached: toolchain, source,
+    the flags build info does not record, the command, and where a file
+    that differs differs (ranges and build info come from the files: each
+    line is escaped)."""
+    lines = [f"{r.file}: {r.status}: {r.reason}"]
+    if r.error:
+        return [printable(lines[0])]
+    if r.toolchain is not None:
+        lines.append(f"  toolchain: {r.toolchain.text()}")
+    if r.origin is not None:
+        lines.append(f"  source: {r.origin.text()}")
+    if len(r.attempts) > 1 or r.unrecorded:
+        tried = ", ".join(f"{' '.join(a.unrecorded) or 'none'} (link {_link_word(a.link_match)})"
+                          for a in r.attempts)
+        if r.unrecorded is None:
+            lines.append(f"  not in build info, tried: {tried}")
+        else:
+            lines.append(f"  not in build info: {' '.join(r.unrecorded) or 'none'}"
+                         + (f" (tried {tried})" if len(r.attempts) > 1 else ""))
+    if r.command is not None:
+        lines.append(f"  command: {r.command.line()}")
+    for m in r.undone:
+        lines.append(f"  undone: {m.kind}: {m.detail}")
+    d = r.differences
+    if d is not None and r.status == "differs":
+        lines.append("  build ID: " + ", ".join(f"{k} {v}" for k, v in d.build_id))
+        for offset, size, where in d.ranges[:5]:
+            lines.append(f"  {offset:#x}-{offset + size:#x} ({size} bytes) {', '.join(where)}".rstrip())
+        if d.range_count > 5:
+            lines.append(f"  … {d.range_count - 5} more ranges")
+        for field, a, b in d.build_info:
+            lines.append(f"  build info {field}: {_value(a)} (file) vs {_value(b)} (rebuilt)")
+    lines += [f"  note: {n}" for n in r.notes]
+    return [printable(line) for line in lines]
+
+
+def _link_word(match: bool | None) -> str:
+    return {True: "matches", False: "differs", None: "unknown"}[match]
+
+
 def shown_id(facts) -> str | None:
     """scan's build ID column: the file's own, or its slices', comma-separated."""
     if facts.raw_build_id:
