@@ -281,6 +281,10 @@ def gather(path: str, fd: int, asked: frozenset, *, strict: bool = False, size: 
     """The facts of the file open on fd, named `path`. Raises FormatError or
     OSError when the file cannot be located (call it inside `naming`); what
     goes wrong in a later group (broken build info, say) is recorded instead."""
+    if type(fd) is not int:  # a file read by URL, by ranges (remote/ranged.py)
+        src = fd.source()
+        facts = of_found(path, src, locate(src), asked, strict)
+        return facts.replace(notes=tuple(fd.notes)) if fd.notes else facts
     size = os.fstat(fd).st_size if size is None else size
     src = Source(fd, 0, size, head)
     return of_found(path, src, locate(src), asked, strict)
@@ -417,7 +421,7 @@ def _summary(unit: Unit) -> tuple[str | None, str | None]:
 def _signature(unit: Unit) -> CodeSignature:
     sig, base = unit.found.code_signature, unit.span.offset
     try:
-        check = codesign.check_file(unit.src.fd, sig, base)
+        check = codesign.check_file(unit.src.fd, sig, base, unit.src.pread)
     except OSError:
         check = None
     return CodeSignature(sig.offset, sig.size, True, codesign.size(sig.offset - base) == sig.size,
@@ -438,7 +442,10 @@ def _digest(facts: Facts, fd: int) -> Facts:
 
 def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
     """gather() on a path: opened safely, errors naming the file (BuildIDError)."""
-    with naming(path), opened(path) as fd:
+    # Reading only what the parsers touch suits a URL unless every byte is
+    # hashed (VERDICT, DIGEST): then it is fetched once, whole.
+    ranged = VERDICT not in asked and DIGEST not in asked
+    with naming(path), opened(path, ranged=ranged) as fd:
         return gather(path, fd, asked, strict=strict)
 
 

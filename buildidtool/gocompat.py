@@ -71,7 +71,7 @@ def _suggestion(argv: list[str]) -> str | None:
 
 def read_reference(path: str) -> bytes:
     """Exactly what `go tool buildid FILE` prints, without the newline."""
-    with naming(path), opened(path) as fd:
+    with naming(path), opened(path, ranged=True) as fd:
         return reference_id(Source.of_file(fd))
 
 

@@ -8,6 +8,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
+from .remote.refs import is_reference
+
 
 class Walked:
     """A file to scan, or a problem met while walking (error set, path kept)."""
@@ -40,6 +42,9 @@ def walk(roots: Iterable[str], follow_symlinks: bool, stats: ScanStats, layouts:
     With `layouts`, a root that is an OCI image layout directory is one item."""
     seen: set[tuple[int, int]] | None = set() if follow_symlinks else None
     for root in roots:
+        if is_reference(root):  # an image in a registry, a file by URL: read by the workers
+            yield Walked(root)
+            continue
         try:
             st = os.stat(root)  # roots named on the command line are followed, as find -H does
         except OSError as e:
