@@ -105,17 +105,24 @@ class CodeSignature:
 
 class ArchiveFacts:
     """The record of an archive, package or image itself: how many members were
-    read and, for an image, its tags, config digest and layers."""
+    read and, for an image, its tags, config digest and layers, and where known
+    the digest of its manifest, the platform chosen and the index it was
+    chosen from."""
 
-    __slots__ = ("members", "repo_tags", "config_digest", "layers")
+    __slots__ = ("members", "repo_tags", "config_digest", "layers", "digest", "platform", "index")
 
-    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None):
+    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None,
+                 digest: str | None = None, platform: str | None = None, index: str | None = None):
         self.members, self.repo_tags, self.config_digest, self.layers = members, repo_tags, config_digest, layers
+        self.digest, self.platform, self.index = digest, platform, index
 
     def to_json(self) -> dict:
         out = {}
         if self.repo_tags is not None:
             out.update(repo_tags=list(self.repo_tags), config_digest=self.config_digest, layers=list(self.layers))
+        for key in ("digest", "platform", "index"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         out["members"] = self.members
         return out
 

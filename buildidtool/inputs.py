@@ -191,8 +191,10 @@ def _members(items, asked: frozenset) -> Iterator[Facts]:
         elif it.kind == ARCHIVE:
             rec = failed(it.name, it.error, asked, it.format) if it.error else Facts(it.name, format=it.format,
                                                                                       asked=asked)
-            extra["archive"] = ArchiveFacts(it.info.get("members"), it.info.get("repo_tags"),
-                                            it.info.get("config_digest"), it.info.get("layers"))
+            info = it.info
+            extra["archive"] = ArchiveFacts(info.get("members"), info.get("repo_tags"), info.get("config_digest"),
+                                            info.get("layers"), info.get("digest"), info.get("platform"),
+                                            info.get("index"))
         else:  # devices, FIFOs: not regular files, as the walk skips them on disk
             continue
         yield rec.replace(**extra) if extra else rec

@@ -154,7 +154,9 @@ class ImageInfo:
     def info(self) -> dict:
         out = {"repo_tags": self.repo_tags, "config_digest": self.config_digest,
                "layers": [d for d, _ in self.layers]}
-        for key in ("digest", "platform", "index"):
+        if self.digest is not None and self.digest != self.config_digest:  # docker save names none of its own
+            out["digest"] = self.digest
+        for key in ("platform", "index"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
