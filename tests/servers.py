@@ -8,6 +8,7 @@ skipped with the reason."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -99,7 +100,7 @@ def htpasswd_line(user: str, password: str) -> str:
 class Registry:
     """docker-registry serving `root` on 127.0.0.1:port (with Basic auth when `users`)."""
 
-    def __init__(self, root: Path, users: dict[str, str] | None = None):
+    def __init__(self, root: Path, users: dict[str, str] | None = None, token: "TokenServer | None" = None):
         binary = need("docker-registry", "docker-registry")
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
@@ -110,6 +111,9 @@ class Registry:
         if users:
             (root / "htpasswd").write_text("".join(htpasswd_line(u, p) for u, p in users.items()))
             auth = f"auth:\n  htpasswd:\n    realm: buildid-test\n    path: {root / 'htpasswd'}\n"
+        if token:
+            auth = (f"auth:\n  token:\n    realm: {token.realm}\n    service: {token.service}\n"
+                    f"    issuer: {token.issuer}\n    rootcertbundle: {token.cert}\n")
         (root / "config.yml").write_text(f"""version: 0.1
 log:
   level: error
@@ -161,11 +165,13 @@ class Nginx:
     (a server that answers every ranged request with the whole file). The
     access log records each request's range and the body bytes sent."""
 
-    def __init__(self, root: Path, work: Path, ranges: bool = True):
+    def __init__(self, root: Path, work: Path, ranges: bool = True, tls: tuple[Path, Path] | None = None):
         binary = need("nginx", "nginx")
         work.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        listen = f"127.0.0.1:{self.port}" + (" ssl http2" if tls else "")
+        certs = f"ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};" if tls else ""
         self.access = work / "access.log"
         self.access.write_text("")
         temp = work / "temp"
@@ -189,7 +195,8 @@ http {{
   sendfile on;
   keepalive_requests 10000;
   server {{
-    listen 127.0.0.1:{self.port};
+    listen {listen};
+    {certs}
     root {root};
     {'' if ranges else 'max_ranges 0;'}
   }}
@@ -207,3 +214,76 @@ http {{
 
     def stop(self) -> None:
         self.server.stop()
+
+
+class TokenServer:
+    """A token service for the registry's `token` auth, as Docker Hub and most
+    registries run one: GET /token?service=S&scope=repository:NAME:pull with
+    Basic credentials gives {"token": JWT}, an RS256 JWT that the registry
+    checks against `cert` (its `kid` the libtrust key ID of the public key, as
+    the distribution registry looks keys up). Signed with the openssl CLI."""
+
+    service, issuer = "buildid-test-registry", "buildid-test-issuer"
+
+    def __init__(self, work: Path, users: dict[str, str]):
+        import http.server
+        import threading
+        openssl = need("openssl", "openssl")
+        work.mkdir(parents=True, exist_ok=True)
+        self.key, self.cert = work / "token-key.pem", work / "token-cert.pem"
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key, "-out",
+                        self.cert, "-days", "2", "-subj", "/CN=token"], capture_output=True, check=True)
+        pub = subprocess.run(f"{openssl} x509 -in {self.cert} -pubkey -noout | {openssl} pkey -pubin -outform DER",
+                             shell=True, capture_output=True, check=True).stdout
+        import hashlib
+        b32 = base64.b32encode(hashlib.sha256(pub).digest()[:30]).decode().rstrip("=")
+        self.kid = ":".join(b32[i:i + 4] for i in range(0, len(b32), 4))
+        self.users, self.openssl, self.issued = users, openssl, []
+        self.port = free_port()
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlsplit
+                q = parse_qs(urlsplit(self.path).query)
+                auth = self.headers.get("Authorization", "")
+                ok = auth.startswith("Basic ") and base64.b64decode(auth[6:]).decode() in \
+                    {f"{u}:{p}" for u, p in owner.users.items()}
+                if not ok or q.get("service") != [owner.service]:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                scope = q.get("scope", [""])[0]
+                owner.issued.append(scope)
+                body = json.dumps({"token": owner.token(scope)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def token(self, scope: str) -> str:
+        def b64(b: bytes) -> str:
+            return base64.urlsafe_b64encode(b).decode().rstrip("=")
+        kind, name, actions = (scope.split(":") + ["", "", ""])[:3]
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "kid": self.kid}
+        claims = {"iss": self.issuer, "sub": next(iter(self.users)), "aud": self.service, "exp": now + 300,
+                  "nbf": now - 10, "iat": now, "jti": str(now),
+                  "access": [{"type": kind, "name": name, "actions": actions.split(",")}]}
+        signing = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        sig = subprocess.run([self.openssl, "dgst", "-sha256", "-sign", str(self.key)], input=signing.encode(),
+                             capture_output=True, check=True).stdout
+        return f"{signing}.{b64(sig)}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -33,7 +33,7 @@ from buildidtool.ops.read import read
 from buildidtool.ops.verify import verify
 from buildidtool.remote.refs import BadReference, is_reference, parse_image
 from helpers import run, scan_records
-from servers import Nginx, Registry, docker_config, free_port, need
+from servers import Nginx, Registry, TokenServer, docker_config, free_port, need
 from test_archives import TAMPERED, _layer, _layers, _nameless, docker_save, oci_layout, payload  # noqa: F401
 
 pytestmark = pytest.mark.skipif(host_platform().arch != "amd64", reason="the images' default platform is linux/amd64")
@@ -307,6 +307,36 @@ def test_registry_basic_auth_with_docker_config(auth_registry, payload, tmp_path
     env["DOCKER_CONFIG"] = str(docker_config(tmp_path / "bad", auth_registry.host, "tester", "wrong"))
     code, recs, _ = _scan_json(ref, env=env)
     assert code == 2 and len(recs) == 1 and recs[0]["error"].startswith("401 Unauthorized")
+
+
+def test_registry_bearer_token_auth(images, payload, tmp_path):  # noqa: F811
+    """A registry whose 401 names a token realm: the token is fetched with the
+    docker config's credentials, for the scope the challenge asks."""
+    users = {"tester": "t0ken-pass"}
+    tokens = TokenServer(tmp_path / "token", users)
+    reg = None
+    try:
+        reg = Registry(tmp_path / "reg", token=tokens)
+        # skopeo pushes through the same token service
+        reg.users = users
+        reg.push(f"oci:{images['layout']}:1.0", "gobins:1")
+        ref = f"registry:{reg.host}/gobins:1"
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
+        env["HOME"] = str(tmp_path)
+        code, recs, _ = _scan_json(ref, env=env)
+        assert code == 2 and "401 Unauthorized" in recs[0]["error"] and len(recs) == 1
+        env["DOCKER_CONFIG"] = str(docker_config(tmp_path / "cfg", reg.host, "tester", "t0ken-pass"))
+        before = len(tokens.issued)
+        code, recs, _ = _scan_json(ref, env=env)
+        assert code == 0 and len(recs) == 4 and recs[-1]["error"] is None
+        assert tokens.issued[before:] == ["repository:gobins:pull"]  # one token for the whole image
+        proc = subprocess.run([*__import__("helpers").BUILDID, "read", f"{ref}!/usr/bin/hello.exe"],
+                              capture_output=True, env=env)
+        assert proc.returncode == 0 and proc.stdout == run("read", payload["hello.exe"]).stdout
+    finally:
+        if reg is not None:
+            reg.stop()
+        tokens.stop()
 
 
 def test_registry_hostile_inputs(registry, images, samples, tmp_path):

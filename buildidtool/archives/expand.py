@@ -110,6 +110,7 @@ def expand_image(name: str, store, img, limits: Limits, all_layers: bool = False
     layers `store.open(path)` reads: a registry's, fetched and checked blob by blob."""
     budget = Budget(limits, input_size)
     budget.target, budget.spool_all = target, spool_all
+    store.budget = budget  # a store that decompresses layers itself charges what it makes
     return _run(name, img.format, budget, all_layers, 1,
                 lambda rec: _image_entries(store, img.format, rec, budget, all_layers, img))
 

@@ -17,6 +17,7 @@ import http.client
 import os
 import socket
 import ssl
+import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -68,8 +69,9 @@ class Response:
     """A response whose body is read by the caller (`read`, `read_all`,
     `chunks`) and then released, so the connection serves the next request."""
 
-    def __init__(self, client: "Client", key, raw: http.client.HTTPResponse, url: str):
+    def __init__(self, client: "Client", key, raw: http.client.HTTPResponse, url: str, conn, kept: bool):
         self.client, self.key, self.raw, self.url = client, key, raw, url
+        self.conn, self.kept = conn, kept
         self.status = raw.status
         self.headers = raw.headers
         self.received = 0
@@ -94,6 +96,9 @@ class Response:
         except http.client.IncompleteRead as e:
             self.close(reuse=False)
             raise Transient(_reason(e)) from None
+        except (socket.timeout, TimeoutError) as e:  # a server that stalls is not waited for twice
+            self.close(reuse=False)
+            raise RemoteError(_reason(e)) from None
         except (OSError, http.client.HTTPException) as e:
             self.close(reuse=False)
             raise Transient(_reason(e)) from None
@@ -107,8 +112,16 @@ class Response:
             self.close()
         return data
 
+    def body(self, limit: int, what: str = "response") -> bytes:
+        """read_all, a cut-off body being an error (for small documents: manifests, tokens)."""
+        try:
+            return self.read_all(limit, what)
+        except Transient as e:
+            raise RemoteError(f"{what}: {e}") from None
+
     def read_all(self, limit: int, what: str = "response") -> bytes:
-        """The whole body, at most `limit` bytes (a larger one is refused before it is read)."""
+        """The whole body, at most `limit` bytes (a larger one is refused before it is
+        read); a cut-off body raises Transient."""
         length = self.length
         if length is not None and length > limit:
             self.close(reuse=False)
@@ -126,11 +139,10 @@ class Response:
         raw, self.raw = self.raw, None
         if raw is None:
             return
-        if reuse and raw.isclosed():
-            self.client._release(self.key)
-        else:
+        reuse = reuse and raw.isclosed()  # the whole body read: the connection can serve again
+        if not reuse:
             raw.close()
-            self.client._drop(self.key)
+        self.client._finish(self.key, self.conn, self.kept, reuse)
 
 
 class Client:
@@ -143,6 +155,8 @@ class Client:
         self.insecure = insecure if insecure is not None else _insecure_from_env()
         self._conns: dict = {}
         self._busy: set = set()
+        # layers are fetched by threads (blobs.py): the pool is shared under a lock
+        self._lock = threading.Lock()
         self._contexts: dict = {}
         self.fetched = 0      # body bytes received
         self.requests = 0
@@ -167,28 +181,45 @@ class Client:
         return "*" in self.insecure or hostport in self.insecure or hostport.rsplit(":", 1)[0] in self.insecure
 
     def _connection(self, key):
+        with self._lock:
+            return self._connection_locked(key)
+
+    def _connection_locked(self, key):
+        """(connection, reused, kept): the kept-alive one when it is free, else a new one
+        (kept for next time when none is)."""
         conn = self._conns.get(key)
         if conn is not None and key not in self._busy:
             self._busy.add(key)
-            return conn, True
+            return conn, True, True
         scheme, netloc = key
         if scheme == "https":
             conn = http.client.HTTPSConnection(netloc, timeout=self.timeout,
                                                context=self._context(not self.is_insecure(netloc)))
         else:
             conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
-        if key in self._busy:  # a stream still holds the kept one: this one is not kept
-            return conn, False
+        if key in self._busy:  # another request holds the kept one: this one is not kept
+            return conn, False, False
         self._conns[key] = conn
         self._busy.add(key)
-        return conn, False
+        return conn, False, True
+
+    def _finish(self, key, conn, kept: bool, reuse: bool) -> None:
+        """A request on `conn` is over: free the kept connection (or drop it), close another."""
+        if not kept:
+            conn.close()
+        elif reuse:
+            self._release(key)
+        else:
+            self._drop(key)
 
     def _release(self, key) -> None:
-        self._busy.discard(key)
+        with self._lock:
+            self._busy.discard(key)
 
     def _drop(self, key) -> None:
-        conn = self._conns.pop(key, None)
-        self._busy.discard(key)
+        with self._lock:
+            conn = self._conns.pop(key, None)
+            self._busy.discard(key)
         if conn is not None:
             conn.close()
 
@@ -220,7 +251,7 @@ class Client:
                 continue
             if resp.status in _REDIRECTS and redirects < MAX_REDIRECTS and resp.header("Location"):
                 location = urljoin(url, resp.header("Location"))
-                resp.read_all(1 << 16, "redirect body")
+                _drain(resp)
                 if urlsplit(location).netloc != origin:
                     hdrs.pop("Authorization", None)
                 url, redirects = location, redirects + 1
@@ -256,28 +287,28 @@ class Client:
             target += "?" + parts.query
         hdrs = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         for fresh in (False, True):
-            conn, reused = self._connection(key)
+            conn, reused, kept = self._connection(key)
             try:
                 conn.request(method, target, headers=hdrs)
                 raw = conn.getresponse()
-            except (ConnectionRefusedError, socket.gaierror, ssl.SSLError) as e:
-                self._drop(key)
+            except (ConnectionRefusedError, socket.gaierror, ssl.SSLError, socket.timeout, TimeoutError) as e:
+                self._finish(key, conn, kept, False)
                 err = RemoteError(_reason(e))
                 # a TLS handshake a plain-HTTP server could not answer (not a certificate refused)
                 err.tls = isinstance(e, ssl.SSLError) and not isinstance(e, ssl.SSLCertVerificationError)
                 raise err from None
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
-                self._drop(key)
+                self._finish(key, conn, kept, False)
                 if reused and not fresh:
                     continue  # the server closed a kept-alive connection: a new one, not a retry
                 raise Transient(_reason(e)) from None
             except (OSError, http.client.HTTPException) as e:
-                self._drop(key)
+                self._finish(key, conn, kept, False)
                 raise Transient(_reason(e)) from None
             self.requests += 1
             if method == "HEAD":
                 raw.read()
-            return Response(self, key, raw, url)
+            return Response(self, key, raw, url, conn, kept)
         raise Transient("connection closed")
 
 

@@ -79,8 +79,13 @@ def image_items(ref_text: str, limits: Limits, all_layers: bool = False, spool_a
         for img in imgs:
             blobs = store(reg, img)
             blobs.max_blob = max_blob
-            yield from expand_image(ref.pinned(img.digest), blobs, img, limits, all_layers,
-                                    spool_all=spool_all, input_size=sum(img.sizes.values()))
+            digests = [d for d, _ in img.layers]
+            blobs.prefetch(digests if all_layers else digests[::-1])  # the order image.entries reads them
+            try:
+                yield from expand_image(ref.pinned(img.digest), blobs, img, limits, all_layers,
+                                        spool_all=spool_all, input_size=sum(img.sizes.values()))
+            finally:
+                blobs.close()
     return run()
 
 

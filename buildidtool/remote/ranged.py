@@ -51,14 +51,27 @@ class RemoteFile:
     # --- reading ---
 
     def _first(self) -> int:
-        """The first block, and from its answer the size (or the whole file)."""
+        """The first block, and from its answer the size (or the whole file);
+        a cut-off answer is asked for again."""
+        delay = BACKOFF
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._first_once()
+            except Transient as e:
+                if attempt == RETRIES:
+                    raise RemoteError(str(e)) from None
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _first_once(self) -> int:
         resp = self._get({"Range": f"bytes=0-{BLOCK - 1}"}, ok=(200, 206, 416))
         if resp.status == 416:  # an empty file has no byte 0
             resp.read_all(1 << 16, "response")
             return 0
         if resp.status == 200:
-            self.notes.append(NO_RANGES)
             self.fd = _stream_to_fd(resp, self, MAX_DOWNLOAD)
+            self.notes.append(NO_RANGES)
             return os.fstat(self.fd).st_size
         start, end, total = self._content_range(resp)
         if start != 0 or total is None:

@@ -60,7 +60,7 @@ class Registry:
             return f"https://{host}"
         try:
             resp = self.http.request(f"https://{host}/v2/", ok=(200, 401, 404))
-            resp.read_all(1 << 16, "response")
+            resp.body(1 << 16, "response")
             return f"https://{host}"
         except RemoteError as e:
             if not getattr(e, "tls", False):
@@ -92,7 +92,7 @@ class Registry:
         token_resp = self.http.request(realm + sep + urlencode(query), {"Authorization": basic} if basic else {},
                                        ok=(200,))
         try:
-            doc = json.loads(token_resp.read_all(MAX_TOKEN, "token response"))
+            doc = json.loads(token_resp.body(MAX_TOKEN, "token response"))
         except ValueError:
             raise RemoteError("the token service answered with something that is not JSON") from None
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
@@ -108,7 +108,7 @@ class Registry:
         checked against the digest asked for (and `size`, when a descriptor gave one)."""
         resp = self.get(f"manifests/{reference}", {"Accept": _ACCEPT})
         limit = MAX_MANIFEST if size is None else min(size, MAX_MANIFEST)
-        body = resp.read_all(limit, f"manifest {reference}")
+        body = resp.body(limit, f"manifest {reference}")
         if size is not None and len(body) != size:
             raise RemoteError(f"manifest {reference} is {len(body)} bytes, its descriptor says {size}")
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -146,7 +146,7 @@ class Registry:
         if isinstance(size, int) and size > MAX_CONFIG:
             raise RemoteError(f"config {digest} is {size} bytes, more than the {MAX_CONFIG >> 20} MiB allowed")
         resp = self.get(f"blobs/{digest}")
-        body = resp.read_all(MAX_CONFIG, f"config {digest}")
+        body = resp.body(MAX_CONFIG, f"config {digest}")
         if isinstance(size, int) and len(body) != size:
             raise RemoteError(f"config {digest} is {len(body)} bytes, the manifest says {size}")
         if digest.startswith("sha256:") and "sha256:" + hashlib.sha256(body).hexdigest() != digest:
