@@ -151,11 +151,14 @@ def main() -> None:
             if t and r["trivy"].failure is None and r["ours"].failure is None:
                 ours, theirs = set(json.loads(r["ours"].fingerprint)), set(json.loads(r["trivy"].fingerprint))
                 ratio = pair_ratio(r["ours"], r["trivy"], "time")
+                cpu = pair_ratio(r["ours"], r["trivy"], "cpu")
                 print(f"| R4: `buildid scan registry:REF` ({len(bins)} Go binaries in the image: we find {len(ours)}, "
                       f"trivy lists {len(theirs)}, {'all' if theirs <= ours else 'NOT all'} of them among ours; "
                       f"our peak RSS {r['ours'].median('rss') / 1024:.0f} MiB) vs `trivy image --image-src remote REF` "
                       f"| {r['ours'].median('time'):.2f} s | {r['trivy'].median('time'):.2f} s | {ratio:.2f}x | "
                       f"≤ 0.2x {'met' if ratio <= 0.2 and theirs <= ours else 'NOT met'} |")
+                print(f"| R4 CPU (user + system, children included) | {r['ours'].median('cpu'):.2f} s | "
+                      f"{r['trivy'].median('cpu'):.2f} s | {cpu:.2f}x | — |")
             else:
                 why = (r.get("trivy").failure if t else "trivy unavailable (npm offline?)") or r["ours"].failure
                 print(f"| R4 | {r['ours'].median('time'):.2f} s | - | - | not measured: {why} |")

@@ -215,6 +215,9 @@ def test_registry_scan_equals_local_oci_layout(registry, images):
                                                            + "!/usr/bin/hello.exe").to_json())
     code, recs, err = _scan_json(ref)
     assert code == 0 and len(recs) == 4 and "0 errors" in err
+    proc = run("scan", "--format", "cyclonedx-json", ref)  # an SBOM of an image by reference
+    names = {c["name"] for c in json.loads(proc.stdout)["components"]}
+    assert proc.returncode == 0 and {"hello", "hello.exe", "new"} <= {n.rsplit("/", 1)[-1] for n in names}
 
 
 def test_registry_docker_schema2_equals_docker_save(registry, images):
@@ -561,8 +564,73 @@ def test_https_uses_the_system_trust_store(files, tmp_path):
         server.server_close()
 
 
-def test_no_server_process_left_behind(registry, nginx):
-    """The fixtures' servers run in their own process groups; the finalizers kill the groups."""
-    for server in (registry.server, nginx.server):
-        assert server.proc.poll() is None
-    socket.create_connection(("127.0.0.1", nginx.port), timeout=2).close()
+def test_servers_leave_no_process_behind(files, tmp_path):
+    """What the fixtures' finalizers do: a server's whole process group is gone after stop()."""
+    ng = Nginx(files, tmp_path / "ng")
+    reg = Registry(tmp_path / "reg")
+    groups = [ng.server.proc.pid, reg.server.proc.pid]
+    assert urllib.request.urlopen(f"{ng.base}/hello-linux-amd64").status == 200
+    ng.stop()
+    reg.stop()
+    for pgid in groups:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", ng.port), timeout=2)
+
+
+def test_layer_inflate_with_either_zlib(tmp_path):
+    """Layers are inflated by zlib-ng where it is installed, else by the
+    standard library: both give the tar gzip -d gives, concatenated members
+    and trailing padding included, and charge every byte to the budget."""
+    import zlib
+
+    from buildidtool.archives.limits import Budget, LimitExceeded
+    from buildidtool.remote.blobs import inflate
+    data = os.urandom(3 << 20) + bytes(9 << 20)
+    blob = gzip.compress(data[:5 << 20], 1) + gzip.compress(data[5 << 20:], 6) + bytes(512)
+    modules = [zlib]
+    try:
+        from zlib_ng import zlib_ng
+        modules.append(zlib_ng)
+    except ImportError:
+        pass
+    for module in modules:
+        src = os.memfd_create("blob")
+        os.write(src, blob)
+        budget = Budget(Limits(), len(blob))
+        out = inflate(src, budget, module)
+        assert os.pread(out, len(data) + 1, 0) == data and budget.produced == len(data), module
+        with pytest.raises(LimitExceeded):
+            inflate(src, Budget(Limits(max_total_size=1 << 20), len(blob)), module)
+        os.close(out)
+        os.close(src)
+    plain = os.memfd_create("plain")
+    os.write(plain, data[:4096])
+    assert inflate(plain, None) is None  # not gzip: read as it is (a zstd or plain layer)
+
+
+def test_a_server_that_never_answers_times_out(samples):
+    """Accepted by the kernel, never answered: one line after the timeout, not a hang."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        env = {**os.environ, "BUILDID_HTTP_TIMEOUT": "1"}
+        for arg in (f"http://127.0.0.1:{port}/x", f"registry:127.0.0.1:{port}/app:1!/bin/x"):
+            proc = subprocess.run([*__import__("helpers").BUILDID, "read", arg], capture_output=True, env=env,
+                                  timeout=60)
+            assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1, proc.stderr
+            assert b"timed out after 1 s" in proc.stderr
+
+
+def test_plain_http_only_for_loopback_or_when_allowed():
+    from buildidtool.remote.http import Client
+    from buildidtool.remote.refs import is_loopback
+    assert all(is_loopback(h) for h in ("127.0.0.1:5000", "localhost", "[::1]:5000", "127.9.9.9"))
+    assert not any(is_loopback(h) for h in ("registry.example:5000", "10.0.0.1", "[2001:db8::1]"))
+    assert not Client(insecure=frozenset()).allows_plain("registry.example:5000")
+    assert Client(insecure=frozenset({"registry.example:5000"})).allows_plain("registry.example:5000")
+    assert Client(insecure=frozenset({"*"})).allows_plain("registry.example")
+    proc = run("scan", "--insecure-registry", "--json", "registry:nonexistent.invalid/app:1")
+    assert proc.returncode == 2 and b"unknown host" in proc.stdout

@@ -126,13 +126,14 @@ _GZIP = b"\x1f\x8b"
 _PIECE = 4 << 20
 
 
-def inflate(fd: int, budget) -> int | None:
+def inflate(fd: int, budget, zlib=None) -> int | None:
     """The tar inside a gzip blob on fd, in a new temporary file (every
     concatenated member, as gzip -d reads them), each piece charged to the
-    budget as it is produced; None when the blob is not gzip."""
+    budget as it is produced; None when the blob is not gzip. `zlib`: the
+    module to inflate with (default: zlib-ng's if installed)."""
     if os.pread(fd, 2, 0) != _GZIP:
         return None
-    zlib = _zlib()
+    zlib = zlib or _zlib()
     size = os.fstat(fd).st_size
     hint = int.from_bytes(os.pread(fd, 4, size - 4), "little") if size >= 4 else 0  # ISIZE, mod 2**32
     out = temp_fd(hint)
