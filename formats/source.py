@@ -16,7 +16,9 @@ PREFIX_SIZE = 32 * 1024
 class Source:
     __slots__ = ("fd", "base", "size", "_prefix", "cache")
 
-    pread = staticmethod(os.pread)
+    @staticmethod
+    def pread(fd, n: int, off: int) -> bytes:
+        return os.pread(fd, n, off)  # looked up at each call, so a test can make reads fail
 
     def __init__(self, fd: int, base: int, size: int, prefix: bytes | None = None):
         self.fd = fd

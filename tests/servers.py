@@ -204,8 +204,21 @@ http {{
 """)
         self.server = Server([binary, "-c", str(conf), "-p", str(work)], self.port, work / "stdout.log")
 
-    def requests(self) -> list[tuple[str, str, int, int, str]]:
-        """(method, uri, status, body bytes sent, range header) of each request logged."""
+    def requests(self, at_least: int = 0, settle: float = 0.0) -> list[tuple[str, str, int, int, str]]:
+        """(method, uri, status, body bytes sent, range header) of each request logged.
+        nginx logs a request after its response is sent, so a client can be done
+        before the line is written: wait (up to 5 s) for `at_least` lines, then
+        with `settle` until no line came for that many seconds."""
+        deadline = time.monotonic() + 5
+        count = lambda: len(self.access.read_text().splitlines())  # noqa: E731
+        while count() < at_least and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if settle:
+            n, quiet = count(), time.monotonic()
+            while time.monotonic() - quiet < settle and time.monotonic() < deadline:
+                time.sleep(0.02)
+                if count() != n:
+                    n, quiet = count(), time.monotonic()
         out = []
         for line in self.access.read_text().splitlines():
             method, uri, status, sent, rng = line.split(" ", 4)
