@@ -7,7 +7,7 @@ import stat
 
 from .archives.paths import SEP, is_member_path
 from .errors import NotRegularFile, RewriteError, UnreadableFile, naming, os_message
-from .remote.refs import is_reference
+from .remote import is_reference
 
 _KINDS = ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a FIFO"),
           (stat.S_ISCHR, "is a character device"), (stat.S_ISBLK, "is a block device"),

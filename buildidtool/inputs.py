@@ -14,7 +14,7 @@ from .formats import FormatError, sniff
 from .formats.raw import MARKER_START
 from .errors import BuildIDError
 from .formats.source import PREFIX_SIZE
-from .remote.refs import is_reference
+from .remote import is_reference
 from .tree import Walked
 from .verdict import NO_BUILD_ID, Verdict
 

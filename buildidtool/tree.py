@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
-from .remote.refs import is_reference
+from .remote import is_reference
 
 
 class Walked:

@@ -10,7 +10,7 @@ from ..formats import Source, locate, reference_id, units
 from ..archives.paths import is_member_path
 from ..errors import BuildIDError, FileChanged, RewriteError, naming, os_message
 from ..fileio import open_regular
-from ..remote.refs import is_reference
+from ..remote import is_reference
 from ..idstring import display
 from ..plan import Plan, plan_unit
 

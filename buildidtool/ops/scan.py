@@ -17,7 +17,7 @@ from ..facts import SBOM, SCAN, VERDICT, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
 from ..report.text import scan_summary
-from ..remote.refs import is_reference
+from ..remote import is_reference
 from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
 from ..workers import ordered

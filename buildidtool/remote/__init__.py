@@ -10,5 +10,17 @@ Bearer and Basic auth, credentials.py for the docker config); blobs.py fetches
 layers, each once, checked against its digest before it is read; opening.py
 is what fileio and scan call.
 
-Import the submodules: this one loads nothing, so that local inputs never pay
-for an HTTP client (`buildid FILE` imports none)."""
+Import the submodules: this one holds only `is_reference`, which fileio and the
+walk ask of every argument, so that local inputs pay for nothing else (`buildid
+FILE` imports no HTTP client and not even the grammar)."""
+from __future__ import annotations
+
+import os
+
+SCHEMES = ("registry:", "http://", "https://")
+
+
+def is_reference(path: str) -> bool:
+    """A remote input (`registry:...`, `http://...`, `https://...`) rather than
+    a file on disk: a file of that name, when there is one, is the file."""
+    return path.startswith(SCHEMES) and not os.path.lexists(path)

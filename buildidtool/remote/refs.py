@@ -14,35 +14,43 @@ else the image is on Docker Hub (`registry:alpine` is
 (`repo:1@sha256:...`) name the digest; the tag stays for the reader. The first
 `!/` ends the reference (a URL holding `!/` writes it `%21/`).
 
-Imports nothing heavy: fileio and the walk ask `is_reference` of every argument."""
+`is_reference`, which fileio and the walk ask of every argument, lives in the
+package's __init__ so that a local path never imports this module."""
 from __future__ import annotations
 
-import os
 import re
 
-REGISTRY, HTTP, HTTPS = "registry:", "http://", "https://"
-_SCHEMES = (REGISTRY, HTTP, HTTPS)
+from . import SCHEMES, is_reference  # noqa: F401  (the test every argument meets lives in the package)
+
+REGISTRY, HTTP, HTTPS = SCHEMES
 SEP = "!/"
 
 # distribution/reference: path components of lowercase alphanumerics joined by
 # one separator (`.`, `_`, `__`, or dashes); tags of word characters, dots and dashes.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPO = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                   r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+_PATTERNS = {
+    "repo": rf"^{_COMPONENT}(?:/{_COMPONENT})*$",
+    "tag": r"^[\w][\w.-]{0,127}$",
+    "digest": r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$",
+    "host": r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+            r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$",
+}
+_compiled: dict = {}
+
+
+def _match(kind: str, text: str):
+    # compiled on first use: every run imports this module (fileio, the walk),
+    # and compiling costs milliseconds that a local file never needs
+    pattern = _compiled.get(kind)
+    if pattern is None:
+        pattern = _compiled[kind] = re.compile(_PATTERNS[kind])
+    return pattern.match(text)
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 
 
 class BadReference(ValueError):
     """A reference that does not parse: the message says what is wrong."""
-
-
-def is_reference(path: str) -> bool:
-    """A remote input (`registry:...`, `http://...`, `https://...`) rather than a file on disk."""
-    return path.startswith(_SCHEMES) and not os.path.lexists(path)
 
 
 def is_registry(path: str) -> bool:
@@ -96,7 +104,7 @@ def parse_image(ref: str) -> ImageRef:
         raise BadReference("the reference names no image (registry:HOST[:PORT]/REPO[:TAG|@DIGEST])")
     name, at, digest = body.partition("@")
     if at:
-        if not _DIGEST.match(digest):
+        if not _match("digest", digest):
             raise BadReference(f"bad digest {digest!r} (want sha256: and 64 hex digits)")
     else:
         digest = None
@@ -110,13 +118,13 @@ def parse_image(ref: str) -> ImageRef:
     colon = path.rfind(":")
     if colon > last_slash:
         path, tag = path[:colon], path[colon + 1:]
-        if not _TAG.match(tag):
+        if not _match("tag", tag):
             raise BadReference(f"bad tag {tag!r}")
     if host == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
-    if not _HOST.match(host):
+    if not _match("host", host):
         raise BadReference(f"bad registry host {host!r}")
-    if not _REPO.match(path):
+    if not _match("repo", path):
         raise BadReference(f"bad repository name {path!r} (lowercase letters, digits, and . _ - / between them)")
     if tag is None and digest is None:
         tag = "latest"
