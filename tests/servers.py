@@ -166,7 +166,7 @@ class Nginx:
     access log records each request's range and the body bytes sent."""
 
     def __init__(self, root: Path, work: Path, ranges: bool = True, tls: tuple[Path, Path] | None = None):
-        binary = need("nginx", "nginx")
+        binary = need("nginx", "nginx-light")
         work.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"

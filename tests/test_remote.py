@@ -93,6 +93,23 @@ def multi_layout(root: Path, per_platform: dict[str, bytes], ref="multi") -> dic
     return digests
 
 
+def zstd_layout(root: Path, layers: list[bytes]) -> None:
+    """The OCI layout of oci_layout with zstd-compressed layers (tar+zstd)."""
+    import zstandard
+    oci_layout(root, layers)
+    index = json.loads((root / "index.json").read_text())
+    blobs = root / "blobs" / "sha256"
+    manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_bytes())
+    for desc, layer in zip(manifest["layers"], layers):
+        z = zstandard.ZstdCompressor(level=3).compress(layer)
+        (blobs / _sha(z).split(":")[1]).write_bytes(z)
+        desc.update(mediaType="application/vnd.oci.image.layer.v1.tar+zstd", digest=_sha(z), size=len(z))
+    body = json.dumps(manifest).encode()
+    (blobs / _sha(body).split(":")[1]).write_bytes(body)
+    index["manifests"][0].update(digest=_sha(body), size=len(body))
+    (root / "index.json").write_text(json.dumps(index))
+
+
 # --- servers, once per module ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -107,7 +124,9 @@ def images(payload, samples, tmp_path_factory):  # noqa: F811
                                "usr/bin/tool": samples.path("hello-linux-amd64").read_bytes()}),
         "linux/arm64": _layer({"usr/": None, "usr/bin/": None,
                                "usr/bin/tool": samples.path("hello-linux-arm64").read_bytes()})})
-    return {"dir": d, "layout": d / "layout", "tar": d / "img.tar", "multi": d / "multi", "multi_digests": multi}
+    zstd_layout(d / "zstd", layers)
+    return {"dir": d, "layout": d / "layout", "tar": d / "img.tar", "multi": d / "multi", "multi_digests": multi,
+            "zstd": d / "zstd"}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +136,7 @@ def registry(images, tmp_path_factory, request):
     reg.push(f"oci:{images['layout']}:1.0", "gobins:1")
     reg.push(f"docker-archive:{images['tar']}", "gobins:docker")
     reg.push(f"oci:{images['multi']}:multi", "multi:1", all_platforms=True)
+    reg.push(f"oci:{images['zstd']}:1.0", "gobins:zstd")
     return reg
 
 
@@ -218,6 +238,16 @@ def test_registry_scan_equals_local_oci_layout(registry, images):
     proc = run("scan", "--format", "cyclonedx-json", ref)  # an SBOM of an image by reference
     names = {c["name"] for c in json.loads(proc.stdout)["components"]}
     assert proc.returncode == 0 and {"hello", "hello.exe", "new"} <= {n.rsplit("/", 1)[-1] for n in names}
+
+
+def test_registry_zstd_layers_equal_local(registry, images):
+    ref = f"registry:{registry.host}/gobins:zstd"
+    rem = _by_member(scan_records(ref, True, True, Limits()))
+    loc = _by_member(scan_records(images["zstd"], True, True, Limits()))
+    assert set(rem) == set(loc) == {"", "usr/bin/hello", "usr/bin/hello.exe", "opt/d/new"}
+    for name in ("usr/bin/hello", "usr/bin/hello.exe", "opt/d/new"):
+        assert _strip(rem[name]) == _strip(loc[name]), name
+    assert rem[""]["layers"] == loc[""]["layers"] and rem[""]["error"] is None
 
 
 def test_registry_docker_schema2_equals_docker_save(registry, images):
@@ -491,6 +521,10 @@ def test_url_read_and_info_fetch_a_few_blocks_of_a_large_file(nginx, files):
         sent = sum(r[3] for r in nginx.requests(before + 1, settle=0.3)[before:])
         assert sent < size // 100, (cmd, sent)  # under 1% of the file
         assert all(r[2] == 206 for r in nginx.requests()[before:])
+    for cmd in ("verify", "hash"):  # these hash every byte: the file streamed once, in one request
+        before = len(nginx.requests())
+        assert run(cmd, f"{nginx.base}/big").returncode in (1, 0)
+        assert [(r[2], r[3], r[4]) for r in nginx.requests(before + 1, settle=0.3)[before:]] == [(200, size, "-")]
 
 
 def test_url_without_ranges_is_read_once_with_a_note(nginx_no_ranges, files):

@@ -179,6 +179,8 @@ def resolve(ref: ImageRef, want=None, http=None) -> tuple[Registry, list[image.I
         candidates.append((platforms.of(desc.get("platform")), desc))
     if isinstance(want, str) and want.startswith("sha"):
         picked = [(p, d) for p, d in candidates if d["digest"] == want]
+        if not picked:
+            raise RemoteError(f"no image {want} in index {digest}")
     else:
         target = platforms.wanted(want) if want != platforms.ALL else platforms.ALL
         picked = platforms.choose(candidates, target)
