@@ -57,7 +57,16 @@ def _each_file(files, out, operation, lines, failed, stdin=True) -> int:
             _fail(e, path)
             continue
         out.result(result, lambda: lines(result, path))
+        if out.form == "text":
+            _notes(result, path)
     return status
+
+
+def _notes(result, name: str) -> None:
+    """What a remote read says about how it was read (a server without byte
+    ranges): JSON and CSV carry it as `notes`; text gets it on stderr."""
+    for note in getattr(result, "notes", ()) or ():
+        click.echo(error_line(name, f"note: {note}"), err=True)
 
 
 def _fail(e: BuildIDError, name: str | None = None) -> None:
