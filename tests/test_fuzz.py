@@ -111,8 +111,21 @@ def _cli_go(args: list[str]) -> tuple[int, bytes]:
 
 def check_one(path: str, cpu: float = SLOW * 4) -> None:
     """Every operation and command on `path`: one-line errors, within the memory
-    bound and `cpu` seconds."""
+    bound and `cpu` seconds. CPU time is the better of two runs when the first is
+    over: a loop or a blow-up is over both times, while a machine busy with other
+    jobs once stretched a Go wasm sample's 11 s (its 27,000 data segments under
+    tracemalloc) to 40 s, and Hypothesis's replay then passed."""
     original = open(path, "rb").read()
+    spent = _exercise(path, original)
+    if spent >= cpu:
+        with open(path, "wb") as f:
+            f.write(original)  # a successful rewrite changed it
+        spent = min(spent, _exercise(path, original))
+    assert spent < cpu, f"{spent:.1f} s of CPU"
+
+
+def _exercise(path: str, original: bytes) -> float:
+    """check_one's work once; the CPU seconds it took."""
     t0 = time.process_time()
     tracemalloc.start()
     try:
@@ -155,7 +168,7 @@ def check_one(path: str, cpu: float = SLOW * 4) -> None:
             assert open(path, "rb").read() == original
     code, err = _cli_go(["-w", path])
     assert code in (0, 1) and err.count(b"\n") <= 1 and b"internal error" not in err, err
-    assert time.process_time() - t0 < cpu
+    return time.process_time() - t0
 
 
 def symbols_decoded(path: str):
