@@ -1,7 +1,8 @@
 """The click command line: parse options, call an operation, print, exit.
 
-Exit codes: 0 success; 1 a check failed (verify found a modified file);
-2 usage error, or a file could not be read, parsed or rewritten.
+Exit codes: 0 success; 1 a check failed (verify found a modified file,
+rebuild a file that differs); 2 usage error, or a file could not be read,
+parsed, rewritten or rebuilt; 3 verify could not check a file.
 """
 from __future__ import annotations
 
@@ -56,7 +57,16 @@ def _each_file(files, out, operation, lines, failed, stdin=True) -> int:
             _fail(e, path)
             continue
         out.result(result, lambda: lines(result, path))
+        if out.form == "text":
+            _notes(result, path)
     return status
+
+
+def _notes(result, name: str) -> None:
+    """What a remote read says about how it was read (a server without byte
+    ranges): JSON and CSV carry it as `notes`; text gets it on stderr."""
+    for note in getattr(result, "notes", ()) or ():
+        click.echo(error_line(name, f"note: {note}"), err=True)
 
 
 def _fail(e: BuildIDError, name: str | None = None) -> None:
@@ -273,3 +283,40 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool, short: bool) -> None:
         sys.exit(EXIT_ERROR)
     out.result(d, lambda: diff_lines(d, a, b, short))
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)
+
+
+@cli.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@_csv_option
+@click.option("--go", "go", metavar="GO",
+              help="The go command to rebuild with (refused unless it is the Go version build info records).")
+@click.option("--source", metavar="DIR",
+              help="A checkout of the main module (checked against vcs.revision and vcs.modified where recorded).")
+@click.argument("files", nargs=-1, required=True)
+def rebuild_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool, go: str | None, source: str | None) -> None:
+    """Rebuild each FILE from the source and toolchain its build info records,
+    and compare: reproduced, differs, or cannot-rebuild (with the reason).
+
+    Exit 0 when every file is reproduced, 1 when any differs, otherwise 2
+    when any cannot be rebuilt. FILE is only read.
+    """
+    # a rebuild runs the go command for seconds: its modules load only here
+    from .ops.rebuild import CANNOT_REBUILD, DIFFERS, Rebuilt, rebuild
+    from .report.text import rebuild_lines
+
+    out = _printer("rebuild", as_json, as_csv)
+    _terminate_cleanly()  # a SIGTERM unwinds, so the build stops and its temporary tree goes
+    seen = set()
+    for path in files:
+        try:
+            real = path_for(path)
+            r = rebuild(real, go=go, source=source)
+        except BuildIDError as e:
+            r = Rebuilt.failed(path, e.message)
+        else:
+            r = r.renamed(path) if real != path else r
+        seen.add(r.status)
+        out.result(r, lambda: rebuild_lines(r))
+        if r.error:
+            click.echo(error_line(path, r.error), err=True)
+    sys.exit(EXIT_CHECK_FAILED if DIFFERS in seen else EXIT_ERROR if CANNOT_REBUILD in seen else EXIT_OK)

@@ -12,6 +12,7 @@ from .commands import COMMANDS
 from .errors import BuildIDError, NothingToRewrite, die_of_broken_pipe, naming
 from .fileio import opened
 from .formats import Source, reference_id
+from .remote import is_reference
 
 USAGE = f"""usage: buildid [-w] file          (as go tool buildid)
        buildid COMMAND [OPTIONS] FILE...   ({", ".join(sorted(COMMANDS))})
@@ -73,7 +74,7 @@ def _suggestion(argv: list[str]) -> str | None:
 
 def read_reference(path: str) -> bytes:
     """Exactly what `go tool buildid FILE` prints, without the newline."""
-    with naming(path), opened(path) as fd:
+    with naming(path), opened(path, ranged=True) as fd:
         return reference_id(Source.of_file(fd))
 
 
@@ -112,9 +113,9 @@ def go_words(path: str, e) -> str:
     and its first 8-byte read (`read PATH: is a directory`; a shorter file:
     `EOF`, without the name, as Go). Worked out again only once something
     failed, so a successful run pays nothing for it. Anything else, and member
-    paths, which Go does not have: our own words. And -w of a file without a
+    paths and remote references, which Go does not have: our own words. And -w of a file without a
     build ID, as Go's FindAndHash words it."""
-    if is_member_path(path):
+    if is_member_path(path) or is_reference(path):
         return str(e)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -42,6 +42,11 @@ def _size(text: str) -> int:
     return parse_size(text)
 
 
+def _platform(text: str) -> str:
+    from .archives.platforms import check  # only when the option is given: row 2 never pays for it
+    return check(text)
+
+
 class Opt:
     """One option: its names, where its value goes, how a value is checked
     (None: a flag), its help and metavar."""
@@ -85,6 +90,10 @@ OPTIONS = (
     Opt(("--max-ratio",), "max_ratio", _float_at_least(1),
         "Largest expansion ratio of one input, once past 64M read (default 250).", "RATIO"),
     Opt(("--max-members",), "max_members", _int_in(1), "Most members read from one input (default 1000000).", "N"),
+    Opt(("--platform",), "platform", _platform,
+        "Images with several platforms: the one to read (default: this machine's), or all.", "OS/ARCH[/VARIANT]"),
+    Opt(("--insecure-registry",), "insecure_registry", None,
+        "Registries: allow plain HTTP and unverified TLS for every host (default: only for loopback hosts)."),
     Opt(("--serial-number",), "serial_number", str,
         "SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).", "URN"),
     Opt(("--timestamp",), "timestamp", str,
@@ -99,11 +108,11 @@ class Options:
     """What a scan was asked to do."""
 
     __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives", "go_only",
-                 "vulns", "db")
+                 "remote", "insecure_registry", "vulns", "db")
 
     def __init__(self, paths, form="text", verify=False, links=FILE_LINKS, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
-                 go_only=False, vulns=False, db=None):
+                 go_only=False, platform=None, insecure_registry=False, vulns=False, db=None):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
         self.vulns, self.db = vulns, db  # --vulns, and the database it names (None: the default)
         self.links, self.jobs, self.time_limit = links, jobs, time_limit  # tree.FILE_LINKS, ALL_LINKS, NO_LINKS
@@ -111,6 +120,10 @@ class Options:
         if archives == "default":  # look inside archives with the default limits
             archives = Limits()
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
+        # a registry image is read whatever --no-archives says (it was named to be
+        # scanned), without opening archives inside it
+        self.remote = Limits(max_depth=1, platform=platform)
+        self.insecure_registry = insecure_registry
 
 
 class UsageError(ValueError):
@@ -141,14 +154,14 @@ def options(paths, values: dict) -> Options:
         raise UsageError("--db names the database of --vulns: give --vulns too")
     archives = None
     if not get("no_archives") and get("max_depth") != 0:
-        archives = Limits(all_layers=bool(get("all_layers")))
+        archives = Limits(all_layers=bool(get("all_layers")), platform=get("platform"))
         for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
             if get(field) is not None:
                 setattr(archives, field, get(field))
     limit = get("time_limit")
     return Options(paths, form, bool(get("verify")), links, get("jobs"),
                    DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")),
-                   bool(get("vulns")), get("db"))
+                   get("platform"), bool(get("insecure_registry")), bool(get("vulns")), get("db"))
 
 
 def parse(args: list[str]) -> Options | None:

@@ -9,6 +9,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
+from .remote import is_reference
+
 
 class Walked:
     """A file to scan, or a problem met while walking (error set, path kept)."""
@@ -105,6 +107,9 @@ def walk(roots: Iterable[str], links, stats: ScanStats, layouts: bool = False) -
     links = ALL_LINKS if links is True else NO_LINKS if links is False else links
     seen: set[tuple[int, int]] | None = set() if links == ALL_LINKS else None
     for root in roots:
+        if is_reference(root):  # an image in a registry, a file by URL: read by the workers
+            yield Walked(root)
+            continue
         try:
             st = os.stat(root)  # roots named on the command line are followed, as find -H does
         except OSError as e:

@@ -116,10 +116,12 @@ def _extract(pkg: Path, dest: Path) -> Path:
     return dest
 
 
-def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str) -> None:
+def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str, package: dict) -> None:
     recs = scanned(pkg)
     top = recs.pop(str(pkg))
     assert (top["format"], top["error"]) == (fmt, None), top
+    # the package's own metadata names it (the SBOM's subject)
+    assert top["package"] == package, top["package"]
     for name, src in payload.items():
         assert f"{pkg}!/{prefix}{name}" in recs, (name, sorted(recs))
     # every regular file the package's own tools extract has a member record equal to its own
@@ -144,7 +146,8 @@ def test_npm_pack(payload, tmp_path):
         shutil.copyfile(src, pkg / "bin" / name)
     (pkg / "package.json").write_text(json.dumps({"name": "gobins", "version": "1.0.0", "files": ["bin"]}))
     _sh(npm, "pack", "--pack-destination", tmp_path, cwd=pkg)
-    _check_package(tmp_path / "gobins-1.0.0.tgz", "package/bin/", payload, "tar.gz")
+    _check_package(tmp_path / "gobins-1.0.0.tgz", "package/bin/", payload, "tar.gz",
+                   {"type": "npm", "namespace": None, "name": "gobins", "version": "1.0.0", "arch": None})
 
 
 def test_wheel_with_data_scripts(payload, tmp_path):
@@ -160,7 +163,8 @@ def test_wheel_with_data_scripts(payload, tmp_path):
     (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
                                 "Tag: py3-none-linux_x86_64\n")
     _sh(sys.executable, "-m", "wheel", "pack", root, "-d", tmp_path)
-    _check_package(tmp_path / "gobins-1.0-py3-none-linux_x86_64.whl", "gobins-1.0.data/scripts/", payload, "zip")
+    _check_package(tmp_path / "gobins-1.0-py3-none-linux_x86_64.whl", "gobins-1.0.data/scripts/", payload, "zip",
+                   {"type": "pypi", "namespace": None, "name": "gobins", "version": "1.0", "arch": None})
 
 
 @pytest.mark.parametrize("comp", ["xz", "gzip", "zstd", "none"])
@@ -176,7 +180,8 @@ def test_deb(payload, tmp_path, comp):
     os.symlink("hello", root / "usr" / "bin" / "hello-link")
     deb = tmp_path / "gobins.deb"
     _sh(dpkg, "--build", "--root-owner-group", f"-Z{comp}", "-z1", root, deb)  # -z1: fast, same format
-    _check_package(deb, "usr/bin/", payload, "deb")
+    _check_package(deb, "usr/bin/", payload, "deb",
+                   {"type": "deb", "namespace": "debian", "name": "gobins", "version": "1.0", "arch": "amd64"})
     links = [it for it in items(deb) if it[0] == LINK]
     assert [(n, l) for _, n, _, _, _, l, *_ in links] == [(f"{deb}!/usr/bin/hello-link", "symlink to hello")]
 
@@ -210,7 +215,8 @@ cp -p {src}/* %{{buildroot}}/usr/bin/
 """)
     _sh(rpmbuild, "-bb", "--define", f"_topdir {top}", "--define", "__strip /bin/true", spec)
     rpm = next((top / "RPMS").rglob("*.rpm"))
-    _check_package(rpm, "usr/bin/", payload, "rpm")
+    _check_package(rpm, "usr/bin/", payload, "rpm",
+                   {"type": "rpm", "namespace": None, "name": "gobins", "version": "1.0-1", "arch": "noarch"})
 
 
 # --- images, assembled to the specs -----------------------------------------------------

@@ -25,8 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +42,7 @@ from buildidtool.vulndb.osv import Entry
 from buildidtool.vulndb.source import open_database
 
 from helpers import run
+from servers import Nginx, free_port
 from test_realworld import npm_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -810,91 +809,20 @@ def test_no_database_there(samples, tmp_path):
 
 # ---------------------------------------------------------------- over HTTP, from nginx
 
-class Nginx:
-    """nginx serving a directory on 127.0.0.1, its access log read back."""
-
-    def __init__(self, root: Path, work: Path):
-        self.root, self.work = root, work
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = work / "access.log"
-        conf = work / "nginx.conf"
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temps = "".join(f"{k}_temp_path {work / k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        conf.write_text(
-            f"{user}daemon off;\nworker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'};\n"
-            "events { worker_connections 64; }\n"
-            f"http {{\n{temps}access_log {self.log};\n"
-            "types { application/json json; }\ndefault_type application/octet-stream;\n"
-            "gzip on; gzip_types application/json; gzip_min_length 64;\n"
-            f"server {{ listen 127.0.0.1:{self.port}; root {root}; location / {{ }} }}\n}}\n")
-        self.proc = subprocess.Popen([_nginx(), "-e", str(work / "error.log"), "-p", str(work), "-c", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.skip(f"nginx did not start: {self.proc.stderr.read().decode(errors='replace')[-300:]}")
-                time.sleep(0.05)
-
-    def requests(self) -> list[tuple[str, int]]:
-        """(path, status) of every request so far."""
-        out = []
-        for line in self.log.read_text().splitlines() if self.log.exists() else ():
-            m = re.search(r'"GET (\S+) HTTP/[\d.]+" (\d+)', line)
-            if m:
-                out.append((m.group(1), int(m.group(2))))
-        return out
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _nginx() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
-                                           if os.path.exists(p)), None)
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        r = subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], capture_output=True, env=env,
-                           timeout=600)
-        if r.returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, timeout=600)
-            subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], capture_output=True, env=env,
-                           timeout=600)
-        found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-        if found:
-            return found
-    pytest.skip("nginx is not installed and could not be installed with apt-get (the HTTP tests need a real server)")
-
-
 @pytest.fixture
 def server(tmp_path):
     root = live_layout(DATA, tmp_path / "www" / "vulndb")
-    work = tmp_path / "nginx"
-    work.mkdir()
-    s = Nginx(tmp_path / "www", work)
+    s = Nginx(tmp_path / "www", tmp_path / "nginx", gzip=True)
     s.db_root = root
+    s.url = s.base
     s.db = s.url + "/vulndb"
     yield s
     s.stop()
+
+
+def _served(server, at_least: int = 0) -> list[tuple[str, int]]:
+    """(path, status) of every request the server has answered, once its log has settled."""
+    return [(uri, status) for _, uri, status, _, _ in server.requests(at_least, settle=0.3)]
 
 
 def _env(tmp_path) -> dict:
@@ -912,7 +840,7 @@ def test_served_over_http_cached_and_refetched_only_when_modified(server, tmp_pa
     first = _run(env, "vulns", "--json", "--db", server.db, fzf)
     assert first.returncode == 1, first.stderr
     assert json.loads(first.stdout)["vulns"] == want
-    reqs = server.requests()
+    reqs = _served(server, 2)
     paths = [p for p, _ in reqs]
     stdlib = {e["id"] for e in Independent().entries if any(a["package"]["name"] in ("stdlib", "toolchain")
                                                             for a in e["affected"])}
@@ -922,9 +850,9 @@ def test_served_over_http_cached_and_refetched_only_when_modified(server, tmp_pa
     # Again: db.json is asked whether it changed (304), nothing else.
     second = _run(env, "vulns", "--json", "--db", server.db, fzf)
     assert json.loads(second.stdout)["vulns"] == want
-    assert server.requests()[len(reqs):] == [("/vulndb/index/db.json", 304)]
+    assert _served(server, len(reqs) + 1)[len(reqs):] == [("/vulndb/index/db.json", 304)]
     # An entry changes: db.json, the index and that entry are fetched again, and its change is seen.
-    n = len(server.requests())
+    n = len(_served(server))
     entry = json.loads((server.db_root / "ID" / "GO-2025-3956.json").read_text())
     entry["modified"] = "2026-08-22T00:00:00Z"
     entry["summary"] = "changed upstream"
@@ -940,7 +868,7 @@ def test_served_over_http_cached_and_refetched_only_when_modified(server, tmp_pa
     for p in ("index/db.json", "index/modules.json", "ID/GO-2025-3956.json"):
         os.utime(server.db_root / p, (future, future))
     third = _run(env, "vulns", "--json", "--db", server.db, fzf)
-    assert [p for p, _ in server.requests()[n:]] == ["/vulndb/index/db.json", "/vulndb/index/modules.json",
+    assert [p for p, _ in _served(server, n + 3)[n:]] == ["/vulndb/index/db.json", "/vulndb/index/modules.json",
                                                      "/vulndb/ID/GO-2025-3956.json"]
     f = next(f for f in json.loads(third.stdout)["vulns"]["findings"] if f["id"] == "GO-2025-3956")
     assert f["summary"] == "changed upstream"
@@ -974,7 +902,7 @@ def test_http_errors_are_one_line_and_status_2(server, tmp_path, samples):
     r = _run(_env(tmp_path / "b"), "vulns", "--db", server.db, hello)
     assert r.returncode == 2 and r.stderr.decode() == \
         f"buildid: vuln database {server.db}: ID/GO-2023-1840.json: HTTP 404 Not Found\n"
-    refused = f"http://127.0.0.1:{_free_port()}"
+    refused = f"http://127.0.0.1:{free_port()}"
     r = _run(_env(tmp_path / "c"), "vulns", "--db", refused, hello)
     assert r.returncode == 2 and r.stderr.count(b"\n") == 1 and b"connection refused" in r.stderr
 
@@ -989,13 +917,13 @@ def test_scan_loads_the_database_once(server, tmp_path, samples):
     env = _env(tmp_path)
     r = _run(env, "scan", "--vulns", "--db", server.db, "-j", "2", tree)
     assert r.returncode == 0, r.stderr
-    paths = [p for p, _ in server.requests()]
+    paths = [p for p, _ in _served(server, 2)]
     assert len(paths) == len(set(paths))  # nothing asked twice, whatever the workers
     lines = r.stdout.decode().splitlines()
     assert sum(line.split("\t")[5] == "3 symbol, 7 package, 88 module" for line in lines) == 6
     n = len(paths)
     _run(env, "scan", "--vulns", "--db", server.db, "-j", "2", tree)
-    assert [p for p, _ in server.requests()[n:]] == ["/vulndb/index/db.json"]
+    assert [p for p, _ in _served(server, n + 1)[n:]] == ["/vulndb/index/db.json"]
 
 
 # ---------------------------------------------------------------- scan and the SBOMs

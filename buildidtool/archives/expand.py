@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 import zlib
 
-from . import deb, image, rpm, tarball, ziparchive
+from . import deb, image, package, platforms, rpm, tarball, ziparchive
 from .entry import FILE, HARDLINK, SYMLINK, UNREADABLE, Entry
 from .limits import Budget, LimitExceeded, Limits
 from .paths import SEP, clean, join
@@ -21,6 +21,7 @@ from .magic import SUFFIX, looks_like_tar, sniff
 from .streams import (CHUNK, MAX_WINDOW, Chain, Counted, Window, charge_window, decompressor, read_full, spool,
                       spool_extent, window)
 
+from ..errors import BuildIDError
 from ..formats import sniff as sniff_container
 from ..formats.macho import MAX_FAT_ARCHS
 from ..formats.raw import find_marker
@@ -86,17 +87,56 @@ def expand(name: str, fd: int, limits: Limits, all_layers: bool = False,
         return None
     budget = Budget(limits, size)
     budget.target, budget.spool_all = target, spool_all
+    if fmt == "tar" and limits.platform == platforms.ALL:
+        several = _several_images(name, lambda: image.TarStore(fd, size), budget, all_layers)
+        if several is not None:
+            return several
     return _archive(name, fd, size, fmt, budget, all_layers, depth=1)
 
 
 def expand_layout(root: str, limits: Limits, all_layers: bool = False, target: str | None = None,
-                  spool_all: bool = False):
-    """Items for an OCI layout directory."""
+                  spool_all: bool = False, name: str | None = None):
+    """Items for an OCI layout directory (named `name`, by default its path)."""
     budget = Budget(limits, _tree_size(root))
     budget.target, budget.spool_all = target, spool_all
     store = image.DirStore(root)
-    return _run(root, "oci-image", budget, all_layers, 1, lambda rec: _image_entries(store, image.OCI, rec, budget,
+    if limits.platform == platforms.ALL:
+        several = _several_images(root, lambda: store, budget, all_layers)
+        if several is not None:
+            return several
+    return _run(name or root, "oci-image", budget, all_layers, 1, lambda rec: _image_entries(store, image.OCI, rec, budget,
                                                                                       all_layers))
+
+
+def expand_image(name: str, store, img, limits: Limits, all_layers: bool = False, target: str | None = None,
+                 spool_all: bool = False, input_size: int = 1):
+    """Items for one image already described (`img`, an image.ImageInfo) whose
+    layers `store.open(path)` reads: a registry's, fetched and checked blob by blob."""
+    budget = Budget(limits, input_size)
+    budget.target, budget.spool_all = target, spool_all
+    store.budget = budget  # a store that decompresses layers itself charges what it makes
+    return _run(name, img.format, budget, all_layers, 1,
+                lambda rec: _image_entries(store, img.format, rec, budget, all_layers, img))
+
+
+def _several_images(name: str, make_store, budget, all_layers):
+    """--platform all on an image file or layout holding several images: each
+    read in turn, its records named NAME@DIGEST (the digest of its manifest, or
+    for `docker save` its image ID); None when it holds one image or none."""
+    try:
+        store = make_store()
+        kind = image.kind(store)
+        imgs = image.describe_all(store, kind, platforms.ALL) if kind else []
+    except (image.NotAnImage, *_ERRORS):
+        return None
+    if len(imgs) < 2 or any(img.digest is None for img in imgs):
+        return None
+
+    def run():
+        for img in imgs:
+            yield from _run(f"{name}@{img.digest}", kind, budget, all_layers, 1,
+                            lambda rec, img=img: _image_entries(store, kind, rec, budget, all_layers, img))
+    return run()
 
 
 def is_layout(root: str) -> bool:
@@ -115,7 +155,7 @@ def _tree_size(root: str) -> int:
 
 
 def _image_entries(store, fmt, rec: Item, budget, all_layers, img=None):
-    img = img or image.describe(store, fmt)
+    img = img or image.describe(store, fmt, budget.limits.platform)
     rec.info.update(img.info())
     if img.note:
         rec.notes.append(img.note)
@@ -127,8 +167,10 @@ def _archive(name, fd, size, fmt, budget, all_layers, depth):
         if fmt == "zip":
             return ziparchive.entries(io.BufferedReader(Window(fd, 0, size), CHUNK), budget)
         if fmt == "deb":
+            _identify(rec, package.of_deb, fd, size)
             return deb.entries(fd, 0, size, budget)
         if fmt == "rpm":
+            _identify(rec, package.of_rpm, fd, size)
             return rpm.entries(fd, 0, size, budget)
         if fmt == "tar":
             return _tar_or_image(fd, size, rec, budget, all_layers)
@@ -170,7 +212,9 @@ def _tar_or_image(fd, size, rec: Item, budget, all_layers):
     kind = image.kind(store) if store is not None else None
     if kind is not None:
         try:
-            img = image.describe(store, kind)
+            img = image.describe(store, kind, budget.limits.platform)
+        except image.NoPlatform:
+            raise
         except _ERRORS:  # a manifest.json that describes no image: an ordinary tar
             img = None
         if img is not None:
@@ -200,6 +244,17 @@ def _compressed_image(stream, rec: Item, budget, all_layers, fmt):
         os.close(fd)
 
 
+def _identify(rec: Item, how, fd: int, size: int) -> None:
+    """The package's own name and version on its record; a package whose
+    metadata cannot be read is simply not named (its members are read all the same)."""
+    try:
+        found = how(fd, size)
+    except _ERRORS:
+        found = None
+    if found is not None:
+        rec.info["package"] = found
+
+
 def _run(name, fmt, budget, all_layers, depth, open_entries):
     rec = Item(name, ARCHIVE, format=fmt)
     seen: set[int] = set()  # hashes of the names met, for "duplicate name" notes
@@ -207,16 +262,18 @@ def _run(name, fmt, budget, all_layers, depth, open_entries):
     try:
         for e in open_entries(rec):
             count += 1
-            yield from _member(name, e, budget, all_layers, depth, seen)
+            yield from _member(name, e, budget, all_layers, depth, seen, rec)
     except LimitExceeded as e:
         rec.error = str(e)
+    except BuildIDError as e:  # a registry blob that could not be fetched or does not match its digest
+        rec.error = e.message
     except _ERRORS as e:
         rec.error = _message(e)
     rec.info["members"] = count
     yield rec
 
 
-def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen: set):
+def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen: set, owner: Item):
     shown, notes = clean(e.name)
     notes = notes + e.notes
     vname = join(outer, shown)
@@ -248,6 +305,10 @@ def _member(outer, e: Entry, budget: Budget, all_layers: bool, depth: int, seen:
         head = os.pread(e.extent[0], min(HEAD, e.size), e.extent[1])
     else:
         head = read_full(e.reader, min(HEAD, e.size))
+    if depth == 1 and len(head) == e.size and package.wanted(shown) and "package" not in owner.info:
+        found = package.of_member(shown, head)  # a wheel's METADATA, an npm package's package.json
+        if found is not None:
+            owner.info["package"] = found
     inner = None if vname == target else worth_opening(sniff(head), head)
     if inner is not None:
         if depth >= budget.limits.max_depth:

@@ -15,11 +15,11 @@ class Limits:
     and dataclasses would cost more than the rest of a small scan's imports)."""
 
     __slots__ = ("max_depth", "max_member_size", "max_total_size", "max_ratio", "ratio_floor",
-                 "max_members", "memory_spool", "all_layers")
+                 "max_members", "memory_spool", "all_layers", "platform")
 
     def __init__(self, max_depth: int = 4, max_member_size: int = 4 * GiB, max_total_size: int = 16 * GiB,
                  max_ratio: float = 250.0, ratio_floor: int = 64 * MiB, max_members: int = 1_000_000,
-                 memory_spool: int = 64 * MiB, all_layers: bool = False):
+                 memory_spool: int = 64 * MiB, all_layers: bool = False, platform: str | None = None):
         self.max_depth = max_depth              # archives inside archives (the outermost is depth 1)
         self.max_member_size = max_member_size  # one member, uncompressed
         self.max_total_size = max_total_size    # everything read out of one input, all levels
@@ -28,6 +28,9 @@ class Limits:
         self.max_members = max_members          # members of one input, all levels
         self.memory_spool = memory_spool        # members up to this size spool to memory, larger to a temp file
         self.all_layers = all_layers            # images: every layer's files, not the squashed file system
+        # images with several platforms: OS/ARCH[/VARIANT], "all", or a digest naming one
+        # image; None: $BUILDID_PLATFORM or the machine's own (archives/platforms.py)
+        self.platform = platform
 
     # The command-line flag that sets each limit, for error messages.
     FLAGS = {"max_depth": "--max-depth", "max_member_size": "--max-member-size",

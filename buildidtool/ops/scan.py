@@ -17,6 +17,7 @@ from ..facts import SBOM, SCAN, VERDICT, VULNS, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
 from ..report.text import error_line, scan_summary
+from ..remote import is_reference
 from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
 from ..workers import ordered
@@ -31,7 +32,7 @@ def asked_for(verify: bool, sbom: bool, vulns: bool = False) -> frozenset:
 
 
 def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
-         time_limit: float | None = None, archives=None, vulndb=None) -> Iterator:
+         time_limit: float | None = None, archives=None, remote=None, vulndb=None) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
@@ -42,7 +43,7 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
     def work(item):
-        return records(Walked(item) if type(item) is str else item, asked, archives, vulndb)
+        return records(Walked(item) if type(item) is str else item, asked, archives, remote, vulndb)
 
     def fault(item, message):
         return [failed(item if type(item) is str else item.path, message, asked)]
@@ -89,7 +90,11 @@ def _item_cost(item) -> int:
     """An input's size on disk when its name says it may be an archive (a
     directory, an OCI layout, counts as large); otherwise, and for a walk
     error, nothing."""
-    if type(item) is not str or (not item.endswith(_HEAVY) and "." in item.rpartition("/")[2]):
+    if type(item) is not str:
+        return 0
+    if is_reference(item):
+        return 1 << 30
+    if not item.endswith(_HEAVY) and "." in item.rpartition("/")[2]:
         return 0
     try:
         st = os.stat(item)
@@ -127,9 +132,11 @@ def run(opts: Options) -> int:
     total = Tally()
     fmt.begin(out)
     layouts = opts.archives is not None
+    if opts.insecure_registry:  # read by the HTTP client of each worker (remote/http.py)
+        os.environ["BUILDID_INSECURE_REGISTRY"] = "*"
     batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
                    asked_for(opts.verify, fmt.wants_sbom, opts.vulns), render, opts.time_limit or None, opts.archives,
-                   db)
+                   opts.remote, db)
     try:
         for rendered, tally in batches:
             total.add(tally)

@@ -24,7 +24,8 @@ from cyclonedx.model.vulnerability import (BomTarget, Vulnerability, Vulnerabili
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from .sbom import NS, TOOL, Identity, Inventory, alias_source, json_text, tool_version, unique_text, vuln_detail
+from .sbom import (NS, TOOL, Identity, Inventory, alias_source, json_text, package_purl, tool_version, unique_text,
+                   vuln_detail)
 
 
 ROOT = "scan-root"
@@ -37,7 +38,11 @@ def binary_ref(path: str) -> str:
 def bom(inv: Inventory, ident: Identity) -> Bom:
     tool = Component(type=ComponentType.APPLICATION, name=TOOL, version=tool_version(),
                      bom_ref=f"tool:{TOOL}")
-    root = Component(type=ComponentType.FILE, name=json_text(inv.root), bom_ref=ROOT)
+    pkg = inv.package
+    root = Component(type=ComponentType.FILE, name=json_text(inv.root), bom_ref=ROOT) if pkg is None else \
+        Component(type=ComponentType.APPLICATION, name=pkg.name, version=pkg.version,
+                  purl=PackageURL.from_string(package_purl(pkg)), bom_ref=ROOT,
+                  properties=[Property(name=NS + "file", value=json_text(inv.root))])
     meta = BomMetaData(timestamp=datetime.datetime.fromisoformat(ident.timestamp.replace("Z", "+00:00")),
                        component=root)
     meta.tools.components.add(tool)

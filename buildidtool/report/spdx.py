@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 
-from .sbom import NS, TOOL, Identity, Inventory, json_text, tool_version, vuln_detail
+from .sbom import NS, TOOL, Identity, Inventory, json_text, package_purl, tool_version, vuln_detail
 
 ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
@@ -77,9 +77,21 @@ def document(inv: Inventory, ident: Identity) -> dict:
             "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
             "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION"}
-    if inv.vulndb is not None:
-        root["annotations"] = annotations([(NS + "vulndb", inv.vulndb["source"])] + (
-            [(NS + "vulndb.modified", inv.vulndb["modified"])] if inv.vulndb["modified"] else []))
+    notes = []
+    if inv.package is not None:  # one package scanned: the subject is the package, by its own name
+        pkg = inv.package
+        root.update(name=pkg.name, primaryPackagePurpose="INSTALL",
+                    externalRefs=[{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                                   "referenceLocator": package_purl(pkg)}])
+        notes.append((NS + "file", inv.root))
+        if pkg.version:
+            root["versionInfo"] = pkg.version
+    if inv.vulndb is not None:  # with --vulns: the database the findings come from
+        notes.append((NS + "vulndb", inv.vulndb["source"]))
+        if inv.vulndb["modified"]:
+            notes.append((NS + "vulndb.modified", inv.vulndb["modified"]))
+    if notes:
+        root["annotations"] = annotations(notes)
     packages.append(root)
     relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
                           "relatedSpdxElement": ROOT})

@@ -31,6 +31,9 @@ CSV_COLUMNS = {
     "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
     "vulns": ("file", "arch", "go_version", "id", "aliases", "module", "version", "fixed", "level", "packages",
               "symbols", "error"),
+    "rebuild": ("file", "status", "reason", "go_version", "path", "toolchain.version", "toolchain.chosen",
+                "source.kind", "unrecorded", "command.line", "differences.differing_bytes", "seconds",
+                "error"),
 }
 # scan --vulns: scan's columns and, before the error, the findings per level over the record's units.
 VULN_COUNTS = ("vulns.symbol", "vulns.package", "vulns.module", "vulns.unknown")
@@ -53,6 +56,9 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # rebuild's unrecorded flags: one field, as a shell would take them
+        import shlex
+        return " ".join(shlex.quote(str(v)) for v in value)
     return str(value)
 
 

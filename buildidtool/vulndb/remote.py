@@ -31,7 +31,8 @@ import urllib.request
 from .. import __version__
 from ..errors import DatabaseError
 from .osv import Entry
-from .source import MAX_BODY, TIMEOUT, Database, _db_modified, _entry_of, _gunzip, _index, _parse, _read
+from .database import (MAX_BODY, TIMEOUT, Database, db_modified, entry_of, gunzip, modules_index, parse_json,
+                       read_file)
 
 FETCH_THREADS = 8  # entries fetched at once when many are needed together
 
@@ -81,7 +82,7 @@ class _Http:
             raise DatabaseError(self.name, f"{rel}: larger than {MAX_BODY >> 20} MiB")
         if encoding == "gzip":
             try:
-                data = _gunzip(data)
+                data = gunzip(data)
             except OSError as e:
                 raise DatabaseError(self.name, f"{rel}: {e}") from None
         return data, last
@@ -130,8 +131,8 @@ class RemoteDatabase(Database):
                 raise DatabaseError(url, f"unreachable ({why}) and nothing cached in {self.cache}; "
                                          "for offline use pass --db DIR (a copy in the same layout, "
                                          "or a directory of OSV files)") from None
-            super().__init__(url, _db_modified(url, _parse(url, "cached index/db.json", cached_db)),
-                             _index(url, _parse(url, "cached index/modules.json", cached_index)))
+            super().__init__(url, db_modified(url, parse_json(url, "cached index/db.json", cached_db)),
+                             modules_index(url, parse_json(url, "cached index/modules.json", cached_index)))
             self.offline = True
             self.notes.append(
                 f"vuln database {url} unreachable ({why}): offline, using the cache of "
@@ -139,21 +140,21 @@ class RemoteDatabase(Database):
                 "entries published or changed since are missing")
             return
         if body is None:  # 304: db.json unchanged, so the cached index holds
-            modified = _db_modified(url, _parse(url, "cached index/db.json", cached_db))
-            index = _index(url, _parse(url, "cached index/modules.json", cached_index))
+            modified = db_modified(url, parse_json(url, "cached index/db.json", cached_db))
+            index = modules_index(url, parse_json(url, "cached index/modules.json", cached_index))
         else:
-            modified = _db_modified(url, _parse(url, "index/db.json", body))
+            modified = db_modified(url, parse_json(url, "index/db.json", body))
             cached_modified = None
             if have_cache:
                 try:
-                    cached_modified = _db_modified(url, _parse(url, "cached index/db.json", cached_db))
+                    cached_modified = db_modified(url, parse_json(url, "cached index/db.json", cached_db))
                 except DatabaseError:
                     pass
             if have_cache and cached_modified == modified:
-                index = _index(url, _parse(url, "cached index/modules.json", cached_index))
+                index = modules_index(url, parse_json(url, "cached index/modules.json", cached_index))
             else:
                 raw = self._fetch("index/modules.json")
-                index = _index(url, _parse(url, "index/modules.json", raw))
+                index = modules_index(url, parse_json(url, "index/modules.json", raw))
                 _write(self._path("index/modules.json"), raw)  # the index first: db.json never claims more
             _write(self._path("index/db.json"), body)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -166,7 +167,7 @@ class RemoteDatabase(Database):
 
     def _cached(self, rel: str) -> bytes | None:
         try:
-            return _read(self._path(rel))
+            return read_file(self._path(rel))
         except OSError:
             return None
 
@@ -190,7 +191,7 @@ class RemoteDatabase(Database):
         cached = self._cached(rel)
         if cached is not None:
             try:
-                e = _entry_of(self.url, "cached " + rel, cached, id)
+                e = entry_of(self.url, "cached " + rel, cached, id)
             except DatabaseError:
                 e = None  # a damaged cache file is fetched again
             if e is not None and (self.offline or modified is None or e.modified == modified):
@@ -198,7 +199,7 @@ class RemoteDatabase(Database):
         if self.offline:
             raise DatabaseError(self.url, f"{rel}: not in the cache, and the server is unreachable")
         raw = self._fetch(rel)
-        e = _entry_of(self.url, rel, raw, id)
+        e = entry_of(self.url, rel, raw, id)
         _write(self._path(rel), raw)
         return e
 
