@@ -65,6 +65,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from ..formats.errors import FormatError
+from ..pclnmodules import MAX_NESTING, blank_instances
 from .semver import go_semver, is_valid
 
 SYMBOL, PACKAGE, MODULE, UNKNOWN = "symbol", "package", "module", "unknown"
@@ -78,19 +79,6 @@ STDLIB, TOOLCHAIN = "stdlib", "toolchain"
 _INSTANCE = re.compile(r"\[[^\[\]]*\]")
 _CLOSURE = re.compile(r"(?:func|gowrap|deferwrap)[0-9]+|[0-9]+")
 _ESCAPE = re.compile(r"%([0-9a-fA-F]{2})")
-MAX_NESTING = 32
-
-
-def _blanked(name: str) -> str | None:
-    """name with generic arguments blanked (same length), None when unbalanced."""
-    for _ in range(MAX_NESTING):
-        if "[" not in name:
-            return None if "]" in name else name
-        new = _INSTANCE.sub(lambda m: "_" * len(m.group()), name)
-        if new == name:
-            return None
-        name = new
-    return None
 
 
 def _dropped(s: str) -> str:
@@ -109,7 +97,7 @@ def split_name(name: str) -> tuple[str, str] | None:
     """(package path, symbol) of a function name as the binary spells it:
     `net/http.(*Client).Do` -> ("net/http", "(*Client).Do"); None for a name
     that names no package."""
-    plain = _blanked(name) or name
+    plain = blank_instances(name) or name  # the name's own rule, as pclnmodules reads it
     slash = plain.rfind("/")
     dot = plain.find(".", slash + 1)
     if dot <= 0:
