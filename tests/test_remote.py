@@ -180,6 +180,9 @@ def nginx_no_ranges(files, tmp_path_factory, request):
     return ng
 
 
+NO_RANGES = "the server does not serve byte ranges: the whole file was downloaded once"
+
+
 def _scan_json(*args, env=None):
     proc = subprocess.run([*__import__("helpers").BUILDID, "scan", "--json", *map(str, args)], capture_output=True,
                           timeout=300, env=env)
@@ -567,7 +570,7 @@ def test_url_hostile_inputs(nginx, samples):
         [w.split(":")[0] for w in urls.values()] + [None]
 
 
-def test_vulns_of_remote_inputs(registry, nginx, files, tmp_path):
+def test_vulns_of_remote_inputs(registry, nginx, nginx_no_ranges, files, tmp_path):
     """`vulns` reads a URL (by ranges), a file in an archive at a URL and a file
     in a registry image as it reads the local file; `scan --vulns` of the image
     finds what it finds in the local layout; a bare image or a server that
@@ -589,6 +592,11 @@ def test_vulns_of_remote_inputs(registry, nginx, files, tmp_path):
     assert want[0] == 1 and want[1]["vulns"]["counts"]["symbol"] > 0 and want[2] == b""
     for path in (f"{nginx.base}/vulnapp", f"{nginx.base}/vulnapp.tar.gz!/bin/vulnapp", f"{ref}!/usr/bin/vulnapp"):
         assert vulns(path) == want, path
+    whole = f"{nginx_no_ranges.base}/vulnapp"  # a server without ranges: read once, and said so
+    code, got, _ = vulns(whole)
+    assert code == 1 and got.pop("notes") == [NO_RANGES] and got == want[1]
+    proc = run("vulns", "--db", DATA, whole)
+    assert proc.returncode == 1 and proc.stderr.decode() == f"buildid: {whole}: note: {NO_RANGES}\n"
     code, recs, _ = _scan_json("--vulns", "--db", DATA, ref)
     _, local, _ = _scan_json("--vulns", "--db", DATA, tmp_path / "layout")
     assert code == 0 and _by_member(recs)["usr/bin/vulnapp"]["vulns"] == want[1]["vulns"]

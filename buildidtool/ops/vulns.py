@@ -78,6 +78,9 @@ def run(files: list[str], form: str, spec: str | None, write=None) -> int:
             sys.stderr.write(error_line(None, str(e)) + "\n")
             return EXIT_ERROR
         out.result(result, lambda: lines(result))
+        if form == "text" and result.notes:  # how a remote file was read: JSON and CSV carry it as `notes`
+            sys.stdout.flush()
+            sys.stderr.writelines(error_line(path, f"note: {n}") + "\n" for n in result.notes)
         affected |= may_be_affected(result)
         if not checked(result):
             error = True
