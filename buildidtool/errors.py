@@ -55,6 +55,12 @@ class FileChanged(RewriteError):
     """The file changed between hashing and writing; nothing was written."""
 
 
+class SetupError(BuildIDError):
+    """scan cannot start as asked: its Dask cluster cannot be reached or cannot
+    see an input, or its result cache is unusable. `path` names the address,
+    input or cache file; raised before any record is written."""
+
+
 def os_message(err: OSError) -> str:
     return err.strerror or str(err)
 

@@ -37,6 +37,12 @@ def _choice(text: str) -> str:
     return text
 
 
+def _nonempty(text: str) -> str:
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
 def _size(text: str) -> int:
     return parse_size(text)
 
@@ -78,6 +84,12 @@ OPTIONS = (
     Opt(("--max-ratio",), "max_ratio", _float_at_least(1),
         "Largest expansion ratio of one input, once past 64M read (default 250).", "RATIO"),
     Opt(("--max-members",), "max_members", _int_in(1), "Most members read from one input (default 1000000).", "N"),
+    Opt(("--dask",), "dask", _nonempty,
+        "Scan on the Dask cluster whose scheduler is at ADDRESS (host:port or tcp://host:port); "
+        "the inputs must be on file systems its workers share (needs the cluster extra).", "ADDRESS"),
+    Opt(("--cache",), "cache", _nonempty,
+        "Result cache (an SQLite file, made if missing): inputs unchanged since a scan with this "
+        "version and these options are not read again.", "FILE"),
     Opt(("--serial-number",), "serial_number", str,
         "SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).", "URN"),
     Opt(("--timestamp",), "timestamp", str,
@@ -92,17 +104,19 @@ class Options:
     """What a scan was asked to do."""
 
     __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives",
-                 "go_only")
+                 "go_only", "dask", "cache")
 
     def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
-                 go_only=False):
+                 go_only=False, dask=None, cache=None):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
         self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
             archives = Limits()
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
+        self.dask = dask    # a Dask scheduler's address: its workers read the inputs
+        self.cache = cache  # a result cache file
 
 
 class UsageError(ValueError):
@@ -132,9 +146,12 @@ def options(paths, values: dict) -> Options:
         for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
             if get(field) is not None:
                 setattr(archives, field, get(field))
+    if get("dask") is not None and get("jobs") is not None:
+        raise UsageError("-j sets this machine's worker processes; with --dask the cluster's workers read the files")
     limit = get("time_limit")
     return Options(paths, form, bool(get("verify")), bool(get("follow_symlinks")), get("jobs"),
-                   DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")))
+                   DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")),
+                   get("dask"), get("cache"))
 
 
 def parse(args: list[str]) -> Options | None:

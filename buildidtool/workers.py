@@ -73,12 +73,18 @@ def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable,
     takes, in bytes read: a batch is also cut once it reaches BATCH_COST, so
     that a few large inputs (packages, images) spread over the workers instead
     of landing in one batch. jobs < 1 or no fork: in this process."""
-    batches = _batches(iter(items), batch_items, size, cost)
+    batches = cut(items, batch_items, size, cost)
     if jobs < 1 or not hasattr(os, "fork"):
         for chunk in batches:
-            yield combine([_guarded(work, fault, x) for x in chunk])
+            yield run_batch(chunk, work, fault, combine)
         return
     yield from _Pool(work, fault, combine, jobs, time_limit).run(batches)
+
+
+def run_batch(chunk: list, work: Callable, fault: Callable, combine: Callable):
+    """One batch in this process: combine([work(item)...]), an item whose
+    work raises giving its fault instead."""
+    return combine([_guarded(work, fault, x) for x in chunk])
 
 
 def _guarded(work, fault, item):
@@ -88,7 +94,11 @@ def _guarded(work, fault, item):
         return fault(item, f"internal error: {type(e).__name__}: {e}")
 
 
-def _batches(it: Iterator, n: int, size, cost=None) -> Iterator[list]:
+def cut(items: Iterable, n: int, size: Callable = lambda item: 64, cost: Callable | None = None,
+        max_bytes: int = BATCH_BYTES, max_cost: int = BATCH_COST) -> Iterator[list]:
+    """Consecutive batches of items: at most n items, cut early at max_bytes
+    of `size` or max_cost of `cost` (see ordered)."""
+    it = iter(items)
     while True:
         chunk, nbytes, work = [], 0, 0
         for x in it:
@@ -96,7 +106,7 @@ def _batches(it: Iterator, n: int, size, cost=None) -> Iterator[list]:
             nbytes += size(x)
             if cost is not None:
                 work += cost(x)
-            if len(chunk) >= n or nbytes >= BATCH_BYTES or work >= BATCH_COST:
+            if len(chunk) >= n or nbytes >= max_bytes or work >= max_cost:
                 break
         if not chunk:
             return

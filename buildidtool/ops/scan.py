@@ -11,12 +11,13 @@ import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator
+from functools import partial
 
-from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, SetupError
 from ..facts import SBOM, SCAN, VERDICT, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
-from ..report.text import scan_summary
+from ..report.text import error_line, scan_summary
 from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
 from ..workers import ordered
@@ -29,35 +30,91 @@ def asked_for(verify: bool, sbom: bool) -> frozenset:
 
 
 def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
-         time_limit: float | None = None, archives=None) -> Iterator:
+         time_limit: float | None = None, archives=None, *, dask: str | None = None,
+         cache: str | None = None, roots: Iterable[str] = ()) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on."""
+    record; the rest go on.
+
+    `dask`: the address of a Dask scheduler whose workers read the batches
+    instead (cluster.py; `jobs` is then unused, and `render` must pickle);
+    the `roots` the items were walked from are first checked to be the same
+    files on every worker. `cache`: a result cache file (cache.py): an input
+    unchanged since a scan with the same version and options is not read
+    again. Both are set up before this returns (SetupError when they cannot
+    be); the records come as the iterator is read."""
+    work = partial(_work, asked, archives)
+    fault = partial(_fault, asked)
+    combine = _Combine(render)
+    visible = list(roots)
+    if cache is not None:
+        from ..cache import open_cache  # sqlite3 and pickle only with --cache
+        store = open_cache(cache, asked, archives)
+        work, combine = store.wrap(work), store.wrap_combine(combine)
+        visible.append(os.path.dirname(os.path.abspath(cache)))
     # Items travel to the workers as bare paths unless the walk met an error:
     # pickling a str costs a fraction of pickling an object.
-    def work(item):
-        return list(records(Walked(item) if type(item) is str else item, asked, archives))
-
-    def fault(item, message):
-        return [failed(item if type(item) is str else item.path, message, asked)]
-
-    def combine(per_item):
-        recs = [r for rs in per_item for r in rs]
-        return recs if render is None else render(recs)
-
     bare = (x.path if x.error is None else x for x in items)
-    # Verifying reads whole files: small batches keep every worker busy to the end.
-    # Looking inside archives, one input may hold far more work than its neighbours:
-    # batches are cut by input size too, so large packages spread over the workers.
-    batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
-                      time_limit=time_limit, size=_item_size, cost=_item_cost if archives is not None else None)
-    if render is not None:
-        yield from batches
+    cost = _item_cost if archives is not None else None
+    if dask is not None:
+        from ..cluster import Cluster  # dask.distributed only with --dask
+        cluster = Cluster.connect(dask)
+        try:
+            cluster.check_visible(visible)
+        except BaseException:
+            cluster.close()
+            raise
+        batches = cluster.ordered(bare, work, fault, combine, verify=VERDICT in asked, time_limit=time_limit,
+                                  size=_item_size, cost=cost)
     else:
-        for recs in batches:
-            yield from recs
+        # Verifying reads whole files: small batches keep every worker busy to the end.
+        # Looking inside archives, one input may hold far more work than its neighbours:
+        # batches are cut by input size too, so large packages spread over the workers.
+        batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
+                          time_limit=time_limit, size=_item_size, cost=cost)
+    return batches if render is not None else (r for recs in batches for r in recs)
+
+
+# The work of one batch, as module-level functions and classes so that they
+# pickle by name: forked workers need nothing of the sort, Dask's do.
+
+def _work(asked: frozenset, archives, item) -> list:
+    return list(records(Walked(item) if type(item) is str else item, asked, archives))
+
+
+def _fault(asked: frozenset, item, message: str) -> list:
+    return [failed(item if type(item) is str else item.path, message, asked)]
+
+
+class _Combine:
+    """A batch's records, one list, or what `render` makes of them."""
+
+    __slots__ = ("render",)
+
+    def __init__(self, render):
+        self.render = render
+
+    def __call__(self, per_item: list):
+        recs = [r for rs in per_item for r in rs]
+        return recs if self.render is None else self.render(recs)
+
+
+class _Render:
+    """run()'s render: a batch's output in the chosen format and its tally,
+    made where the batch was read."""
+
+    __slots__ = ("fmt",)
+
+    def __init__(self, fmt):
+        self.fmt = fmt
+
+    def __call__(self, recs: list):
+        t = Tally()
+        for r in recs:
+            t.count(r)
+        return self.fmt.render_batch(recs), t
 
 
 def _item_size(item) -> int:
@@ -78,33 +135,38 @@ def _item_cost(item) -> int:
 
 def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
-    found a modified file, else 2 when any file failed (an error record), else 0."""
+    found a modified file, else 2 when any file failed (an error record) or
+    the scan could not start (SetupError: one line on stderr), else 0."""
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
     stats = ScanStats()
-
-    def render(recs):  # in the workers
-        t = Tally()
-        for r in recs:
-            t.count(r)
-        return fmt.render_batch(recs), t
-
+    layouts = opts.archives is not None
+    try:
+        batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+                       asked_for(opts.verify, fmt.wants_sbom), _Render(fmt), opts.time_limit or None,
+                       opts.archives, dask=opts.dask, cache=opts.cache, roots=opts.paths)
+    except SetupError as e:
+        sys.stderr.write(error_line(e.path, e.message) + "\n")
+        return EXIT_ERROR
     out = sys.stdout.buffer
     sys.stdout.flush()
     progress = Progress()
     total = Tally()
     fmt.begin(out)
-    layouts = opts.archives is not None
-    batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
-                   asked_for(opts.verify, fmt.wants_sbom), render, opts.time_limit or None, opts.archives)
-    for rendered, tally in batches:
-        total.add(tally)
-        progress.before_output()
-        fmt.write(out, rendered)
-        if progress.shared:
-            out.flush()
-        progress.tick(total.files)
+    try:
+        for rendered, tally in batches:
+            total.add(tally)
+            progress.before_output()
+            fmt.write(out, rendered)
+            if progress.shared:
+                out.flush()
+            progress.tick(total.files)
+    except SetupError as e:  # the cluster went away mid-scan: what was written stands, the rest is missing
+        out.flush()
+        progress.clear()
+        sys.stderr.write(error_line(e.path, e.message) + "\n")
+        return EXIT_ERROR
     fmt.end(out)
     out.flush()
     progress.clear()
