@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 
 from .errors import SetupError
-from .workers import cut, ordered as read_locally
+from .workers import Pool, cut
 
 CONNECT_TIMEOUT = 10.0  # seconds for the scheduler to answer, and for a first worker to join it
 # A task costs the scheduler a few milliseconds (benchmarks/cluster.py measures it): batches are
@@ -139,9 +141,18 @@ class Cluster:
                     return
                 f = next(waiting)
                 b, index = pending.pop(f)
-                if f.status == "finished":
-                    result = f.result()
-                elif f.status == "error":
+                status = f.status
+                if status == "finished":
+                    try:
+                        result = f.result()
+                    except Exception:  # lost or cancelled since it finished, or its own failure
+                        status = f.status if f.status != "finished" else "error"
+                if status in ("pending", "lost"):
+                    # Its result died with the worker holding it: the scheduler runs it again.
+                    pending[f] = (b, index)
+                    waiting.add(f)
+                    continue
+                if status == "error":
                     if index is None and len(b.items) > 1:
                         # Which input failed is unknown: each goes on in a task of its own.
                         b.parts = [None] * len(b.items)
@@ -150,7 +161,7 @@ class Cluster:
                         continue
                     item = b.items[0 if index is None else index]
                     result = [combine([fault(item, _failure(f.exception()))])]
-                else:  # cancelled: the scheduler went away, or dropped us
+                elif status != "finished":  # cancelled: the scheduler went away, or dropped us
                     raise SetupError(self.address, "lost the Dask scheduler during the scan; "
                                      "the records written so far are complete, the rest are missing")
                 f.release()
@@ -176,9 +187,10 @@ class _Batch:
 class _Job:
     """What every task of a scan shares (pickled with each; small)."""
 
-    __slots__ = ("work", "fault", "combine", "time_limit", "cwd", "batch_items", "size")
+    __slots__ = ("scan", "work", "fault", "combine", "time_limit", "cwd", "batch_items", "size")
 
     def __init__(self, work, fault, combine, time_limit, cwd, batch_items, size):
+        self.scan = uuid.uuid4().hex  # which scan: its tasks share a worker thread's reader
         self.work, self.fault, self.combine = work, fault, combine
         self.time_limit, self.cwd, self.batch_items, self.size = time_limit, cwd, batch_items, size
 
@@ -190,13 +202,27 @@ class _Job:
             setattr(self, k, v)
 
 
+_readers = threading.local()  # per Dask worker thread: (scan, workers.Pool)
+
+
 def _run(job: _Job, items: list) -> list:
-    """A Dask task: the batch read by one forked reader (workers.ordered), as
-    a local scan reads it; its combined results, in order."""
+    """A Dask task: the batch read by a forked reader (workers.Pool, one
+    worker), as a local scan reads it; its combined results, in order. The
+    reader is kept for the scan's next task on this thread: forking a Dask
+    worker's process costs more than the scheduler's round trip (README of
+    benchmarks/, "Cluster and cache")."""
     _quiet_fork_warning()
-    work = _InDirectory(job.work, job.cwd)
-    return list(read_locally(items, work, job.fault, job.combine, 1, batch_items=job.batch_items,
-                             time_limit=job.time_limit, size=job.size))
+    kept = getattr(_readers, "kept", None)
+    if kept is None or kept[0] != job.scan:
+        if kept is not None:
+            kept[1].stop()
+        _readers.kept = kept = (job.scan, Pool(_InDirectory(job.work, job.cwd), job.fault, job.combine, 1,
+                                                job.time_limit))
+    try:
+        return list(kept[1].run(cut(items, job.batch_items, job.size), keep=True))
+    except BaseException:  # the pool stopped its reader: the next task starts afresh
+        _readers.kept = None
+        raise
 
 
 class _InDirectory:

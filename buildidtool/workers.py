@@ -171,8 +171,9 @@ class _Pool:
         self.workers: list[_Worker | None] = [None] * jobs
 
     # --- the parent ---------------------------------------------------------
-    def run(self, batches: Iterator[list]) -> Iterator:
-
+    def run(self, batches: Iterator[list], keep: bool = False) -> Iterator:
+        """With `keep`, the workers outlive a run that ends normally, for the
+        next run of this pool (a Dask worker's tasks: see cluster.py)."""
         sys.stdout.flush()
         sys.stderr.flush()
         done: dict[int, object] = {}
@@ -181,7 +182,8 @@ class _Pool:
         finished = False
         try:
             for k in range(self.jobs):
-                self._spawn(k)
+                if self.workers[k] is None:
+                    self._spawn(k)
             while True:
                 # Keep every worker fed, no further ahead than WINDOW: an idle worker
                 # first, so that two large inputs in a row go to two workers.
@@ -217,7 +219,11 @@ class _Pool:
                 self._enforce_time_limit()
             finished = True
         finally:
-            self._stop(finished)
+            if not (finished and keep):
+                self._stop(finished)
+
+    def stop(self) -> None:
+        self._stop(True)
 
     def _wait(self) -> float | None:
         if self.time_limit is None:
@@ -339,3 +345,6 @@ class _Pool:
             payload = self.combine(out)
             words[at + 2] = -1
             _send(results, (seq, payload))
+
+
+Pool = _Pool  # for cluster.py, which keeps one between a Dask worker's tasks (run(keep=True))
