@@ -190,12 +190,14 @@ class Store:
 
 
 class _Conn:
-    """This process's connection and the entries waiting for the end of the batch."""
+    """This process's connection, the entries waiting for the end of the batch,
+    and what was looked up ahead for the batch's items."""
 
-    __slots__ = ("db", "pending", "lookup")
+    __slots__ = ("db", "pending", "ahead")
 
     def __init__(self, path: str):
         self.pending: list = []
+        self.ahead: dict = {}  # item -> (read began, its stat, its row or None)
         try:
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
@@ -211,6 +213,23 @@ class _Conn:
         except sqlite3.Error:
             self.db = None
             return None
+
+    def get_many(self, config: int, paths: list[bytes]) -> dict:
+        """The rows of these paths, by path, in a few queries (one costs far more than a row)."""
+        rows: dict = {}
+        if self.db is None:
+            return rows
+        try:
+            for at in range(0, len(paths), _IN_MAX):
+                part = paths[at:at + _IN_MAX]
+                for r in self.db.execute("SELECT path, dev, ino, size, mtime_ns, ctime_ns, scanned_ns, records"
+                                         " FROM entries WHERE config = ? AND path IN (%s)" % ",".join("?" * len(part)),
+                                         (config, *part)):
+                    rows[r[0]] = r[1:]
+        except sqlite3.Error:
+            self.db = None
+            return {}
+        return rows
 
     def flush(self) -> None:
         rows, self.pending = self.pending, []
@@ -230,6 +249,7 @@ class _Conn:
 
 
 _OPEN: dict[tuple[int, str], _Conn] = {}
+_IN_MAX = 500  # paths per lookup query (SQLite before 3.32 allows 999 parameters)
 
 
 def _conn(path: str) -> _Conn:
@@ -258,20 +278,41 @@ class Cached:
     def __init__(self, work, path: str, config: int):
         self.work, self.path, self.config = work, path, config
 
+    def begin_batch(self, items: list) -> None:
+        """Stat the batch's files and look them all up at once (workers.py calls this first)."""
+        conn = _conn(self.path)
+        began = time.time_ns()
+        stats = {}
+        for item in items:
+            if type(item) is str:
+                try:
+                    st = os.stat(item)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    stats[item] = st
+        rows = conn.get_many(self.config, [os.fsencode(p) for p in stats])
+        conn.ahead = {p: (began, st, rows.get(os.fsencode(p))) for p, st in stats.items()}
+
     def __call__(self, item) -> list:
         if type(item) is not str:  # an error the walk met: nothing to read
             return self.work(item)
-        began = time.time_ns()
-        try:
-            st = os.stat(item)
-        except OSError:
-            return self.work(item)
-        if not stat.S_ISREG(st.st_mode):
-            return self.work(item)
-        key = _key(st)
-        name = os.fsencode(item)
         conn = _conn(self.path)
-        row = conn.get(self.config, name)
+        name = os.fsencode(item)
+        ahead = conn.ahead.pop(item, None) if conn.ahead else None
+        if ahead is not None:
+            began, st, row = ahead
+            key = _key(st)
+        else:
+            began = time.time_ns()
+            try:
+                st = os.stat(item)
+            except OSError:
+                return self.work(item)
+            if not stat.S_ISREG(st.st_mode):
+                return self.work(item)
+            key = _key(st)
+            row = conn.get(self.config, name)
         if row is not None and row[:5] == key and max(key[3], key[4]) < row[5] - RACY_NS:
             try:
                 return pickle.loads(row[6])

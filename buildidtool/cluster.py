@@ -108,14 +108,13 @@ class Cluster:
             self.close()
 
     def _ordered(self, items, work, fault, combine, verify, time_limit, size, cost) -> Iterator:
-        from distributed import as_completed
+        from distributed import wait
 
         chunks = cut(items, BATCH_ITEMS_VERIFY if verify else BATCH_ITEMS, size, cost, BATCH_BYTES, BATCH_COST)
         job = _Job(work, fault, combine, time_limit, os.getcwd(), 4 if verify else 256, size)
         window = WINDOW * self.threads()
         pending: dict = {}          # future -> (batch, index of its one item, or None for the whole batch)
         done: dict[int, list] = {}  # sequence number -> the batch's results, in order
-        waiting = as_completed(loop=self.client.loop)
         next_seq = next_out = 0
         exhausted = False
 
@@ -123,7 +122,8 @@ class Cluster:
             part = b.items if index is None else [b.items[index]]
             f = self.client.submit(_run, job, part, pure=False, retries=1)
             pending[f] = (b, index)
-            waiting.add(f)
+            if index is not None:
+                b.running += 1
 
         try:
             while True:
@@ -139,49 +139,69 @@ class Cluster:
                     next_out += 1
                 if exhausted and next_out == next_seq:
                     return
-                f = next(waiting)
-                b, index = pending.pop(f)
-                status = f.status
-                if status == "finished":
-                    try:
-                        result = f.result()
-                    except Exception:  # lost or cancelled since it finished, or its own failure
-                        status = f.status if f.status != "finished" else "error"
-                if status in ("pending", "lost"):
-                    # Its result died with the worker holding it: the scheduler runs it again.
-                    pending[f] = (b, index)
-                    waiting.add(f)
-                    continue
-                if status == "error":
-                    if index is None and len(b.items) > 1:
-                        # Which input failed is unknown: each goes on in a task of its own.
-                        b.parts = [None] * len(b.items)
-                        for i in range(len(b.items)):
-                            submit(b, i)
-                        continue
-                    item = b.items[0 if index is None else index]
-                    result = [combine([fault(item, _failure(f.exception()))])]
-                elif status != "finished":  # cancelled: the scheduler went away, or dropped us
-                    raise SetupError(self.address, "lost the Dask scheduler during the scan; "
-                                     "the records written so far are complete, the rest are missing")
-                f.release()
-                if index is None:
-                    done[b.seq] = result
-                else:
-                    b.parts[index] = result
-                    if all(p is not None for p in b.parts):
-                        done[b.seq] = [r for p in b.parts for r in p]
+                # Waited for as a set, rather than through as_completed: a result lost with
+                # the worker that held it goes back to pending, and is simply waited for again.
+                with self.client.as_current():
+                    ready = wait(list(pending), return_when="FIRST_COMPLETED").done
+                for f in ready:
+                    self._settle(f, pending, done, submit, fault, combine)
         finally:
             for f in pending:
                 f.cancel()
 
+    def _settle(self, f, pending: dict, done: dict, submit, fault, combine) -> None:
+        """Take the outcome of one task that completed: its batch's results, or
+        the batch split, or an item retried alone or blamed."""
+        status = f.status
+        if status == "finished":
+            try:
+                result = f.result()
+            except Exception:  # lost or cancelled since it finished, or its own failure
+                status = f.status if f.status != "finished" else "error"
+        if status in ("pending", "lost"):  # its result died with the worker holding it: run again
+            return
+        b, index = pending.pop(f)
+        if status not in ("finished", "error"):  # cancelled: the scheduler went away, or dropped us
+            raise SetupError(self.address, "lost the Dask scheduler during the scan; "
+                             "the records written so far are complete, the rest are missing")
+        if index is None:
+            if status == "finished":
+                done[b.seq] = result
+            elif len(b.items) > 1:
+                # Which input failed is unknown: each goes on in a task of its own.
+                b.parts = [None] * len(b.items)
+                for i in range(len(b.items)):
+                    submit(b, i)
+            else:
+                done[b.seq] = [combine([fault(b.items[0], _failure(f.exception()))])]
+            f.release()
+            return
+        b.running -= 1
+        if status == "finished":
+            b.parts[index] = result
+        elif index not in b.retried:
+            # A task queued on a worker that an input kills dies with it: an input is
+            # blamed only once it also fails alone, after the rest of its batch.
+            b.retried.add(index)
+            b.retry.append(index)
+        else:
+            b.parts[index] = [combine([fault(b.items[index], _failure(f.exception()))])]
+        f.release()
+        if b.running == 0 and b.retry:
+            submit(b, b.retry.pop(0))
+        elif all(p is not None for p in b.parts):
+            done[b.seq] = [r for p in b.parts for r in p]
+
 
 class _Batch:
-    __slots__ = ("seq", "items", "parts")
+    __slots__ = ("seq", "items", "parts", "running", "retry", "retried")
 
     def __init__(self, seq: int, items: list):
         self.seq, self.items = seq, items
         self.parts: list | None = None  # once split: each item's results
+        self.running = 0                # its one-item tasks in flight
+        self.retry: list[int] = []      # items whose task failed, to run again one at a time
+        self.retried: set[int] = set()
 
 
 class _Job:
@@ -236,10 +256,19 @@ class _InDirectory:
         self.work, self.cwd, self.pid = work, cwd, os.getpid()
 
     def __call__(self, item):
+        self._enter()
+        return self.work(item)
+
+    def begin_batch(self, items: list) -> None:
+        begin = getattr(self.work, "begin_batch", None)
+        if begin is not None:
+            self._enter()
+            begin(items)
+
+    def _enter(self) -> None:
         if self.pid != os.getpid():
             self.pid = os.getpid()
             os.chdir(self.cwd)
-        return self.work(item)
 
 
 _quieted = False

@@ -84,7 +84,19 @@ def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable,
 def run_batch(chunk: list, work: Callable, fault: Callable, combine: Callable):
     """One batch in this process: combine([work(item)...]), an item whose
     work raises giving its fault instead."""
+    _begin(work, chunk)
     return combine([_guarded(work, fault, x) for x in chunk])
+
+
+def _begin(work, items: list) -> None:
+    """work.begin_batch(items), when work has it: a batch's items are seen
+    together first (the result cache looks them up in one query)."""
+    begin = getattr(work, "begin_batch", None)
+    if begin is not None:
+        try:
+            begin(items)
+        except Exception:  # only an optimisation: the items are worked one by one regardless
+            pass
 
 
 def _guarded(work, fault, item):
@@ -333,6 +345,7 @@ class _Pool:
             if msg is None:
                 return
             seq, items, faults = msg
+            _begin(work, items)
             out = []
             for i, item in enumerate(items):
                 times[at] = clock()

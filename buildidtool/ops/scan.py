@@ -142,6 +142,11 @@ def run(opts: Options) -> int:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
     stats = ScanStats()
     layouts = opts.archives is not None
+    if opts.dask is not None:
+        # The client's log (a result fetched again, a worker lost) is handled here: stderr
+        # keeps to the summary line, or one line saying why the scan stopped.
+        import logging
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
                        asked_for(opts.verify, fmt.wants_sbom), _Render(fmt), opts.time_limit or None,
