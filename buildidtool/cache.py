@@ -28,12 +28,12 @@ mode and every batch's new entries are one transaction, so several writers
 wait for each other instead of corrupting it.
 
 Trust rules, each for a way a stale record could be served:
-- an input whose stat after reading differs from its stat before (it changed
-  while being read) is not stored;
-- an entry is trusted only if the file's mtime and ctime are older than when
-  its read began by RACY_NS: file times tick at the kernel's coarse clock, so a
-  file rewritten within one tick of being read could keep its times (as git's
-  "racily clean" index entries); such an entry is read again, and stored anew;
+- an entry is stored with the stat taken before its read, and trusted only if
+  the file's mtime and ctime are older than when that read began by RACY_NS:
+  file times tick at the kernel's coarse clock, so a file rewritten within one
+  tick of being read (during the read, or just before) could keep its times,
+  as git's "racily clean" index entries; such an entry is read again, and
+  stored anew. A file changed later gets new times, and the lookup misses;
 - records with an error are not stored (a permission, a time limit or a
   crash is not a property of the content);
 - a directory (an OCI image layout) is not cached: its stat does not cover
@@ -319,16 +319,14 @@ class Cached:
             except Exception:  # written by a broken process: read the file instead
                 pass
         recs = self.work(item)
-        if any(r.error is not None for r in recs):
-            return recs
-        try:
-            after = _key(os.stat(item))
-        except OSError:
-            return recs
-        if after == key:
-            digest = recs[0].sha256 if len(recs) == 1 and recs[0].file == item else None
-            conn.pending.append((self.config, name, *key, began, digest,
-                                 pickle.dumps(recs, pickle.HIGHEST_PROTOCOL)))
+        for r in recs:
+            if r.error is not None:
+                return recs
+        # Stored under the stat taken before the read. A change during the read either gives
+        # the file new times (the next lookup misses) or leaves them equal, which means they were
+        # within one clock tick of the read: then the racy rule never trusts the entry.
+        digest = recs[0].sha256 if len(recs) == 1 and recs[0].file == item else None
+        conn.pending.append((self.config, name, *key, began, digest, pickle.dumps(recs, pickle.HIGHEST_PROTOCOL)))
         return recs
 
 

@@ -50,6 +50,7 @@ class Cluster:
         except ImportError:
             raise SetupError(address, "--dask needs Dask's distributed scheduler: "
                              "pip install 'buildidtool[cluster]'") from None
+        _check_address(address)
         try:
             client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:
@@ -282,6 +283,23 @@ def _quiet_fork_warning() -> None:
         import warnings
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         _quieted = True
+
+
+def _check_address(address: str) -> None:
+    """SetupError for an address Dask cannot parse: checked before a Client is
+    made, since one that fails on it hangs in its destructor."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as e:
+        raise SetupError(address, f"not a Dask scheduler address ({e}); give host:port or tcp://host:port") from None
 
 
 def _failure(e: BaseException | None) -> str:

@@ -172,6 +172,16 @@ def test_a_scheduler_that_is_not_there_is_a_clean_error(tree):
     assert err.startswith(f"buildid: 127.0.0.1:{port}: cannot reach the Dask scheduler (") and err.count("\n") == 1, err
 
 
+def test_an_address_that_is_not_one_is_a_clean_error(tree):
+    for address, why in (("nonsense", "missing port number in address 'nonsense'"),
+                         ("udp://h:1", "unknown scheme 'udp'")):
+        start = time.monotonic()
+        r = run("scan", "--dask", address, tree, timeout=60)
+        assert time.monotonic() - start < 20
+        assert r.returncode == 2 and not r.stdout and r.stderr.decode() == (
+            f"buildid: {address}: not a Dask scheduler address ({why}); give host:port or tcp://host:port\n")
+
+
 def test_options_that_do_not_go_with_dask(tree):
     r = run("scan", "--dask", "127.0.0.1:1", "-j", "2", tree)
     assert r.returncode == 2 and b"Usage:" in r.stderr and b"with --dask the cluster's workers" in r.stderr
