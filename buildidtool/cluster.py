@@ -29,8 +29,8 @@ from .errors import SetupError
 from .workers import Pool, cut
 
 CONNECT_TIMEOUT = 10.0  # seconds for the scheduler to answer, and for a first worker to join it
-# A task costs the scheduler a few milliseconds (benchmarks/cluster.py measures it): batches are
-# far larger than a local worker's, so that this stays small beside the reading.
+# A batch costs the cluster some 26-29 ms beyond its reading (benchmarks/README.md, "Cluster and
+# cache"): batches are far larger than a local worker's, so that this stays small beside the reading.
 BATCH_ITEMS, BATCH_ITEMS_VERIFY = 1024, 64
 BATCH_BYTES = 256 * 1024        # of pickled items
 BATCH_COST = 64 << 20           # bytes of input
