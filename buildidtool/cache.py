@@ -6,8 +6,9 @@ its path and the scan's configuration, and trusted when what identifies its
 content cheaply is unchanged: device, inode, size, modification and change
 times (ns), read with one stat and no open. The configuration is the tool's
 version and the options that change a record (the groups of facts asked for,
-which --verify and the SBOM formats set, and the archive limits); entries of
-another version are dropped when this one opens the file.
+which --verify and the SBOM formats set, and the archive limits with the
+platform an image file is read for); entries of another version are dropped
+when this one opens the file.
 
 Schema (docs/commands.md shows it whole; PRAGMA application_id 0x62696463,
 "bidc", marks the file as ours and PRAGMA user_version is SCHEMA):
@@ -17,9 +18,13 @@ Schema (docs/commands.md shows it whole; PRAGMA application_id 0x62696463,
             mtime_ns INTEGER, ctime_ns INTEGER, scanned_ns INTEGER, sha256 TEXT,
             records BLOB, PRIMARY KEY (config, path)) WITHOUT ROWID
 
-`records` is the pickle of the input's list of facts.Facts: exact (raw build
-ID bytes and names that are not UTF-8 round-trip, which the JSON form cannot
-carry) and only ever read by the version that wrote it.
+`records` holds the input's facts.Facts as pickles one after another, each
+of a list of up to CHUNK records: exact (raw build ID bytes and names that
+are not UTF-8 round-trip, which the JSON form cannot carry) and only ever read
+by the version that wrote it. Records stream through as in a scan without a
+cache (an archive's every 512): what is kept for storing is pickled chunk by
+chunk, and an input whose pickles pass MAX_BYTES is not stored, so a reader
+never holds more than that of one input; a hit is unpickled a chunk at a time.
 
 Where it runs: in the process that reads the input (a local worker, or the
 reader a Dask worker forks), so lookups spread over the workers like the
@@ -37,13 +42,15 @@ Trust rules, each for a way a stale record could be served:
 - records with an error are not stored (a permission, a time limit or a
   crash is not a property of the content);
 - a directory (an OCI image layout) is not cached: its stat does not cover
-  its files.
+  its files; nor is a remote reference (a registry image, a URL): nothing
+  cheap says that what it names is unchanged, so it is read every time.
 
 A lookup or a store that fails mid-scan (the file removed, a full disk)
 leaves that process reading files as if there were no cache.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -52,12 +59,15 @@ import stat
 import time
 
 from .errors import SetupError
+from .remote import is_reference
 
 SCHEMA = 1
 APPLICATION_ID = 0x62696463  # "bidc"
 RACY_NS = 1_000_000_000
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another (one batch's transaction each)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+CHUNK = 512             # records per pickle in an entry
+MAX_BYTES = 16 << 20    # pickled records of one input beyond which it is not stored (some 75,000)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS configs (
@@ -81,8 +91,13 @@ CREATE TABLE IF NOT EXISTS entries (
 
 
 def options_text(asked: frozenset, archives) -> str:
-    """The options that change a record, as the text stored in configs.options."""
+    """The options that change a record, as the text stored in configs.options.
+    The platform read from an image file with several is the one the scan
+    would choose: --platform, else $BUILDID_PLATFORM, else this machine's."""
     limits = None if archives is None else {k: getattr(archives, k) for k in type(archives).__slots__}
+    if limits is not None and limits.get("platform") is None:
+        from .archives.platforms import host
+        limits["platform"] = os.environ.get("BUILDID_PLATFORM") or str(host())
     return json.dumps({"asked": sorted(asked), "archives": limits}, sort_keys=True)
 
 
@@ -284,7 +299,7 @@ class Cached:
         began = time.time_ns()
         stats = {}
         for item in items:
-            if type(item) is str:
+            if type(item) is str and not is_reference(item):
                 try:
                     st = os.stat(item)
                 except OSError:
@@ -294,8 +309,8 @@ class Cached:
         rows = conn.get_many(self.config, [os.fsencode(p) for p in stats])
         conn.ahead = {p: (began, st, rows.get(os.fsencode(p))) for p, st in stats.items()}
 
-    def __call__(self, item) -> list:
-        if type(item) is not str:  # an error the walk met: nothing to read
+    def __call__(self, item):
+        if type(item) is not str or is_reference(item):  # a walk error, or nothing cheap to key it by
             return self.work(item)
         conn = _conn(self.path)
         name = os.fsencode(item)
@@ -315,23 +330,65 @@ class Cached:
             row = conn.get(self.config, name)
         if row is not None and row[:5] == key and max(key[3], key[4]) < row[5] - RACY_NS:
             try:
-                return pickle.loads(row[6])
+                return _Entry(row[6])
             except Exception:  # written by a broken process: read the file instead
                 pass
-        recs = self.work(item)
-        for r in recs:
-            if r.error is not None:
-                return recs
+        return self._fill(item, conn, name, key, began)
+
+    def _fill(self, item: str, conn: "_Conn", name: bytes, key: tuple, began: int):
+        """work(item)'s records as they come, kept (pickled a CHUNK at a time)
+        to be stored at the end unless one has an error or they pass MAX_BYTES."""
+        held: list = []
+        pickles: list[bytes] = []
+        size = 0
+        keep = True
+        for r in self.work(item):
+            yield r
+            if not keep:
+                continue
+            if r.error is not None:  # a permission, a crash or a time limit is not the content's
+                keep, held, pickles = False, [], []
+                continue
+            held.append(r)
+            if len(held) >= CHUNK:
+                pickles.append(pickle.dumps(held, pickle.HIGHEST_PROTOCOL))
+                size += len(pickles[-1])
+                held = []
+                if size > MAX_BYTES:
+                    keep, pickles = False, []
+        if not keep:
+            return
+        one = held[0] if len(held) == 1 and not pickles else None
+        digest = one.sha256 if one is not None and one.file == item else None  # a plain file's own
+        if held or not pickles:
+            pickles.append(pickle.dumps(held, pickle.HIGHEST_PROTOCOL))
         # Stored under the stat taken before the read. A change during the read either gives
         # the file new times (the next lookup misses) or leaves them equal, which means they were
         # within one clock tick of the read: then the racy rule never trusts the entry.
-        digest = recs[0].sha256 if len(recs) == 1 and recs[0].file == item else None
-        conn.pending.append((self.config, name, *key, began, digest, pickle.dumps(recs, pickle.HIGHEST_PROTOCOL)))
-        return recs
+        conn.pending.append((self.config, name, *key, began, digest, b"".join(pickles)))
+
+
+class _Entry:
+    """The records of a hit, unpickled a chunk at a time as they are read
+    (the first at once: an entry that cannot be read is a miss)."""
+
+    __slots__ = ("data", "end", "first")
+
+    def __init__(self, data: bytes):
+        self.data, self.end = io.BytesIO(data), len(data)
+        self.first = pickle.load(self.data)
+
+    def __iter__(self):
+        first, self.first = self.first, None
+        yield from first
+        while self.data.tell() < self.end:
+            yield from pickle.load(self.data)
 
 
 class Flushing:
-    """combine(per_item), after writing the batch's new entries in one transaction."""
+    """combine(per_item), after writing the new entries of the inputs finished
+    so far in one transaction (a batch's; each part's, where an archive's
+    records go out in parts)."""
 
     __slots__ = ("combine", "path", "config")
 
@@ -343,4 +400,5 @@ class Flushing:
         return self.combine(per_item)
 
 
-__all__ = ["open_cache", "options_text", "Store", "Cached", "Flushing", "SCHEMA", "APPLICATION_ID", "RACY_NS"]
+__all__ = ["open_cache", "options_text", "Store", "Cached", "Flushing", "SCHEMA", "APPLICATION_ID", "RACY_NS",
+           "CHUNK", "MAX_BYTES"]

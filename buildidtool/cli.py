@@ -1,7 +1,8 @@
 """The click command line: parse options, call an operation, print, exit.
 
-Exit codes: 0 success; 1 a check failed (verify found a modified file);
-2 usage error, or a file could not be read, parsed or rewritten.
+Exit codes: 0 success; 1 a check failed (verify found a modified file,
+rebuild a file that differs); 2 usage error, or a file could not be read,
+parsed, rewritten or rebuilt; 3 verify could not check a file.
 """
 from __future__ import annotations
 
@@ -56,7 +57,16 @@ def _each_file(files, out, operation, lines, failed, stdin=True) -> int:
             _fail(e, path)
             continue
         out.result(result, lambda: lines(result, path))
+        if out.form == "text":
+            _notes(result, path)
     return status
+
+
+def _notes(result, name: str) -> None:
+    """What a remote read says about how it was read (a server without byte
+    ranges): JSON and CSV carry it as `notes`; text gets it on stderr."""
+    for note in getattr(result, "notes", ()) or ():
+        click.echo(error_line(name, f"note: {note}"), err=True)
 
 
 def _fail(e: BuildIDError, name: str | None = None) -> None:
@@ -148,9 +158,11 @@ def verify(files: tuple[str, ...], as_json: bool, strict: bool, as_csv: bool) ->
         any_modified |= v.status == MODIFIED
         any_error |= v.status == ERROR
         any_unchecked |= v.status in UNCHECKED
-        out.result(v, lambda: verify_lines(v))
         if v.status == ERROR and out.form == "text":
+            # one line for a file that could not be read, on stderr, as every command
             click.echo(error_line(path, v.reason), err=True)
+            continue
+        out.result(v, lambda: verify_lines(v))
     sys.exit(EXIT_CHECK_FAILED if any_modified else EXIT_ERROR if any_error else
              EXIT_UNCHECKED if any_unchecked else EXIT_OK)
 
@@ -207,6 +219,24 @@ def _scan_command():
 _scan_command()
 
 
+@cli.command("symbols")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per function.")
+@click.argument("files", nargs=-1, required=True)
+def symbols_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
+    """What each FILE's pclntab says: where it lies, its layout, every function
+    (name, entry, end, file and line), the file table, packages, and the
+    modules and build paths its file paths show (`-`: standard input).
+
+    Exit 0; 2 when any file could not be read, is broken, or has no pclntab.
+    """
+    from .ops.symbols import guarded_run as symbols_run  # the pclntab reader: ~10 ms the other commands never need
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one output format (--json, --csv)")
+    sys.exit(symbols_run(list(files), "json" if as_json else "csv" if as_csv else "text"))
+
+
 @cli.command("diff")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per pair of units compared.")
@@ -228,3 +258,40 @@ def diff_cmd(a: str, b: str, as_json: bool, as_csv: bool, short: bool) -> None:
         sys.exit(EXIT_ERROR)
     out.result(d, lambda: diff_lines(d, a, b, short))
     sys.exit(EXIT_OK if d.same else EXIT_CHECK_FAILED)
+
+
+@cli.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@_csv_option
+@click.option("--go", "go", metavar="GO",
+              help="The go command to rebuild with (refused unless it is the Go version build info records).")
+@click.option("--source", metavar="DIR",
+              help="A checkout of the main module (checked against vcs.revision and vcs.modified where recorded).")
+@click.argument("files", nargs=-1, required=True)
+def rebuild_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool, go: str | None, source: str | None) -> None:
+    """Rebuild each FILE from the source and toolchain its build info records,
+    and compare: reproduced, differs, or cannot-rebuild (with the reason).
+
+    Exit 0 when every file is reproduced, 1 when any differs, otherwise 2
+    when any cannot be rebuilt. FILE is only read.
+    """
+    # a rebuild runs the go command for seconds: its modules load only here
+    from .ops.rebuild import CANNOT_REBUILD, DIFFERS, Rebuilt, rebuild
+    from .report.text import rebuild_lines
+
+    out = _printer("rebuild", as_json, as_csv)
+    _terminate_cleanly()  # a SIGTERM unwinds, so the build stops and its temporary tree goes
+    seen = set()
+    for path in files:
+        try:
+            real = path_for(path)
+            r = rebuild(real, go=go, source=source)
+        except BuildIDError as e:
+            r = Rebuilt.failed(path, e.message)
+        else:
+            r = r.renamed(path) if real != path else r
+        seen.add(r.status)
+        out.result(r, lambda: rebuild_lines(r))
+        if r.error:
+            click.echo(error_line(path, r.error), err=True)
+    sys.exit(EXIT_CHECK_FAILED if DIFFERS in seen else EXIT_ERROR if CANNOT_REBUILD in seen else EXIT_OK)

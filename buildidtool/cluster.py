@@ -14,7 +14,9 @@ per input, so that only the input that cannot be read becomes an error record.
 The scheduler knows nothing of paths: an input is read wherever its task
 runs, so before any work `check_visible` asks every worker for the roots of
 the scan and refuses one that is missing there or, on the same machine, is
-another file (a container or mount namespace of its own).
+another file (a container or mount namespace of its own). Remote references
+(registry images, URLs) go to the workers like paths and are fetched there;
+the client's settings for reading them (SETTINGS) travel with the tasks.
 
 dask.distributed is imported only here, and this module only with --dask."""
 from __future__ import annotations
@@ -35,6 +37,12 @@ BATCH_ITEMS, BATCH_ITEMS_VERIFY = 1024, 64
 BATCH_BYTES = 256 * 1024        # of pickled items
 BATCH_COST = 64 << 20           # bytes of input
 WINDOW = 2                      # batches in flight per worker thread: one running, one queued
+# The environment that changes what a reader makes of an input, set in the
+# readers as on the client: plain HTTP for --insecure-registry and the HTTP
+# timeout (remote/http.py), and the platform of a multi-platform image, which
+# defaults to the client's machine as in a local scan (archives/platforms.py).
+# Registry credentials are not sent: each worker uses its own (credentials.py).
+SETTINGS = ("BUILDID_INSECURE_REGISTRY", "BUILDID_HTTP_TIMEOUT", "BUILDID_PLATFORM")
 
 
 class Cluster:
@@ -99,20 +107,20 @@ class Cluster:
 
     def ordered(self, items: Iterable, work: Callable, fault: Callable, combine: Callable, *,
                 verify: bool = False, time_limit: float | None = None,
-                size: Callable = lambda item: 64, cost: Callable | None = None) -> Iterator:
+                size: Callable = lambda item: 64, cost: Callable | None = None, part: int | None = None) -> Iterator:
         """What workers.ordered gives for the same arguments, read on the
-        cluster: one combined result per inner batch, in input order. Closes
-        the connection at the end."""
+        cluster: combined results of each inner batch (several with `part`),
+        in input order. Closes the connection at the end."""
         try:
-            yield from self._ordered(items, work, fault, combine, verify, time_limit, size, cost)
+            yield from self._ordered(items, work, fault, combine, verify, time_limit, size, cost, part)
         finally:
             self.close()
 
-    def _ordered(self, items, work, fault, combine, verify, time_limit, size, cost) -> Iterator:
+    def _ordered(self, items, work, fault, combine, verify, time_limit, size, cost, part) -> Iterator:
         from distributed import wait
 
         chunks = cut(items, BATCH_ITEMS_VERIFY if verify else BATCH_ITEMS, size, cost, BATCH_BYTES, BATCH_COST)
-        job = _Job(work, fault, combine, time_limit, os.getcwd(), 4 if verify else 256, size)
+        job = _Job(work, fault, combine, time_limit, os.getcwd(), 4 if verify else 256, size, part, _settings())
         window = WINDOW * self.threads()
         pending: dict = {}          # future -> (batch, index of its one item, or None for the whole batch)
         done: dict[int, list] = {}  # sequence number -> the batch's results, in order
@@ -208,12 +216,13 @@ class _Batch:
 class _Job:
     """What every task of a scan shares (pickled with each; small)."""
 
-    __slots__ = ("scan", "work", "fault", "combine", "time_limit", "cwd", "batch_items", "size")
+    __slots__ = ("scan", "work", "fault", "combine", "time_limit", "cwd", "batch_items", "size", "part", "env")
 
-    def __init__(self, work, fault, combine, time_limit, cwd, batch_items, size):
+    def __init__(self, work, fault, combine, time_limit, cwd, batch_items, size, part, env):
         self.scan = uuid.uuid4().hex  # which scan: its tasks share a worker thread's reader
         self.work, self.fault, self.combine = work, fault, combine
         self.time_limit, self.cwd, self.batch_items, self.size = time_limit, cwd, batch_items, size
+        self.part, self.env = part, env
 
     def __getstate__(self):
         return tuple(getattr(self, k) for k in self.__slots__)
@@ -237,8 +246,8 @@ def _run(job: _Job, items: list) -> list:
     if kept is None or kept[0] != job.scan:
         if kept is not None:
             kept[1].stop()
-        _readers.kept = kept = (job.scan, Pool(_InDirectory(job.work, job.cwd), job.fault, job.combine, 1,
-                                                job.time_limit))
+        _readers.kept = kept = (job.scan, Pool(_AsClient(job.work, job.cwd, job.env), job.fault, job.combine, 1,
+                                                job.time_limit, job.part))
     try:
         return list(kept[1].run(cut(items, job.batch_items, job.size), keep=True))
     except BaseException:  # the pool stopped its reader: the next task starts afresh
@@ -246,15 +255,16 @@ def _run(job: _Job, items: list) -> list:
         raise
 
 
-class _InDirectory:
-    """work(item), in the client's working directory: relative paths name the
-    same files there (the reader is a forked process; the worker's own
-    directory is untouched)."""
+class _AsClient:
+    """work(item), in the client's working directory, so that relative paths
+    name the same files there, and with the client's SETTINGS (the reader is
+    a forked process: the Dask worker's own directory and environment are
+    untouched)."""
 
-    __slots__ = ("work", "cwd", "pid")
+    __slots__ = ("work", "cwd", "env", "pid")
 
-    def __init__(self, work, cwd: str):
-        self.work, self.cwd, self.pid = work, cwd, os.getpid()
+    def __init__(self, work, cwd: str, env: dict):
+        self.work, self.cwd, self.env, self.pid = work, cwd, env, os.getpid()
 
     def __call__(self, item):
         self._enter()
@@ -270,6 +280,11 @@ class _InDirectory:
         if self.pid != os.getpid():
             self.pid = os.getpid()
             os.chdir(self.cwd)
+            for k in SETTINGS:
+                if k in self.env:
+                    os.environ[k] = self.env[k]
+                else:
+                    os.environ.pop(k, None)
 
 
 _quieted = False
@@ -300,6 +315,15 @@ def _check_address(address: str) -> None:
             parse_host_port(location)
     except ValueError as e:
         raise SetupError(address, f"not a Dask scheduler address ({e}); give host:port or tcp://host:port") from None
+
+
+def _settings() -> dict:
+    """The client's SETTINGS, with the platform it would choose by default."""
+    from .archives.platforms import host
+
+    env = {k: os.environ[k] for k in SETTINGS if os.environ.get(k)}
+    env.setdefault("BUILDID_PLATFORM", str(host()))
+    return env
 
 
 def _failure(e: BaseException | None) -> str:
@@ -354,4 +378,4 @@ def _compare(mine: tuple, theirs: tuple, same_machine: bool) -> str | None:
     return None
 
 
-__all__ = ["Cluster", "CONNECT_TIMEOUT", "BATCH_ITEMS", "BATCH_ITEMS_VERIFY"]
+__all__ = ["Cluster", "CONNECT_TIMEOUT", "BATCH_ITEMS", "BATCH_ITEMS_VERIFY", "SETTINGS"]

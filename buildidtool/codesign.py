@@ -91,14 +91,14 @@ _HASHES = {CS_HASHTYPE_SHA1: ("sha1", 20), CS_HASHTYPE_SHA256: ("sha256", 32)}
 MAX_SIGNATURE = 64 << 20
 
 
-def check_file(fd: int, signature, base: int) -> PageCheck | None:
+def check_file(fd: int, signature, base: int, pread=os.pread) -> PageCheck | None:
     """check_pages for the signature at `signature` (a Span, file offsets) of
     the unit starting at file offset `base` of the open file; None when there
-    is no CodeDirectory we can read."""
+    is no CodeDirectory we can read. `pread`: how fd is read (a Source's)."""
     if signature.size > MAX_SIGNATURE:
         return None
-    return check_pages(os.pread(fd, signature.size, signature.offset),
-                       lambda off, n: os.pread(fd, n, base + off))
+    return check_pages(pread(fd, signature.size, signature.offset),
+                       lambda off, n: pread(fd, n, base + off))
 
 
 def check_pages(blob: bytes, read: ReadRange) -> PageCheck | None:

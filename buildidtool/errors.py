@@ -5,6 +5,10 @@ and turns a parser's FormatError and an OSError into our own types.
 `str(e)` is the one-line message the CLI prints."""
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 from .formats.errors import FormatError
 
 
@@ -51,6 +55,10 @@ class RewriteError(BuildIDError):
     """A rewrite was refused or failed; the message says whether the file is unchanged."""
 
 
+class NothingToRewrite(RewriteError):
+    """The file has no Go build ID to rewrite (Go: `buildid.FindAndHash: no id specified`)."""
+
+
 class FileChanged(RewriteError):
     """The file changed between hashing and writing; nothing was written."""
 
@@ -58,7 +66,28 @@ class FileChanged(RewriteError):
 class SetupError(BuildIDError):
     """scan cannot start as asked: its Dask cluster cannot be reached or cannot
     see an input, or its result cache is unusable. `path` names the address,
-    input or cache file; raised before any record is written."""
+    input or cache file; raised before any record is written, or when the
+    cluster is lost mid-scan."""
+
+
+def die_of_broken_pipe():
+    """The reader of the output went away before all of it was written (`buildid
+    scan DIR | head -1`): end as a program that writes to a closed pipe ends by
+    default, and as `go tool buildid` does, killed by SIGPIPE (a shell reports
+    status 141). No verdict is given, since not all of it was delivered. The
+    caller has unwound first, so what it started (workers, temporary copies) is
+    gone."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing left to flush into the closed pipe
+    except OSError:
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # not reached: the signal ends the process
 
 
 def os_message(err: OSError) -> str:

@@ -105,18 +105,27 @@ class CodeSignature:
 
 class ArchiveFacts:
     """The record of an archive, package or image itself: how many members were
-    read and, for an image, its tags, config digest and layers."""
+    read; for an image, its tags, config digest and layers, and where known the
+    digest of its manifest, the platform chosen and the index it was chosen
+    from; for a package, what it says it is (archives.package.Package: name,
+    version)."""
 
-    __slots__ = ("members", "repo_tags", "config_digest", "layers")
+    __slots__ = ("members", "repo_tags", "config_digest", "layers", "digest", "platform", "index", "package")
 
-    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None):
+    def __init__(self, members: int | None, repo_tags=None, config_digest: str | None = None, layers=None,
+                 digest: str | None = None, platform: str | None = None, index: str | None = None, package=None):
         self.members, self.repo_tags, self.config_digest, self.layers = members, repo_tags, config_digest, layers
+        self.digest, self.platform, self.index, self.package = digest, platform, index, package
 
     def to_json(self) -> dict:
         out = {}
         if self.repo_tags is not None:
             out.update(repo_tags=list(self.repo_tags), config_digest=self.config_digest, layers=list(self.layers))
+        for key in ("digest", "platform", "index"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         out["members"] = self.members
+        out["package"] = self.package.to_json() if self.package is not None else None
         return out
 
 
@@ -281,6 +290,10 @@ def gather(path: str, fd: int, asked: frozenset, *, strict: bool = False, size: 
     """The facts of the file open on fd, named `path`. Raises FormatError or
     OSError when the file cannot be located (call it inside `naming`); what
     goes wrong in a later group (broken build info, say) is recorded instead."""
+    if type(fd) is not int:  # a file read by URL, by ranges (remote/ranged.py)
+        src = fd.source()
+        facts = of_found(path, src, locate(src), asked, strict)
+        return facts.replace(notes=tuple(fd.notes)) if fd.notes else facts
     size = os.fstat(fd).st_size if size is None else size
     src = Source(fd, 0, size, head)
     return of_found(path, src, locate(src), asked, strict)
@@ -417,7 +430,7 @@ def _summary(unit: Unit) -> tuple[str | None, str | None]:
 def _signature(unit: Unit) -> CodeSignature:
     sig, base = unit.found.code_signature, unit.span.offset
     try:
-        check = codesign.check_file(unit.src.fd, sig, base)
+        check = codesign.check_file(unit.src.fd, sig, base, unit.src.pread)
     except OSError:
         check = None
     return CodeSignature(sig.offset, sig.size, True, codesign.size(sig.offset - base) == sig.size,
@@ -438,7 +451,10 @@ def _digest(facts: Facts, fd: int) -> Facts:
 
 def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
     """gather() on a path: opened safely, errors naming the file (BuildIDError)."""
-    with naming(path), opened(path) as fd:
+    # Reading only what the parsers touch suits a URL unless every byte is
+    # hashed (VERDICT, DIGEST): then it is fetched once, whole.
+    ranged = VERDICT not in asked and DIGEST not in asked
+    with naming(path), opened(path, ranged=ranged) as fd:
         return gather(path, fd, asked, strict=strict)
 
 

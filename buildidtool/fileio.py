@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import stat
 
-from .archives.paths import is_member_path
-from .errors import NotRegularFile, RewriteError, UnreadableFile, os_message
+from .archives.paths import SEP, is_member_path
+from .errors import NotRegularFile, RewriteError, UnreadableFile, naming, os_message
+from .remote import is_reference
 
 _KINDS = ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a FIFO"),
           (stat.S_ISCHR, "is a character device"), (stat.S_ISBLK, "is a block device"),
@@ -30,7 +31,20 @@ def check_regular(path: str) -> os.stat_result:
     return st
 
 
-def open_regular(path: str, write: bool = False) -> int:
+def open_regular(path: str, write: bool = False, ranged: bool = False):
+    """A read-only (or, for a rewrite, read-write) fd of the regular file
+    `path`, or of the member an `ARCHIVE!/MEMBER` path names. A remote
+    reference (`registry:...!/MEMBER`, `https://...`) gives the fd of its
+    bytes fetched once, or with `ranged`, for a URL, a remote.ranged.RemoteFile
+    that fetches only what is read (Source.of_file and facts.gather take either)."""
+    if is_reference(path):
+        if write:
+            raise RewriteError(path, "is a remote input and cannot be rewritten; nothing was changed")
+        from .remote import opening  # an HTTP client: never loaded for local files
+        with naming(path):  # remote errors come without the name, as core errors do
+            if SEP in path:
+                return opening.open_member(path)
+            return opening.open_file(path, whole=not ranged)
     if is_member_path(path):
         if write:
             raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
@@ -53,11 +67,14 @@ def open_regular(path: str, write: bool = False) -> int:
 class opened:
     """`with opened(path) as fd:` (a class, not contextlib, to keep imports light)."""
 
-    def __init__(self, path: str, write: bool = False):
-        self.fd = open_regular(path, write)
+    def __init__(self, path: str, write: bool = False, ranged: bool = False):
+        self.fd = open_regular(path, write, ranged)
 
     def __enter__(self) -> int:
         return self.fd
 
     def __exit__(self, *exc) -> None:
-        os.close(self.fd)
+        if type(self.fd) is int:
+            os.close(self.fd)
+        else:
+            self.fd.close()

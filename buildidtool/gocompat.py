@@ -4,12 +4,15 @@ build systems run it once per link."""
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
+from .archives.paths import is_member_path
 from .commands import COMMANDS
-from .errors import BuildIDError, naming
+from .errors import BuildIDError, NothingToRewrite, die_of_broken_pipe, naming
 from .fileio import opened
 from .formats import Source, reference_id
+from .remote import is_reference
 
 USAGE = f"""usage: buildid [-w] file          (as go tool buildid)
        buildid COMMAND [OPTIONS] FILE...   ({", ".join(sorted(COMMANDS))})
@@ -71,7 +74,7 @@ def _suggestion(argv: list[str]) -> str | None:
 
 def read_reference(path: str) -> bytes:
     """Exactly what `go tool buildid FILE` prints, without the newline."""
-    with naming(path), opened(path) as fd:
+    with naming(path), opened(path, ranged=True) as fd:
         return reference_id(Source.of_file(fd))
 
 
@@ -93,13 +96,46 @@ def main(argv: list[str]) -> int:
             sys.stdout.flush()
         return 0
     except BuildIDError as e:
-        sys.stderr.write(f"buildid: {e}\n")
+        sys.stderr.write(f"buildid: {go_words(path, e)}\n")
         return 1
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        die_of_broken_pipe()
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # never a traceback: name the file and the surprise
         sys.stderr.write(f"buildid: {path}: internal error: {type(e).__name__}: {e}\n")
         return 1
+
+
+def go_words(path: str, e) -> str:
+    """The error as `go tool buildid` words it where Go fails before parsing:
+    os.Open (`open PATH: no such file or directory`, `permission denied`, ...)
+    and its first 8-byte read (`read PATH: is a directory`; a shorter file:
+    `EOF`, without the name, as Go). Worked out again only once something
+    failed, so a successful run pays nothing for it. Anything else, and member
+    paths and remote references, which Go does not have: our own words. And -w of a file without a
+    build ID, as Go's FindAndHash words it."""
+    if is_member_path(path) or is_reference(path):
+        return str(e)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as x:
+        return f"open {path}: {_go_errno(x.errno)}"
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(st.st_mode):
+        return f"read {path}: is a directory"
+    if stat.S_ISREG(st.st_mode) and st.st_size < 8:
+        return "EOF"
+    if isinstance(e, NothingToRewrite):  # -w of a file without an ID: Go's hashing refuses the empty ID
+        return "buildid.FindAndHash: no id specified"
+    return str(e)
+
+
+def _go_errno(code: int | None) -> str:
+    """Go's text for an errno: the C library's, with a lower-case first letter
+    (Go's own table for Linux)."""
+    text = os.strerror(code) if code else "unknown error"
+    return text[:1].lower() + text[1:]

@@ -12,15 +12,21 @@ from .archives.magic import sniff as sniff_archive
 from .facts import DIGEST, VERDICT, ArchiveFacts, Facts, failed, gather
 from .formats import FormatError, sniff
 from .formats.raw import MARKER_START
+from .errors import BuildIDError
 from .formats.source import PREFIX_SIZE
+from .remote import is_reference
 from .tree import Walked
 from .verdict import NO_BUILD_ID, Verdict
 
 
-def records(item: Walked, asked: frozenset, archives=None) -> Iterator[Facts]:
+def records(item: Walked, asked: frozenset, archives=None, remote=None) -> Iterator[Facts]:
     """The records of one walked input; with `archives` (an
     archives.limits.Limits, None to look inside nothing), one per member of an
-    archive, package or image too."""
+    archive, package or image too. `remote`: the Limits a registry image is
+    read with when archives are not looked inside (its platform choice)."""
+    if not item.error and is_reference(item.path):
+        yield from _remote_input(item.path, asked, archives, remote)
+        return
     if archives is not None and not item.error:
         yield from _archive_input(item.path, asked, archives)
         return
@@ -50,8 +56,8 @@ def of_path(item: Walked, asked: frozenset) -> Facts:
 
 def of_fd(path: str, fd: int, asked: frozenset, head: bytes | None = None, size: int | None = None) -> Facts:
     """The record of the bytes open on fd (a file, or a spooled archive
-    member), named `path`; `head`: its first bytes and `size`, when the caller
-    has them."""
+    member; or a remote.ranged.RemoteFile, with head and size given), named
+    `path`; `head`: its first bytes and `size`, when the caller has them."""
     try:
         size = os.fstat(fd).st_size if size is None else size
         if head is None or (len(head) < PREFIX_SIZE and len(head) < size):
@@ -68,6 +74,62 @@ def of_fd(path: str, fd: int, asked: frozenset, head: bytes | None = None, size:
         return failed(path, str(e), asked, sniff(head))
     except OSError as e:
         return failed(path, f"read error: {e.strerror or e}", asked)
+    except BuildIDError as e:  # a ranged read of a URL that failed part way
+        return failed(path, e.message, asked, sniff(head))
+
+
+# --- remote inputs ---
+
+def _remote_input(path: str, asked: frozenset, limits, remote) -> Iterator[Facts]:
+    """A registry image (its members, as a local image's), or a file by URL
+    (read by ranges; fetched whole for --verify, an SBOM or an archive). What
+    cannot be fetched is this input's error record; the scan goes on."""
+    from .remote import opening  # the HTTP client: only for a remote input
+    from .remote.refs import is_registry, split_member
+    outer, member = split_member(path)
+    try:
+        if member is not None:  # one file in a remote image or archive
+            fd = opening.open_member(path, limits or remote)
+            try:
+                yield of_fd(path, fd, asked)
+            finally:
+                os.close(fd)
+            return
+        if is_registry(path):
+            lim = limits or remote
+            items = opening.image_items(path, lim, lim.all_layers, spool_all=DIGEST in asked)
+            yield from _members(items, asked)
+            return
+        f, head = opening.url_input(path, whole=VERDICT in asked or DIGEST in asked)
+    except BuildIDError as e:
+        yield failed(path, e.message, asked)
+        return
+    try:
+        fmt = sniff_archive(head) if limits is not None else None
+        if fmt is not None:
+            from .archives.expand import worth_opening
+            fmt = worth_opening(fmt, head)
+        if fmt is None:
+            size = f.size if type(f) is not int else None
+            yield of_fd(path, f, asked, head, size)
+            return
+        from .archives.expand import expand
+        try:
+            fd = f if type(f) is int else opening.whole_fd(f)
+        except BuildIDError as e:
+            yield failed(path, e.message, asked)
+            return
+        try:
+            yield from _members(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=DIGEST in asked),
+                                asked)
+        finally:
+            if fd is not f:
+                os.close(fd)
+    finally:
+        if type(f) is int:
+            os.close(f)
+        else:
+            f.close()
 
 
 # --- archives ---
@@ -75,17 +137,20 @@ def of_fd(path: str, fd: int, asked: frozenset, head: bytes | None = None, size:
 def _archive_input(path: str, asked: frozenset, limits) -> Iterator[Facts]:
     # expand.py is imported only when an input is an archive: it loads tarfile,
     # zipfile, lzma and zstandard (about 30 ms), which a tree of plain files never needs.
-    if os.path.isdir(path):  # the walk hands over a directory only when it is an OCI layout
-        from .archives.expand import expand_layout
-        yield from _members(expand_layout(path, limits, limits.all_layers, spool_all=DIGEST in asked), asked)
-        return
+    # Opened first and asked once what it is: a scan of a tree passes here for
+    # every file, and most are neither archives nor layouts.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
         yield failed(path, e.strerror or str(e), asked)
         return
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the walk saw it
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # the walk hands over a directory only when it is an OCI layout
+            from .archives.expand import expand_layout
+            yield from _members(expand_layout(path, limits, limits.all_layers, spool_all=DIGEST in asked), asked)
+            return
+        if not stat.S_ISREG(st.st_mode):  # swapped after the walk saw it
             yield failed(path, "not a regular file", asked)
             return
         try:
@@ -98,7 +163,7 @@ def _archive_input(path: str, asked: frozenset, limits) -> Iterator[Facts]:
             from .archives.expand import worth_opening
             fmt = worth_opening(fmt, head)
         if fmt is None:
-            yield of_fd(path, fd, asked, head)
+            yield of_fd(path, fd, asked, head, st.st_size)
             return
         from .archives.expand import expand
         yield from _members(expand(path, fd, limits, limits.all_layers, fmt=fmt, spool_all=DIGEST in asked), asked)
@@ -129,8 +194,10 @@ def _members(items, asked: frozenset) -> Iterator[Facts]:
         elif it.kind == ARCHIVE:
             rec = failed(it.name, it.error, asked, it.format) if it.error else Facts(it.name, format=it.format,
                                                                                       asked=asked)
-            extra["archive"] = ArchiveFacts(it.info.get("members"), it.info.get("repo_tags"),
-                                            it.info.get("config_digest"), it.info.get("layers"))
+            info = it.info
+            extra["archive"] = ArchiveFacts(info.get("members"), info.get("repo_tags"), info.get("config_digest"),
+                                            info.get("layers"), info.get("digest"), info.get("platform"),
+                                            info.get("index"), info.get("package"))
         else:  # devices, FIFOs: not regular files, as the walk skips them on disk
             continue
         yield rec.replace(**extra) if extra else rec

@@ -8,7 +8,7 @@ import os
 from .formats import Unit
 
 from . import codesign
-from .errors import RewriteError
+from .errors import NothingToRewrite, RewriteError
 from .formats.goquote import quote_bytes
 from .hashing import Hashed, find_and_hash
 from .idstring import hash_to_string, new_id as with_content_id
@@ -60,7 +60,7 @@ def hash_unit(unit: Unit, placeholder: bytes) -> Plan:
 def plan_unit(unit: Unit, old_id: bytes | None) -> Plan:
     """Hash a unit and work out the rewrite; RewriteError where Go's tool refuses."""
     if not old_id:
-        raise RewriteError("no Go build ID to rewrite")
+        raise NothingToRewrite("no Go build ID to rewrite")
     plan = hash_unit(unit, old_id)
     if b"/" not in old_id:
         raise RewriteError("build ID is a legacy format (no content ID part); not rewritten")

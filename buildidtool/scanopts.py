@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .archives.limits import Limits, parse_size
 from .report.scan import FORMATS
+from .tree import ALL_LINKS, FILE_LINKS, NO_LINKS
 
 DEFAULT_TIME_LIMIT = 300.0  # seconds per file; --verify hashes ~1 GB/s, so a 100 GB file fits
 
@@ -47,6 +48,11 @@ def _size(text: str) -> int:
     return parse_size(text)
 
 
+def _platform(text: str) -> str:
+    from .archives.platforms import check  # only when the option is given: row 2 never pays for it
+    return check(text)
+
+
 class Opt:
     """One option: its names, where its value goes, how a value is checked
     (None: a flag), its help and metavar."""
@@ -68,7 +74,9 @@ OPTIONS = (
     Opt(("--json",), "as_json", None, "Same as --format json: one JSON object per file."),
     Opt(("--csv",), "as_csv", None, "Same as --format csv: RFC 4180 with a header row."),
     Opt(("--verify",), "verify", None, "Also verify each file (reads whole files)."),
-    Opt(("--follow-symlinks",), "follow_symlinks", None, "Follow symbolic links inside the trees."),
+    Opt(("--follow-symlinks",), "follow_symlinks", None, "Also enter directories through symbolic links (each "
+        "directory once). Links to files are followed without it, as go version -m does."),
+    Opt(("--no-follow-symlinks",), "no_follow_symlinks", None, "Follow no symbolic link inside the trees."),
     Opt(("--go-only",), "go_only", None, "List only Go files (and files that could not be read); the summary counts all."),
     Opt(("-j", "--jobs"), "jobs", _int_in(1, 256), "Worker processes (default: one per core).", "N"),
     Opt(("--time-limit",), "time_limit", _float_at_least(0),
@@ -84,6 +92,10 @@ OPTIONS = (
     Opt(("--max-ratio",), "max_ratio", _float_at_least(1),
         "Largest expansion ratio of one input, once past 64M read (default 250).", "RATIO"),
     Opt(("--max-members",), "max_members", _int_in(1), "Most members read from one input (default 1000000).", "N"),
+    Opt(("--platform",), "platform", _platform,
+        "Images with several platforms: the one to read (default: this machine's), or all.", "OS/ARCH[/VARIANT]"),
+    Opt(("--insecure-registry",), "insecure_registry", None,
+        "Registries: allow plain HTTP and unverified TLS for every host (default: only for loopback hosts)."),
     Opt(("--dask",), "dask", _nonempty,
         "Scan on the Dask cluster whose scheduler is at ADDRESS (host:port or tcp://host:port); "
         "the inputs must be on file systems its workers share (needs the cluster extra).", "ADDRESS"),
@@ -103,18 +115,22 @@ _BY_NAME = {n: o for o in OPTIONS for n in o.names}
 class Options:
     """What a scan was asked to do."""
 
-    __slots__ = ("paths", "form", "verify", "follow_symlinks", "jobs", "time_limit", "sbom_identity", "archives",
-                 "go_only", "dask", "cache")
+    __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives", "go_only",
+                 "remote", "insecure_registry", "dask", "cache")
 
-    def __init__(self, paths, form="text", verify=False, follow_symlinks=False, jobs=None,
+    def __init__(self, paths, form="text", verify=False, links=FILE_LINKS, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
-                 go_only=False, dask=None, cache=None):
+                 go_only=False, platform=None, insecure_registry=False, dask=None, cache=None):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
-        self.follow_symlinks, self.jobs, self.time_limit = follow_symlinks, jobs, time_limit
+        self.links, self.jobs, self.time_limit = links, jobs, time_limit  # tree.FILE_LINKS, ALL_LINKS, NO_LINKS
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
             archives = Limits()
         self.archives = archives  # an archives.limits.Limits, or None: --no-archives
+        # a registry image is read whatever --no-archives says (it was named to be
+        # scanned), without opening archives inside it
+        self.remote = Limits(max_depth=1, platform=platform)
+        self.insecure_registry = insecure_registry
         self.dask = dask    # a Dask scheduler's address: its workers read the inputs
         self.cache = cache  # a result cache file
 
@@ -130,6 +146,9 @@ def options(paths, values: dict) -> Options:
     if len(chosen) > 1:
         raise UsageError("choose one output format (--format, --json, --csv)")
     form = chosen.pop() if chosen else "text"
+    if get("follow_symlinks") and get("no_follow_symlinks"):
+        raise UsageError("choose one of --follow-symlinks and --no-follow-symlinks")
+    links = ALL_LINKS if get("follow_symlinks") else NO_LINKS if get("no_follow_symlinks") else FILE_LINKS
     identity = (get("serial_number"), get("timestamp"), bool(get("reproducible")))
     if identity != (None, None, False):
         if not FORMATS[form].wants_sbom:
@@ -142,16 +161,16 @@ def options(paths, values: dict) -> Options:
             raise UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}") from None
     archives = None
     if not get("no_archives") and get("max_depth") != 0:
-        archives = Limits(all_layers=bool(get("all_layers")))
+        archives = Limits(all_layers=bool(get("all_layers")), platform=get("platform"))
         for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
             if get(field) is not None:
                 setattr(archives, field, get(field))
     if get("dask") is not None and get("jobs") is not None:
         raise UsageError("-j sets this machine's worker processes; with --dask the cluster's workers read the files")
     limit = get("time_limit")
-    return Options(paths, form, bool(get("verify")), bool(get("follow_symlinks")), get("jobs"),
+    return Options(paths, form, bool(get("verify")), links, get("jobs"),
                    DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")),
-                   get("dask"), get("cache"))
+                   get("platform"), bool(get("insecure_registry")), get("dask"), get("cache"))
 
 
 def parse(args: list[str]) -> Options | None:

@@ -9,11 +9,17 @@ task that runs too long, nor say which item was being worked on. Here each
 worker publishes the item it is on in shared memory, so the parent can blame
 exactly that item and hand the rest of the batch to a fresh worker.
 
-Protocol: the parent sends a worker batches (a sequence number, the items, and
-the items already known to fail) as length-prefixed pickles on one pipe; the
-worker answers each batch with (sequence number, combined results) on another.
-Each worker has at most WINDOW batches outstanding, so the walk feeding the
-items is read only as fast as workers consume it.
+Protocol: the parent sends a worker batches (a sequence number, the items, the
+index of the first of them in the batch, and the items already known to fail)
+as length-prefixed pickles on one pipe; the worker answers each batch on
+another with (sequence number, last part?, combined results, index of the
+first item not complete, how many of its results went out). An item may yield
+many results (an archive's members): with
+`part` set, they go out every `part` results, so that neither the worker nor
+the parent ever holds one input's results whole. Each worker has at most WINDOW
+batches outstanding, and the parent holds at most HELD_PARTS parts of a batch
+that is not next in order (the worker then waits, its clock stopped), so the
+walk feeding the items is read only as fast as the output is written.
 """
 from __future__ import annotations
 
@@ -42,15 +48,25 @@ _HEAD = struct.Struct("<Q")
 # reads it last, so a parent that sees a new item never pairs it with an older time.
 _WORDS = 3
 IDLE_DEATHS = 3  # a batch whose workers die before starting any item this often fails as a whole
+HELD_PARTS = 2  # parts of a batch not yet next in order that the parent takes before it waits
 
 
 class _Batch:
-    __slots__ = ("seq", "items", "faults", "idle_deaths")
+    __slots__ = ("seq", "items", "faults", "idle_deaths", "base", "partial")
 
     def __init__(self, seq: int, items: list):
         self.seq, self.items = seq, items
         self.faults: dict[int, str] = {}  # index -> why that item failed
         self.idle_deaths = 0
+        self.base = 0  # index in the batch of items[0]: the items before it are complete
+        self.partial = 0  # how many results of items[0] went out already
+
+    def advance(self, complete: int, partial: int) -> None:
+        """Results of the items before index `complete` have arrived, and the
+        first `partial` of item `complete`'s: a worker that dies now is given
+        only the rest (results of one item come the same way each time)."""
+        self.items = self.items[complete - self.base:]
+        self.base, self.partial = complete, partial
 
 
 class _Worker:
@@ -65,27 +81,33 @@ class _Worker:
 
 def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable, jobs: int,
             batch_items: int = BATCH_ITEMS, time_limit: float | None = None,
-            size: Callable = lambda item: 64, cost: Callable | None = None) -> Iterator:
+            size: Callable = lambda item: 64, cost: Callable | None = None, part: int | None = None) -> Iterator:
     """combine([work(item) for item in batch]) for consecutive batches of items,
     in order. An item whose work raises, or whose worker is killed or runs past
     `time_limit` seconds, gives fault(item, message) instead. `size` estimates
     an item's pickled size (to cut batches). `cost` estimates the work an item
     takes, in bytes read: a batch is also cut once it reaches BATCH_COST, so
     that a few large inputs (packages, images) spread over the workers instead
-    of landing in one batch. jobs < 1 or no fork: in this process."""
+    of landing in one batch. With `part`, work(item) and fault(item, message)
+    return lists (work: any iterable) of results and a batch may come as several
+    combined parts of about `part` results each; an item that fails after some
+    of its results went out gets fault's results after them. jobs < 1 or no
+    fork: in this process."""
     batches = cut(items, batch_items, size, cost)
     if jobs < 1 or not hasattr(os, "fork"):
         for chunk in batches:
-            yield run_batch(chunk, work, fault, combine)
+            yield run_batch(chunk, work, fault, combine, part)
         return
-    yield from _Pool(work, fault, combine, jobs, time_limit).run(batches)
+    yield from _Pool(work, fault, combine, jobs, time_limit, part).run(batches)
 
 
-def run_batch(chunk: list, work: Callable, fault: Callable, combine: Callable):
+def run_batch(chunk: list, work: Callable, fault: Callable, combine: Callable, part: int | None = None):
     """One batch in this process: combine([work(item)...]), an item whose
-    work raises giving its fault instead."""
+    work raises giving its fault instead (with `part`, work's iterable is
+    read whole here)."""
     _begin(work, chunk)
-    return combine([_guarded(work, fault, x) for x in chunk])
+    whole = work if part is None else lambda x: list(work(x))
+    return combine([_guarded(whole, fault, x) for x in chunk])
 
 
 def _begin(work, items: list) -> None:
@@ -103,7 +125,11 @@ def _guarded(work, fault, item):
     try:
         return work(item)
     except Exception as e:  # a bug in a reader: that item's error, not the run's
-        return fault(item, f"internal error: {type(e).__name__}: {e}")
+        return fault(item, _internal(e))
+
+
+def _internal(e: Exception) -> str:
+    return f"internal error: {type(e).__name__}: {e}"
 
 
 def cut(items: Iterable, n: int, size: Callable = lambda item: 64, cost: Callable | None = None,
@@ -136,7 +162,7 @@ def _assign(w: "_Worker", b: "_Batch") -> None:
     """Send b to w. A worker that has died cannot take it; that is noticed at
     the end of its results pipe, and its batches go to its successor."""
     try:
-        _send(w.tasks, (b.seq, b.items, b.faults))
+        _send(w.tasks, (b.seq, b.items, b.base, b.partial, b.faults))
     except BrokenPipeError:
         pass
 
@@ -174,9 +200,11 @@ def _death_message(status: int) -> str:
 
 
 class _Pool:
-    def __init__(self, work, fault, combine, jobs: int, time_limit: float | None):
+    def __init__(self, work, fault, combine, jobs: int, time_limit: float | None, part: int | None = None):
         self.work, self.fault, self.combine = work, fault, combine
-        self.jobs, self.time_limit = jobs, time_limit
+        self.jobs, self.time_limit, self.part = jobs, time_limit, part
+        self.parts: dict[int, list] = {}  # seq -> parts received and not yet handed on
+        self.complete: set[int] = set()  # seqs whose last part has arrived
         self.shared = mmap.mmap(-1, 8 * _WORDS * jobs)  # anonymous, shared with forked children
         self.times = memoryview(self.shared).cast("d")
         self.words = memoryview(self.shared).cast("q")
@@ -188,7 +216,7 @@ class _Pool:
         next run of this pool (a Dask worker's tasks: see cluster.py)."""
         sys.stdout.flush()
         sys.stderr.flush()
-        done: dict[int, object] = {}
+        parts, complete = self.parts, self.complete
         next_out = next_seq = 0
         exhausted = False
         finished = False
@@ -211,12 +239,22 @@ class _Pool:
                         next_seq += 1
                         w.batches.append(b)
                         _assign(w, b)
-                while next_out in done:
-                    yield done.pop(next_out)
+                while next_out in parts:
+                    waiting = parts[next_out]
+                    while waiting:
+                        yield waiting.pop(0)
+                    if next_out not in complete:
+                        break
+                    del parts[next_out]
+                    complete.discard(next_out)
                     next_out += 1
                 if exhausted and next_out == next_seq:
                     break
-                busy = {w.results: w for w in self.workers if w.batches}
+                # A worker whose results must wait for another batch's is not
+                # read past HELD_PARTS parts: it blocks on its pipe instead.
+                busy = {w.results: w for w in self.workers
+                        if w.batches and (w.batches[0].seq == next_out
+                                          or len(parts.get(w.batches[0].seq, ())) < HELD_PARTS)}
                 ready, _, _ = select.select(list(busy), [], [], self._wait())
                 for fd in ready:
                     w = busy[fd]
@@ -224,10 +262,14 @@ class _Pool:
                     if msg is None:
                         self._replace(w)
                         continue
-                    seq, payload = msg
+                    seq, last, payload, done, partial = msg
                     assert w.batches and w.batches[0].seq == seq
-                    w.batches.pop(0)
-                    done[seq] = payload
+                    parts.setdefault(seq, []).append(payload)
+                    if last:
+                        w.batches.pop(0)
+                        complete.add(seq)
+                    else:
+                        w.batches[0].advance(done, partial)
                 self._enforce_time_limit()
             finished = True
         finally:
@@ -274,11 +316,21 @@ class _Pool:
         self.workers[w.slot] = None
         first = w.batches[0]
         if index >= 0 and first.seq == seq:
-            first.faults[index] = w.kill_reason or _death_message(status)
+            why = w.kill_reason or _death_message(status)
+            if index == first.base and first.partial:
+                # some of the item's results went out: its fault follows them
+                self.parts.setdefault(seq, []).append(self.combine([self.fault(first.items[0], why)]))
+                first.advance(index + 1, 0)
+            else:
+                first.faults[index] = why
         else:
             first.idle_deaths += 1
             if first.idle_deaths >= IDLE_DEATHS:
-                first.faults.update((i, _death_message(status)) for i in range(len(first.items)))
+                first.faults.update((first.base + i, _death_message(status)) for i in range(len(first.items)))
+        if not first.items:  # nothing of it left to do
+            w.batches.pop(0)
+            self.parts.setdefault(seq, [])
+            self.complete.add(seq)
         fresh = self._spawn(w.slot)
         fresh.batches = w.batches
         for b in fresh.batches:
@@ -344,20 +396,54 @@ class _Pool:
             msg = _recv(tasks)
             if msg is None:
                 return
-            seq, items, faults = msg
+            seq, items, base, skip, faults = msg
             _begin(work, items)
             out = []
-            for i, item in enumerate(items):
+            for i, item in enumerate(items, base):
                 times[at] = clock()
                 words[at + 1] = seq
                 words[at + 2] = i
                 if i in faults:
                     out.append(fault(item, faults[i]))
-                else:
+                elif self.part is None:
                     out.append(_guarded(work, fault, item))
+                else:
+                    out = self._stream(at, results, seq, i, item, out, skip if i == base else 0)
             payload = self.combine(out)
             words[at + 2] = -1
-            _send(results, (seq, payload))
+            _send(results, (seq, True, payload, base + len(items), 0))
+
+    def _stream(self, at: int, results: int, seq: int, index: int, item, out: list, skip: int) -> list:
+        """Run work(item), sending the batch's results so far every `part`
+        results; the per-item results not yet sent. The first `skip` results
+        went out before (from a worker that died)."""
+        got: list = []
+        out.append(got)
+        pending = sum(len(x) for x in out)
+        sent = skip
+        try:
+            for r in self.work(item):
+                if skip:
+                    skip -= 1
+                    continue
+                got.append(r)
+                pending += 1
+                if pending >= self.part:
+                    # Time blocked on the pipe (the parent waits for an earlier
+                    # batch) is not the item's: the clock stops meanwhile.
+                    spent = time.monotonic() - self.times[at]
+                    self.times[at] = float("inf")
+                    sent += len(got)
+                    _send(results, (seq, False, self.combine(out), index, sent))
+                    self.times[at] = time.monotonic() - spent
+                    got, out, pending = [], [], 0
+                    out.append(got)
+        except Exception as e:  # a bug in a reader: that item's error, not the run's
+            if sent:
+                got.extend(self.fault(item, _internal(e)))
+            else:
+                got[:] = self.fault(item, _internal(e))
+        return out
 
 
 Pool = _Pool  # for cluster.py, which keeps one between a Dask worker's tasks (run(keep=True))

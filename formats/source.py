@@ -16,6 +16,10 @@ PREFIX_SIZE = 32 * 1024
 class Source:
     __slots__ = ("fd", "base", "size", "_prefix", "cache")
 
+    @staticmethod
+    def pread(fd, n: int, off: int) -> bytes:
+        return os.pread(fd, n, off)  # looked up at each call, so a test can make reads fail
+
     def __init__(self, fd: int, base: int, size: int, prefix: bytes | None = None):
         self.fd = fd
         self.base = base  # absolute file offset of this window
@@ -25,14 +29,18 @@ class Source:
         self.cache: dict = {}
 
     @classmethod
-    def of_file(cls, fd: int) -> "Source":
+    def of_file(cls, fd) -> "Source":
+        """A window on the whole of fd; an object that is not a file
+        descriptor (a remote file) gives its own Source."""
+        if type(fd) is not int:
+            return fd.source()
         return cls(fd, 0, os.fstat(fd).st_size)
 
     def prefix(self, n: int = PREFIX_SIZE) -> bytes:
         """The first n bytes (fewer if the window is shorter); cached."""
         p = self._prefix
         if p is None or (len(p) < n and len(p) < self.size):
-            p = self._prefix = os.pread(self.fd, min(n, self.size), self.base)
+            p = self._prefix = self.pread(self.fd, min(n, self.size), self.base)
         return p[:n]
 
     def memo(self, key: str, make):
@@ -51,7 +59,7 @@ class Source:
         p = self._prefix
         if p is not None and off + n <= len(p):
             return p[off:off + n]
-        data = os.pread(self.fd, n, self.base + off)
+        data = self.pread(self.fd, n, self.base + off)
         if len(data) != n:
             raise FormatError(f"{what} at offset {self.base + off:#x}: file shrank while reading")
         return data
@@ -67,7 +75,7 @@ class Source:
     def view(self, off: int, n: int, what: str = "member") -> "Source":
         if not self.fits(off, n):
             raise FormatError(f"{what} at offset {self.base + off:#x} (size {n:#x}) lies past the end of the file")
-        return Source(self.fd, self.base + off, n)
+        return type(self)(self.fd, self.base + off, n)
 
     def absolute(self, off: int) -> int:
         return self.base + off

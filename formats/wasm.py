@@ -114,7 +114,7 @@ def _read(src: Source) -> Found:
 # --- the protocol (formats.model.Image): sections, linear memory, producers ---
 
 
-WASM_DATA = 11
+WASM_CODE, WASM_DATA = 10, 11
 MAX_WASM_SECTIONS = 4096
 MAX_PRODUCERS_SIZE = 64 * 1024
 WINDOW = 1 << 20
@@ -205,6 +205,10 @@ def _const_expr_at(buf: bytes, i: int) -> tuple[int | None, int]:
 
 def _segment_header(buf: bytes, i: int) -> tuple[int | None, int, int]:
     """(memory address or None, content size, index of the content)."""
+    if buf[i] == 0 and buf[i + 1] == 0x41:
+        got = _go_segment_header(buf, i + 2)
+        if got is not None:
+            return got
     flags, i = _uleb_at(buf, i)
     if flags == 0:
         addr, i = _const_expr_at(buf, i)
@@ -217,6 +221,39 @@ def _segment_header(buf: bytes, i: int) -> tuple[int | None, int, int]:
         raise FormatError(f"unknown wasm data segment kind {flags}")
     n, i = _uleb_at(buf, i)
     return addr, n, i
+
+
+def _go_segment_header(buf: bytes, j: int) -> tuple[int, int, int] | None:
+    """The header every segment Go's linker writes has (active, at an i32.const
+    address), read without the general machinery: a module holds tens of
+    thousands. None for anything else (or anything the general reader would
+    reject), which the general reader then reads."""
+    v = shift = 0
+    while True:
+        b = buf[j]
+        j += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            break
+        if shift >= 35:
+            return None
+    if buf[j] != 0x0B:
+        return None
+    if b & 0x40:
+        v -= 1 << shift
+    j += 1
+    n = shift = 0
+    while True:
+        b = buf[j]
+        j += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            break
+        if shift >= 35:
+            return None
+    return None if n >> 32 else (v & 0xFFFFFFFF, n, j)
 
 
 class WasmMemory:
@@ -396,11 +433,21 @@ class WasmImage(Image):
                      for k, (off, size) in self.bodies().items())
 
     def memory(self) -> WasmMemory | None:
-        """None when the module has no data section."""
+        """None when the module has no data section. Built once per Source:
+        build info, version recovery and the pclntab reader share it (a Go
+        module has tens of thousands of segments)."""
         data = self.bodies().get(WASM_DATA)
         if data is None:
             return None
-        return WasmMemory(self.src, data_segments(self.src, *data), cap=data[1])
+        return self.src.memo("wasm.memory", lambda: WasmMemory(self.src, data_segments(self.src, *data), cap=data[1]))
+
+    def code_functions(self) -> int | None:
+        """How many functions the code section defines (None without one)."""
+        code = self.bodies().get(WASM_CODE)
+        if code is None or not code[1]:
+            return None
+        count, _ = _uleb_at(self.src.read_at(code[0], min(code[1], 10), "wasm code section"), 0)
+        return count
 
     def go_version(self) -> bytes | None:
         """The version the producers section gives for language Go."""

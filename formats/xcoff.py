@@ -109,7 +109,12 @@ def csect(src: Source, want: bytes) -> tuple[int, int]:
 # --- the protocol (formats.model.Image) and the layout ---
 
 
-STYP_DATA, STYP_BSS = 0x40, 0x80
+STYP_TEXT, STYP_DATA, STYP_BSS = 0x20, 0x40, 0x80
+
+
+def _perm(flags: int) -> str:
+    """How the loader maps a section of these type flags (XCOFF has no others)."""
+    return "rx" if flags & STYP_TEXT else "rw" if flags & (STYP_DATA | STYP_BSS) else ""
 RELOC_SIZE = {U802TOCMAGIC: 10, U64_TOCMAGIC: 14}
 LINENO_SIZE = {U802TOCMAGIC: 6, U64_TOCMAGIC: 12}
 
@@ -126,7 +131,7 @@ class XcoffImage(Image):
     def sections(self) -> tuple[Region, ...]:
         return tuple(Region("section", h.s_name.rstrip(b"\0").decode("utf-8", "replace"), h.s_scnptr,
                             0 if h.s_flags & STYP_BSS else h.s_size, h.s_vaddr,
-                            h.s_size if h.s_flags & STYP_BSS else None) for h in self.headers)
+                            h.s_size if h.s_flags & STYP_BSS else None, _perm(h.s_flags)) for h in self.headers)
 
     def buildinfo(self) -> tuple[int, int] | None:
         """The first data section."""

@@ -432,8 +432,7 @@ def build_all(go: str, outdir: Path, samples: list[Sample]) -> None:
     by_name = {s.name: s for s in samples}
     progress = Progress(1 + len(samples))
     start = time.monotonic()
-    print(f"building {1 + len(samples)} samples in {outdir}, {MAX_JOBS} at a time "
-          "(minutes with a cold Go build cache, seconds afterwards)", file=sys.stderr, flush=True)
+    print(start_message(len(samples), outdir, MAX_JOBS), file=sys.stderr, flush=True)
 
     modapp: tuple[Path, dict[str, str]] | None = None
     if any(s.module == "modapp" and not s.skipped for s in samples):
@@ -493,8 +492,19 @@ def build_all(go: str, outdir: Path, samples: list[Sample]) -> None:
         progress.report(sample, time.monotonic() - t0)
 
     skipped = sum(1 for s in samples if s.skipped)
-    print(f"built {len(samples) - skipped} samples ({skipped} skipped) in "
-          f"{time.monotonic() - start:.1f}s", file=sys.stderr)
+    print(end_message(len(samples), skipped, time.monotonic() - start), file=sys.stderr)
+
+
+# The progress lines count builds, the reference tool among them; the first and
+# last lines say so, so that their counts agree with each other and with them.
+def start_message(samples: int, outdir: Path, jobs: int) -> str:
+    return (f"building the reference tool and {samples} samples ({samples + 1} builds) in {outdir}, "
+            f"{jobs} at a time (minutes with a cold Go build cache, seconds afterwards)")
+
+
+def end_message(samples: int, skipped: int, seconds: float) -> str:
+    return (f"built the reference tool and {samples - skipped} of {samples} samples ({skipped} skipped) "
+            f"in {seconds:.1f}s")
 
 
 def lock_outdir(outdir: Path):

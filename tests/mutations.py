@@ -9,6 +9,16 @@ few independent struct reads):
   field          a 32-bit field in the first KiBs set to a special value
   chunk          a chunk of the file copied over its headers
   truncate       the file cut at a structure boundary
+
+and, for the pclntab reader (pclntab_mutate), damage aimed at the table's
+structures (found here by its header, read with plain struct reads):
+  pcln-count     the function or file count set to a special value (2^31, 2^64-1...)
+  pcln-offset    a sub-table offset or the stored text start set to a special value
+  pcln-functab   an entry or record offset of the function table
+  pcln-record    a field of a function record (name, pc-file, pc-line, CU offset)
+  pcln-pctab     a run of 0xff (varints that never end) or 0x00 over the pc tables
+  pcln-names     the function names overwritten without a NUL for 128 KiB
+  pcln-truncate  the file cut inside the table, at or near a sub-table boundary
 """
 from __future__ import annotations
 
@@ -217,3 +227,78 @@ def rewrite_agrees(reference: str, path: str, timeout: float = 20) -> str | None
         for f in (theirs, ours):
             if os.path.exists(f):
                 os.unlink(f)
+
+
+# --- pclntab mutants -----------------------------------------------------------
+
+PCLN_MAGICS = (0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1)
+PCLN_KINDS = ["pcln-count", "pcln-offset", "pcln-functab", "pcln-record", "pcln-pctab", "pcln-names",
+              "pcln-truncate"]
+PCLN_SPECIAL = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0x8000000000000000]
+
+
+def pclntab_header(data: bytes) -> tuple[int, str, int, int] | None:
+    """(offset, byte order, magic, pointer size) of the first pclntab header in data."""
+    for order in "<>":
+        for magic in PCLN_MAGICS:
+            pat = struct.pack(order + "I", magic) + b"\0\0"
+            i = data.find(pat)
+            while i >= 0:
+                if i + 8 <= len(data) and data[i + 6] in (1, 2, 4) and data[i + 7] in (4, 8):
+                    return i, order, magic, data[i + 7]
+                i = data.find(pat, i + 1)
+    return None
+
+
+def pclntab_mutate(rng: random.Random, data: bytes, kind: str | None = None) -> tuple[str, bytes]:
+    """(kind, mutant) with the damage inside the file's pclntab; the data
+    unchanged (kind "no-pclntab") when it has none."""
+    found = pclntab_header(data)
+    if found is None:
+        return "no-pclntab", data
+    at, order, magic, ptr = found
+    kind = kind or rng.choice(PCLN_KINDS)
+    body = bytearray(data)
+    word = order + ("Q" if ptr == 8 else "I")
+    nwords = {0xFFFFFFFB: 1, 0xFFFFFFFA: 7}.get(magic, 8)  # nfunc, nfiles, [text start], five offsets
+    words = [struct.unpack_from(word, data, at + 8 + k * ptr)[0] for k in range(nwords)
+             if at + 8 + (k + 1) * ptr <= len(data)]
+
+    def put(off: int, value: int, fmt: str = word) -> None:
+        if 0 <= off and off + struct.calcsize(fmt) <= len(body):
+            struct.pack_into(fmt, body, off, value & ((1 << (8 * struct.calcsize(fmt))) - 1))
+
+    relative = magic in (0xFFFFFFF0, 0xFFFFFFF1)
+    fs = 4 if relative else ptr
+    if len(words) == nwords and nwords > 1:  # the offsets of names, pc tables, function table
+        names, pctab, functab = (at + words[k] for k in (nwords - 5, nwords - 2, nwords - 1))
+    else:
+        names = pctab = functab = at + 8 + ptr
+    nfunc = words[0] if words else 0
+    if kind == "pcln-count":
+        put(at + 8 + ptr * rng.choice([0, 0, 1]), rng.choice(PCLN_SPECIAL))
+    elif kind == "pcln-offset":
+        put(at + 8 + ptr * rng.randrange(1, max(2, nwords)), rng.choice(PCLN_SPECIAL + [len(data), 8 + 8 * ptr]))
+    elif kind == "pcln-functab":
+        i = rng.randrange(0, max(1, 2 * min(nfunc, 1 << 16) + 1))
+        put(functab + i * fs, rng.choice(PCLN_SPECIAL), order + ("I" if fs == 4 else "Q"))
+    elif kind == "pcln-record":
+        i = rng.randrange(0, max(1, min(nfunc, 1 << 16)))
+        off_at = functab + (2 * i + 1) * fs
+        if off_at + fs <= len(data):
+            rec = struct.unpack_from(order + ("I" if fs == 4 else "Q"), data, off_at)[0]
+            base = functab if magic != 0xFFFFFFFB else at
+            field = (4 if relative else ptr) + 4 * rng.choice([0, 4, 5, 7])  # name, pcfile, pcln, CU
+            put(base + rec + field, rng.choice(PCLN_SPECIAL), order + "I")
+    elif kind == "pcln-pctab":
+        start = rng.randrange(pctab, max(pctab + 1, min(len(body), functab)))
+        n = rng.choice([16, 4096, 65536])
+        body[start:start + n] = bytes([rng.choice([0xFF, 0x00, 0x80])]) * len(body[start:start + n])
+    elif kind == "pcln-names":
+        n = min(128 * 1024, max(0, len(body) - names))
+        body[names:names + n] = b"A" * n
+    else:
+        cut = rng.choice([at + 8, at + 8 + ptr * nwords, names, pctab, functab, functab + 4 * fs,
+                          (functab + len(data)) // 2]) + rng.choice([0, 0, -1, 1, 3])
+        del body[max(0, min(cut, len(body))):]
+    return kind, bytes(body)

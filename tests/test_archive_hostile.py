@@ -231,3 +231,250 @@ def test_oci_index_of_the_wrong_shape(tmp_path, index):
                                     ("blobs/sha256/" + "a" * 64, blob)])
     out = items(p)
     assert out[-1][0] == ARCHIVE and (out[-1][2] is None or "\n" not in out[-1][2])
+
+
+# --- Memory and time: every shape read within the documented bound ---------------------------
+#
+# Each scan runs in a child (`-j 1`: the parent and one worker) under a small
+# wrapper whose RUSAGE_CHILDREN gives the largest resident set of any process
+# of that scan and the CPU seconds of all of them (pytest's own children, the
+# sample builds among them, would otherwise count).
+
+from buildidtool.archives.limits import MAX_GLOBAL_HEADERS, MAX_HEADER, MAX_SPARSE_ENTRIES, READER_MEMORY, \
+    WORKER_RSS  # noqa: E402
+
+CPU_SECONDS = 15.0  # per shape; the shapes that once blew up took 10 s to minutes, the rest take under one
+_MEASURE = """
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    p = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.buffer.write(p.stderr)
+print(p.returncode, r.ru_maxrss * 1024, r.ru_utime + r.ru_stime)
+"""
+
+
+class Measured:
+    def __init__(self, code: int, rss: int, cpu: float, out: Path, stderr: bytes):
+        self.code, self.rss, self.cpu, self.out, self.stderr = code, rss, cpu, out, stderr
+
+    def records(self) -> list[dict]:
+        import json
+        return [json.loads(line) for line in self.out.read_text().splitlines()]
+
+    def archive(self, path: Path) -> dict:
+        return next(r for r in self.records() if r["file"] == str(path))
+
+    def within(self, rss: int = WORKER_RSS, cpu: float = CPU_SECONDS) -> None:
+        assert self.rss <= rss, f"peak RSS {self.rss >> 20} MiB > {rss >> 20} MiB"
+        assert self.cpu <= cpu, f"{self.cpu:.1f} CPU seconds > {cpu}"
+
+
+def measured_scan(tmp_path: Path, *paths, args=()) -> Measured:
+    out = tmp_path / "records.jsonl"
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(out), sys.executable, "-m", "buildidtool", "scan",
+                           "--json", "-j", "1", *args, *map(str, paths)], capture_output=True, timeout=600)
+    code, rss, cpu = proc.stdout.split()
+    return Measured(int(code), int(rss), float(cpu), out, proc.stderr)
+
+
+def _header(name: str, kind: bytes, size: int, patch: dict | None = None) -> bytes:
+    """One 512-byte tar header, with bytes patched in at offsets and the checksum redone."""
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.size = kind, size
+    b = bytearray(ti.tobuf(tarfile.GNU_FORMAT))[:512]
+    for at, data in (patch or {}).items():
+        b[at:at + len(data)] = data
+    b[148:156] = b" " * 8
+    b[148:156] = b"%06o\0 " % sum(b)
+    return bytes(b)
+
+
+def _padded(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 512)
+
+
+def _gz_tar(path: Path, *pieces) -> Path:
+    """A tar.gz of raw pieces: bytes, or (byte, count) for a run written in chunks."""
+    with gzip.open(path, "wb", compresslevel=1) as g:
+        for p in pieces:
+            if isinstance(p, tuple):
+                chunk, left = p[0] * MiB, p[1]
+                while left > 0:
+                    g.write(chunk[:min(left, MiB)])
+                    left -= MiB
+            else:
+                g.write(p)
+        g.write(bytes(1024))
+    return path
+
+
+def _go_archives(goroot: Path) -> list[Path]:
+    """Every file under the Go tree's src that scan opens as an archive."""
+    from buildidtool.archives.magic import sniff as detect
+    found = []
+    for d, _, files in os.walk(goroot / "src"):
+        for f in files:
+            p = Path(d, f)
+            if p.is_file() and not p.is_symlink():
+                with open(p, "rb") as fh:
+                    if detect(fh.read(32 * 1024)):
+                        found.append(p)
+    return sorted(found)
+
+
+def test_go_archive_test_data_within_bounds(samples, tmp_path):
+    """Every archive under the Go tree's src (tar, zip, gzip, bzip2, zstd test data,
+    gnu-sparse-many-zeros.tar.bz2 with its ten-million-entry sparse map among them) and
+    archive/tar's base64-obscured ones decoded: within the memory bound and in
+    bounded time, each a record, the ones Go refuses an error that says why."""
+    import base64
+    goroot = Path(subprocess.run([samples.go, "env", "GOROOT"], capture_output=True, text=True,
+                                 check=True).stdout.strip())
+    archives = _go_archives(goroot)
+    assert len(archives) > 100, archives
+    decoded = []
+    for p in sorted((goroot / "src/archive/tar/testdata").glob("*.base64")):
+        out = tmp_path / p.name.removesuffix(".base64")
+        out.write_bytes(base64.b64decode(p.read_bytes()))
+        decoded.append(out)
+    m = measured_scan(tmp_path, *archives, *decoded, args=["--time-limit", "20"])
+    m.within(cpu=60.0)
+    recs = {r["file"]: r for r in m.records()}
+    for p in archives + decoded:
+        assert str(p) in recs, p
+    errors = {f: r["error"] for f, r in recs.items() if r["error"]}
+    assert not [e for e in errors.values() if "internal error" in e or "time limit" in e or "worker" in e], errors
+    sparse = recs[str(goroot / "src/archive/tar/testdata/gnu-sparse-many-zeros.tar.bz2")]
+    assert sparse["error"] == (f"GNU sparse map of 10000001 entries exceeds the archive reader's memory bound "
+                               f"({MAX_SPARSE_ENTRIES} entries)")
+    large = recs[str(goroot / "src/archive/tar/testdata/pax-bad-hdr-large.tar.bz2")]
+    assert "pax header of" in large["error"] and "memory bound (1 MiB)" in large["error"]
+    assert m.code == 2
+
+
+def test_pax_header_of_64_mib(tmp_path):
+    p = _gz_tar(tmp_path / "pax.tar.gz", _header("././@PaxHeader", tarfile.XHDTYPE, 64 * MiB),
+                (b"9 a=bbbb\n", 64 * MiB), _header("file", tarfile.REGTYPE, 0))
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["error"] == "pax header of 67108864 bytes exceeds the archive reader's memory bound (1 MiB)"
+
+
+def test_gnu_long_name_of_256_mib(tmp_path):
+    p = _gz_tar(tmp_path / "long.tar.gz", _header("././@LongLink", tarfile.GNUTYPE_LONGNAME, 256 * MiB),
+                (b"a", 256 * MiB), _header("file", tarfile.REGTYPE, 0))
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert "GNU long name of 268435456 bytes exceeds" in m.archive(p)["error"]
+
+
+def _pax(key: bytes, value: bytes) -> bytes:
+    """One pax record: its length counts its own digits."""
+    body = b" %s=%s\n" % (key, value)
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n = len(str(n)) + len(body)
+    return b"%d%s" % (n, body)
+
+
+def test_headers_that_add_up_past_the_bound(tmp_path):
+    """Two pax headers before one member, each under 1 MiB: tarfile holds both at once."""
+    body = _pax(b"comment", b"x" * (MAX_HEADER * 3 // 4))
+    p = _gz_tar(tmp_path / "two.tar.gz", _header("h1", tarfile.XHDTYPE, len(body)), _padded(body),
+                _header("h2", tarfile.XHDTYPE, len(body)), _padded(body), _header("file", tarfile.REGTYPE, 0))
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert f"after {len(body)} bytes of other headers exceeds" in m.archive(p)["error"]
+
+
+def test_global_pax_headers_add_up(tmp_path):
+    """Global headers are copied into every member's: their sum is bounded, not just each."""
+    pieces = []
+    for i in range(64):
+        body = b"".join(b"%d k%03d%03d=v\n" % (len(b"k000000=v\n") + 3, i, j) for j in range(30))
+        pieces += [_header(f"g{i}", tarfile.XGLTYPE, len(body)), _padded(body), _header(f"f{i}", tarfile.REGTYPE, 0)]
+    p = _gz_tar(tmp_path / "globals.tar.gz", *pieces)
+    m = measured_scan(tmp_path, p)
+    m.within()
+    err = m.archive(p)["error"]
+    assert err.startswith("global pax headers of") and f"({MAX_GLOBAL_HEADERS // 1024} KiB)" in err
+
+
+def test_old_gnu_sparse_map_of_4096_extension_blocks(tmp_path):
+    ext = bytes(504) + b"\x01" + bytes(7)
+    p = _gz_tar(tmp_path / "sparse.tar.gz",
+                _header("sparse", tarfile.GNUTYPE_SPARSE, 0, {482: b"\x01", 483: b"%011o\0" % 1000}), ext * 4096)
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["error"] == ("GNU sparse map of more than 1 MiB of extension blocks exceeds the archive "
+                                     "reader's memory bound (1 MiB)")
+
+
+def test_gnu_sparse_0_1_map_with_too_many_entries(tmp_path):
+    entries = MAX_SPARSE_ENTRIES + 1
+    body = _pax(b"GNU.sparse.size", b"1") + _pax(b"GNU.sparse.map", b",".join([b"0"] * (2 * entries)))
+    p = _gz_tar(tmp_path / "sparse01.tar.gz", _header("h", tarfile.XHDTYPE, len(body)), _padded(body),
+                _header("file", tarfile.REGTYPE, 0))
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["error"] == (f"GNU sparse map of {entries} entries exceeds the archive reader's memory "
+                                     f"bound ({MAX_SPARSE_ENTRIES} entries)")
+
+
+def test_zip_central_directory_past_the_bound(tmp_path):
+    """300,000 directory entries (14 MiB, as zipfile would hold them about 170 MiB):
+    refused before zipfile reads them."""
+    import struct
+    n = 300_000
+    cd = b"".join(struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0) + b"a"
+                  for _ in range(n))
+    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b"a"
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(cd), len(local), 0)
+    p = tmp_path / "wide.zip"
+    p.write_bytes(local + cd + end)
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["error"] == (f"zip central directory of {n} entries ({len(cd)} bytes) exceeds the archive "
+                                     f"reader's memory bound ({READER_MEMORY >> 20} MiB)")
+
+
+def test_an_archive_of_30000_members_streams(tmp_path):
+    """Records of one input leave the worker every 512: thirty thousand members take
+    no more memory than a few (held whole, they took 50 MiB; now 20)."""
+    pieces = [b"".join(_header(f"d/f{i}", tarfile.REGTYPE, 0) for i in range(k, k + 1000))
+              for k in range(0, 30_000, 1000)]
+    p = _gz_tar(tmp_path / "many.tar.gz", *pieces)
+    m = measured_scan(tmp_path, p)
+    m.within(rss=40 * MiB, cpu=60.0)
+    with open(m.out) as f:
+        assert sum(1 for _ in f) == 30_001
+    assert m.code == 0
+
+
+def test_image_metadata_past_the_bound(tmp_path):
+    """A 12 MiB manifest.json of empty objects would be 300 MiB parsed: it is not
+    parsed, and the tar reads as an ordinary tar."""
+    big = b"[" + b"{}," * (4 * MiB) + b"{}]"
+    p = _tar(tmp_path / "img.tar", [("manifest.json", big)])
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["format"] == "tar" and m.archive(p)["error"] is None
+
+
+@pytest.mark.parametrize("tool,args,suffix", [("xz", ["--lzma2=dict=256MiB"], "xz"),
+                                              ("zstd", ["-q", "--ultra", "-22", "--long=28"], "zst")])
+def test_decompressor_window_past_the_bound(tmp_path, tool, args, suffix):
+    exe = shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} is not installed")
+    src = _tar(tmp_path / "data.tar", [("data", os.urandom(MiB))])
+    p = tmp_path / f"data.tar.{suffix}"
+    # from standard input: the size unknown, zstd keeps the window it was asked for
+    with open(src, "rb") as data, open(p, "wb") as out:
+        subprocess.run([exe, *args, "-c"], stdin=data, stdout=out, check=True)
+    src.unlink()
+    m = measured_scan(tmp_path, p)
+    m.within()
+    assert m.archive(p)["error"] == (f"{'xz' if suffix == 'xz' else 'zstd'} stream with a window of 256 MiB "
+                                     f"exceeds the archive reader's memory bound (64 MiB)")

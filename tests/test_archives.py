@@ -116,10 +116,12 @@ def _extract(pkg: Path, dest: Path) -> Path:
     return dest
 
 
-def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str) -> None:
+def _check_package(pkg: Path, prefix: str, payload: dict[str, Path], fmt: str, package: dict) -> None:
     recs = scanned(pkg)
     top = recs.pop(str(pkg))
     assert (top["format"], top["error"]) == (fmt, None), top
+    # the package's own metadata names it (the SBOM's subject)
+    assert top["package"] == package, top["package"]
     for name, src in payload.items():
         assert f"{pkg}!/{prefix}{name}" in recs, (name, sorted(recs))
     # every regular file the package's own tools extract has a member record equal to its own
@@ -144,7 +146,8 @@ def test_npm_pack(payload, tmp_path):
         shutil.copyfile(src, pkg / "bin" / name)
     (pkg / "package.json").write_text(json.dumps({"name": "gobins", "version": "1.0.0", "files": ["bin"]}))
     _sh(npm, "pack", "--pack-destination", tmp_path, cwd=pkg)
-    _check_package(tmp_path / "gobins-1.0.0.tgz", "package/bin/", payload, "tar.gz")
+    _check_package(tmp_path / "gobins-1.0.0.tgz", "package/bin/", payload, "tar.gz",
+                   {"type": "npm", "namespace": None, "name": "gobins", "version": "1.0.0", "arch": None})
 
 
 def test_wheel_with_data_scripts(payload, tmp_path):
@@ -160,7 +163,8 @@ def test_wheel_with_data_scripts(payload, tmp_path):
     (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
                                 "Tag: py3-none-linux_x86_64\n")
     _sh(sys.executable, "-m", "wheel", "pack", root, "-d", tmp_path)
-    _check_package(tmp_path / "gobins-1.0-py3-none-linux_x86_64.whl", "gobins-1.0.data/scripts/", payload, "zip")
+    _check_package(tmp_path / "gobins-1.0-py3-none-linux_x86_64.whl", "gobins-1.0.data/scripts/", payload, "zip",
+                   {"type": "pypi", "namespace": None, "name": "gobins", "version": "1.0", "arch": None})
 
 
 @pytest.mark.parametrize("comp", ["xz", "gzip", "zstd", "none"])
@@ -176,7 +180,8 @@ def test_deb(payload, tmp_path, comp):
     os.symlink("hello", root / "usr" / "bin" / "hello-link")
     deb = tmp_path / "gobins.deb"
     _sh(dpkg, "--build", "--root-owner-group", f"-Z{comp}", "-z1", root, deb)  # -z1: fast, same format
-    _check_package(deb, "usr/bin/", payload, "deb")
+    _check_package(deb, "usr/bin/", payload, "deb",
+                   {"type": "deb", "namespace": "debian", "name": "gobins", "version": "1.0", "arch": "amd64"})
     links = [it for it in items(deb) if it[0] == LINK]
     assert [(n, l) for _, n, _, _, _, l, *_ in links] == [(f"{deb}!/usr/bin/hello-link", "symlink to hello")]
 
@@ -210,7 +215,8 @@ cp -p {src}/* %{{buildroot}}/usr/bin/
 """)
     _sh(rpmbuild, "-bb", "--define", f"_topdir {top}", "--define", "__strip /bin/true", spec)
     rpm = next((top / "RPMS").rglob("*.rpm"))
-    _check_package(rpm, "usr/bin/", payload, "rpm")
+    _check_package(rpm, "usr/bin/", payload, "rpm",
+                   {"type": "rpm", "namespace": None, "name": "gobins", "version": "1.0-1", "arch": "noarch"})
 
 
 # --- images, assembled to the specs -----------------------------------------------------
@@ -472,7 +478,7 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
     """Two packages in a row go to two workers (batches are cut by input size and
     an idle worker is fed first), and the records come out as with no workers."""
     from buildidtool.ops.scan import _item_cost, asked_for, scan
-    from buildidtool.tree import ScanStats, walk
+    from buildidtool.tree import NO_LINKS, ScanStats, walk
     from buildidtool.workers import ordered
 
     for name in ("a", "b"):
@@ -480,7 +486,7 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
             t.add(payload["hello"], "bin/hello")
             t.add(payload[TAMPERED], "bin/tampered")
     (tmp_path / "c.txt").write_text("small\n")
-    walked = list(walk([str(tmp_path)], False, ScanStats()))
+    walked = list(walk([str(tmp_path)], NO_LINKS, ScanStats()))
     paths = [w.path for w in walked]  # what scan hands the workers
     assert all(_item_cost(p) > 1 << 20 for p in paths[:2])
     pids = list(ordered(paths, lambda p: os.getpid(), lambda p, m: m, list, jobs=2, batch_items=4,
@@ -490,3 +496,41 @@ def test_large_inputs_spread_over_workers(payload, tmp_path):
     assert list(scan(walked, 2, asked_for(True, False), archives=Limits())) == serial
     assert [r.file for r in serial][:3] == [f"{tmp_path}/a.tar!/bin/hello", f"{tmp_path}/a.tar!/bin/tampered",
                                                f"{tmp_path}/a.tar"]
+
+
+def test_zip_members_read_in_one_pread_equal_zipfile(payload, tmp_path):
+    """A zip member's first 32 KiB is inflated straight from the file (one pread,
+    one inflate): its record equals the record of the same bytes loose, stored or
+    deflated, smaller or larger than 32 KiB, a binary (spooled in full through
+    zipfile) or not; a member whose CRC does not match stops the archive as zipfile does."""
+    exe = payload["hello"].read_bytes()
+    marker = b"text\n" * 100 + b'\xff Go build ID: "abc/def"\n \xff' + b"more\n" * 100
+    members = {"stored.txt": (b"plain text\n" * 50, zipfile.ZIP_STORED),
+               "deflated.txt": (b"plain text\n" * 50, zipfile.ZIP_DEFLATED),
+               "big.bin": (os.urandom(100_000), zipfile.ZIP_DEFLATED),
+               "big-stored.bin": (os.urandom(100_000), zipfile.ZIP_STORED),
+               "A.class": (b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(200), zipfile.ZIP_DEFLATED),
+               "marker.txt": (marker, zipfile.ZIP_DEFLATED),
+               "bin/hello": (exe, zipfile.ZIP_DEFLATED), "empty": (b"", zipfile.ZIP_DEFLATED)}
+    z = tmp_path / "a.jar"
+    with zipfile.ZipFile(z, "w") as zf:
+        for name, (data, method) in members.items():
+            zf.writestr(name, data, compress_type=method)
+    loose = tmp_path / "loose"
+    for name, (data, _) in members.items():
+        (loose / name).parent.mkdir(parents=True, exist_ok=True)
+        (loose / name).write_bytes(data)
+    recs = {r["file"]: r for r in (f.to_json() for f in scan_records(z, archives=Limits()))}
+    assert recs.pop(str(z))["error"] is None
+    for name in members:
+        want = _nameless(scan_records(loose / name)[0].to_json())
+        assert _nameless(recs[f"{z}!/{name}"]) == want, name
+    assert recs[f"{z}!/bin/hello"]["build_id"] and recs[f"{z}!/marker.txt"]["build_id"] == "abc/def"
+    # a flipped byte in the deflated text: zipfile's CRC check, as before
+    data = bytearray(z.read_bytes())
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo("deflated.txt")
+    data[info.header_offset + 30 + len("deflated.txt") + 2] ^= 0x01
+    z.write_bytes(bytes(data))
+    top = [r.to_json() for r in scan_records(z, archives=Limits()) if r.file == str(z)][0]
+    assert top["error"] == "corrupt archive: Bad CRC-32 for file 'deflated.txt'", top

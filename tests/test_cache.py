@@ -204,3 +204,83 @@ def test_error_records_are_not_kept(tree, tmp_path):
         again = {r.file: r for r in scan_api(walk([str(tree)], False, ScanStats()), 1, archives=Limits(), cache=db)}
     assert w.opened == {"bin/broken.tar.gz"}
     assert again == recs
+
+
+def _many_members(root, n: int, samples):
+    """A tar of n small text members and one Go binary: n + 2 records."""
+    import io
+    big = root / "many.tar"
+    with tarfile.open(big, "w") as t:
+        t.add(samples.path("hello-linux-amd64"), "bin/hello")
+        for i in range(n):
+            body = f"member {i}\n".encode()
+            info = tarfile.TarInfo(f"doc/{i:05}.txt")
+            info.size = len(body)
+            t.addfile(info, io.BytesIO(body))
+    time.sleep(1.1)
+    return big
+
+
+def test_an_archive_of_many_records_is_kept_in_chunks_and_streams_back(samples, tmp_path):
+    """Records stream on as they are read (an archive's every 512): the entry
+    holds them pickled a chunk at a time, and a hit gives them back the same,
+    in order, without opening the archive."""
+    import io
+    import pickle
+
+    from buildidtool import cache
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    big = _many_members(root, 1300, samples)
+    db = tmp_path / "cache.db"
+    want = scan("--json", big)
+    first = scan("--json", "--cache", db, big)
+    again, w = watched(root, "--json", "--cache", db, big)
+    assert want.stdout == first.stdout == again.stdout and want.stdout.count(b"\n") == 1302
+    assert w.touched == set()
+    with sqlite3.connect(db) as c:
+        (blob,) = c.execute("SELECT records FROM entries").fetchone()
+    chunks, f = [], io.BytesIO(blob)
+    while f.tell() < len(blob):
+        chunks.append(len(pickle.load(f)))
+    assert chunks == [cache.CHUNK, cache.CHUNK, 1302 - 2 * cache.CHUNK]
+
+
+def test_an_input_past_the_size_bound_is_read_every_time(samples, tmp_path, monkeypatch):
+    """Records that pickle to more than MAX_BYTES are not kept: a reader never
+    holds more than that of one input."""
+    from buildidtool import cache
+    from buildidtool.archives.limits import Limits
+    from buildidtool.ops.scan import scan as scan_api
+    from buildidtool.tree import ScanStats, walk
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    big = _many_members(root, 1300, samples)
+    (root / "small.txt").write_text("not a binary\n")  # beside it, and kept
+    time.sleep(1.1)
+    monkeypatch.setattr(cache, "MAX_BYTES", 64 * 1024)  # about 300 records
+    db = str(tmp_path / "cache.db")
+    want = [r.to_json() for r in scan_api(walk([str(root)], False, ScanStats()), 0, archives=Limits())]
+    got = [r.to_json() for r in scan_api(walk([str(root)], False, ScanStats()), 0, archives=Limits(), cache=db)]
+    assert got == want and len(got) == 1303
+    with sqlite3.connect(db) as c:
+        assert [os.fsdecode(p) for (p,) in c.execute("SELECT path FROM entries")] == [str(root / "small.txt")]
+    with Watch(root) as w:
+        again = [r.to_json() for r in scan_api(walk([str(root)], False, ScanStats()), 0, archives=Limits(), cache=db)]
+    assert again == want and w.opened == {"many.tar"}
+
+
+def test_the_platform_an_image_file_is_read_for_is_part_of_the_configuration(monkeypatch):
+    from buildidtool.archives.limits import Limits
+    from buildidtool.archives.platforms import host
+    from buildidtool.cache import options_text
+    from buildidtool.facts import SCAN
+
+    monkeypatch.delenv("BUILDID_PLATFORM", raising=False)
+    default = options_text(SCAN, Limits())
+    assert default == options_text(SCAN, Limits(platform=str(host())))
+    monkeypatch.setenv("BUILDID_PLATFORM", "linux/s390x")
+    assert options_text(SCAN, Limits()) == options_text(SCAN, Limits(platform="linux/s390x")) != default
+    assert options_text(SCAN, None) == options_text(SCAN, None)  # --no-archives: no platform to choose

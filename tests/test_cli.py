@@ -12,7 +12,9 @@ import pytest
 import buildidtool
 from helpers import flip_byte, run
 
-HEAVY = ("lief", "elftools", "click", "construct", "json", "tempfile")
+# No local path may load an HTTP client: remote inputs import theirs when one is named.
+HTTP = ("http.client", "ssl", "socket", "buildidtool.remote.http", "urllib3", "httpx")
+HEAVY = ("lief", "elftools", "click", "construct", "json", "tempfile", *HTTP)
 
 
 def test_read_json_on_every_sample(samples):
@@ -153,7 +155,7 @@ SBOM_LIBS = ("cyclonedx", "packageurl", "spdx_tools", "jsonschema", "sortedconta
 
 @pytest.mark.parametrize("args,heavy", [
     (["FILE"], HEAVY), (["-w", "FILE"], HEAVY),
-    *[(a, SBOM_LIBS) for a in (["read", "FILE"], ["read", "--json", "FILE"], ["verify", "FILE"],
+    *[(a, SBOM_LIBS + HTTP) for a in (["read", "FILE"], ["read", "--json", "FILE"], ["verify", "FILE"],
                                ["hash", "FILE"], ["info", "--json", "FILE"], ["scan", "--json", "FILE"],
                                ["scan", "FILE"], ["scan", "--format", "csv", "--verify", "FILE"])]])
 def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args, heavy):

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,10 +20,13 @@ from functools import partial
 
 import pytest
 
+from buildidtool.archives.platforms import host as host_platform
 from daskcluster import DaskCluster
 from filewatch import Watch
-from helpers import run
+from helpers import big_copies, run
 from test_cache import FILES, make_tree
+from test_archives import payload  # noqa: F401
+from test_remote import files, images, nginx, registry  # noqa: F401  (the real servers, on loopback)
 
 pytest.importorskip("distributed")
 
@@ -80,16 +84,7 @@ def test_relative_paths_name_the_same_files(cluster, tree):
 
 
 def test_a_dask_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, samples, tmp_path):
-    # 24 MiB files stamped again so they verify ok: each takes a reader some 20-40 ms.
-    big = tmp_path / "big"
-    shutil.copy(samples.path("hello-linux-amd64"), big)
-    with open(big, "ab") as f:
-        f.write(os.urandom(24 << 20))
-    assert run("-w", big).returncode == 0
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(200):
-        os.link(big, root / f"f{i:04}")
+    root = big_copies(samples.path("hello-linux-amd64"), tmp_path, 200)
     want = run("scan", "--json", "--verify", root, timeout=300)
     assert want.returncode == 0
     victim = cluster.worker_pids()[0]
@@ -124,11 +119,11 @@ def test_an_input_that_keeps_killing_its_worker_is_its_own_error_record(cluster,
     in: the batch's task fails for good (KilledWorker), its inputs go on one
     task each, and only the victim's fails again."""
     from buildidtool.cluster import Cluster
-    from buildidtool.ops.scan import _Combine, _fault, _work, asked_for
+    from buildidtool.ops.scan import PART_RECORDS, _Combine, _fault, _work, asked_for
     from buildidtool.tree import ScanStats, walk
 
     asked = asked_for(False, False)
-    real = partial(_work, asked, None)
+    real = partial(_work, asked, None, None)
 
     def work(item):  # pickled by value (cloudpickle) to the workers
         if item.endswith("notes.txt"):
@@ -138,7 +133,8 @@ def test_an_input_that_keeps_killing_its_worker_is_its_own_error_record(cluster,
 
     items = [w.path for w in walk([str(tree)], False, ScanStats())]
     c = Cluster.connect(cluster.address)
-    got = [r for recs in c.ordered(items, work, partial(_fault, asked), _Combine(None)) for r in recs]
+    got = [r for recs in c.ordered(items, work, partial(_fault, asked), _Combine(None), part=PART_RECORDS)
+           for r in recs]
     assert [r.file for r in got] == items
     by = {os.path.relpath(r.file, tree): r for r in got}
     assert by["notes.txt"].error == "Dask workers died while reading this file (KilledWorker)"
@@ -217,6 +213,41 @@ def test_the_cache_on_the_cluster(cluster, samples, tmp_path):
         second = run("scan", "--json", "--verify", "--dask", cluster.address, "--cache", db, root)
     assert first.stdout == second.stdout == want.stdout and first.returncode == second.returncode == 0
     assert w1.opened == FILES and w2.touched == set()
+
+
+@pytest.mark.skipif(host_platform().arch != "amd64", reason="the images' default platform is linux/amd64")
+def test_registry_and_url_references_are_read_by_the_workers(cluster, registry, nginx, images, samples, tmp_path):
+    """Remote references are not looked for on the workers' file systems: the
+    workers fetch them, and the output is the local scan's. The client's
+    platform goes with the tasks (the workers were started without
+    BUILDID_PLATFORM). The cache stores none of them: they are fetched again."""
+    from helpers import BUILDID
+
+    refs = [f"registry:{registry.host}/gobins:1", f"registry:{registry.host}/multi:1",
+            f"{nginx.base}/hello-linux-amd64", f"{nginx.base}/rel.tar.gz"]
+    for args in (["--json"], ["--json", "--verify"], []):
+        local, remote = both(cluster, *args, *refs)
+        assert remote.stdout == local.stdout and remote.stderr == local.stderr, args
+        assert local.returncode == remote.returncode == (1 if "--verify" in args else 0), args
+    lines = local.stdout.splitlines()
+    assert sum(l.startswith(b"registry:") for l in lines) == 6 and sum(l.startswith(b"http://") for l in lines) == 3
+
+    def arm(*args):
+        env = {**os.environ, "BUILDID_PLATFORM": "linux/arm64"}
+        return subprocess.run([*BUILDID, "scan", "--json", *map(str, args)], capture_output=True, timeout=300, env=env)
+    local, remote = arm(refs[1]), arm("--dask", cluster.address, refs[1])
+    assert remote.stdout == local.stdout and b'"arch": "arm64"' in remote.stdout and remote.returncode == 0
+
+    db = tmp_path / "cache.db"
+    hello = samples.path("hello-linux-amd64")
+    first = run("scan", "--json", "--dask", cluster.address, "--cache", db, *refs, hello)
+    before = len(nginx.requests(settle=0.3))
+    second = run("scan", "--json", "--dask", cluster.address, "--cache", db, *refs, hello)
+    assert first.stdout == second.stdout and first.returncode == second.returncode == 0
+    assert {r[1].rsplit("/", 1)[-1] for r in nginx.requests(before + 2, settle=0.3)[before:]} >= {
+        "hello-linux-amd64", "rel.tar.gz"}
+    with sqlite3.connect(db) as c:
+        assert [os.fsdecode(p) for (p,) in c.execute("SELECT path FROM entries")] == [str(hello)]
 
 
 def _can_unshare() -> bool:

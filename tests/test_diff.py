@@ -118,7 +118,7 @@ def test_universal_slices_are_compared_by_arch(samples, tmp_copy):
     assert [(u.arch, u.same_content) for u in d.units] == [("amd64", True), ("arm64", False)]
     (rng,) = d.units[1].ranges
     assert rng.offset == 0x2000 and rng.where == ["__TEXT,__text"]
-    assert b"[arm64]   0x2000-0x2001 (1 bytes) __TEXT,__text" in run("diff", a, b).stdout
+    assert b"[arm64]   0x2000-0x2001 (1 byte) __TEXT,__text" in run("diff", a, b).stdout
 
 
 def test_universal_bytes_after_the_last_slice(samples, tmp_copy):
@@ -206,7 +206,7 @@ def test_files_without_build_ids_compare_byte_for_byte(tmp_path):
     assert r.returncode == 1
     lines = r.stdout.decode().splitlines()
     assert lines[1] == "  build ID: build_id absent"
-    assert lines[-1] == "    0x11-0x12 (1 bytes)"  # no section to name it by
+    assert lines[-1] == "    0x11-0x12 (1 byte)"  # no section to name it by
 
 
 def test_longer_file_tail_is_a_range(samples, tmp_copy):

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run
+import shutil
+
+from helpers import BUILDID, run
 
 LC_SYMTAB, LC_DYSYMTAB = 0x2, 0xB
 MARKER = b"\xff Go build ID: \""
@@ -139,3 +141,55 @@ def test_rewrite_matches_go_where_its_parsers_decide(samples, tmp_path, sample, 
     r = run("-w", ours)
     assert r.returncode == 0, r.stderr
     assert ours.read_bytes() == theirs.read_bytes() != data
+
+
+def _missing(tmp_path: Path) -> Path:
+    return tmp_path / "nowhere"
+
+
+def _directory(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def _under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "f").write_bytes(b"x" * 100)
+    return tmp_path / "f" / "x"
+
+
+def _short(tmp_path: Path) -> Path:
+    (tmp_path / "short").write_bytes(b"GO")
+    return tmp_path / "short"
+
+
+def _not_go(tmp_path: Path) -> Path:
+    (tmp_path / "notes.txt").write_bytes(b"not a Go file at all\n" * 10)
+    return tmp_path / "notes.txt"
+
+
+def _unreadable(tmp_path: Path) -> Path:
+    (tmp_path / "secret").write_bytes(b"\x7fELF" + bytes(200))
+    (tmp_path / "secret").chmod(0)
+    return tmp_path / "secret"
+
+
+@pytest.mark.parametrize("make", [_missing, _directory, _under_a_file, _short, _not_go, _unreadable],
+                         ids=["missing", "directory", "not-a-directory", "shorter-than-8-bytes", "not-go",
+                              "permission-denied"])
+@pytest.mark.parametrize("write", [False, True], ids=["read", "-w"])
+def test_common_errors_in_go_words(samples, tmp_path, make, write):
+    """The errors met before any parsing read exactly as `go tool buildid`'s:
+    stderr, stdout and exit status equal to the reference's."""
+    path = make(tmp_path)
+    drop = []
+    if make is _unreadable:
+        # Tests run as root, who reads any file: without the capabilities that
+        # override file modes, root meets the mode as anyone would.
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                pytest.skip("setpriv (util-linux) is needed to drop root's file-mode override")
+            drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    args = ["-w", str(path)] if write else [str(path)]
+    ours = subprocess.run([*drop, *BUILDID, *args], capture_output=True, timeout=60)
+    ref = subprocess.run([*drop, str(samples.reference), *args], capture_output=True, timeout=60)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (ref.returncode, ref.stdout, ref.stderr)

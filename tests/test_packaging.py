@@ -19,7 +19,7 @@ import buildidtool
 from conftest import REPO
 
 # What a copy of the tree for building leaves behind: caches, venvs, build output.
-_NOT_SOURCE = shutil.ignore_patterns(".git", ".cache", ".venv", "build", "dist", "*.egg-info", "__pycache__",
+_NOT_SOURCE = shutil.ignore_patterns(".git", ".cache", ".cache.*", ".venv", "build", "dist", "*.egg-info", "__pycache__",
                                      ".pytest_cache", ".hypothesis")
 
 

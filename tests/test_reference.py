@@ -58,7 +58,8 @@ def test_rewrite_matches_reference_byte_for_byte(samples, tmp_path, how):
         assert ref_file.read_bytes() == our_file.read_bytes(), e["name"]
         if ref.returncode:
             assert ours.stderr.startswith(b"buildid: ") and ours.stderr.count(b"\n") == 1
-            assert str(our_file).encode() in ours.stderr
+            # Go's own words where Go fails before parsing (no ID: no file named), else ours naming the file
+            assert ours.stderr == ref.stderr or str(our_file).encode() in ours.stderr
         checked += 1
     assert checked >= (8 if how == "strip" else 30)
 
@@ -122,7 +123,7 @@ def test_refusals_match_reference(samples, tmp_path):
         ours = run("-w", f)
         assert ref.returncode == ours.returncode == 1
         assert f.read_bytes() == before
-        assert ours.stderr.count(b"\n") == 1 and str(f).encode() in ours.stderr
+        assert ours.stderr.count(b"\n") == 1 and (ours.stderr == ref.stderr or str(f).encode() in ours.stderr)
 
 
 @pytest.mark.parametrize("into", [0, 0.5, -1])

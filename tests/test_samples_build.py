@@ -228,9 +228,9 @@ def test_builds_run_in_parallel_with_progress(tmp_path, monkeypatch, capsys):
     mod.build_all("go", tmp_path, chosen)
     assert peak[0] == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("building 4 samples in ") and "2 at a time" in err[0]
+    assert err[0].startswith("building the reference tool and 3 samples (4 builds) in ") and "2 at a time" in err[0]
     assert sorted(l.split("]")[0] for l in err if l.startswith("[")) == ["[1/4", "[2/4", "[3/4", "[4/4"]
-    assert err[-1].startswith("built 3 samples (0 skipped)")
+    assert err[-1].startswith("built the reference tool and 3 of 3 samples (0 skipped)")
 
 
 def test_sample_build_progress_is_shown_as_it_comes(request):
@@ -253,3 +253,14 @@ def test_sample_build_progress_is_shown_as_it_comes(request):
     assert proc.stderr == "[1/2] s1: ok (0.1s)\n[2/2] s2: ok (0.1s)\n"
     assert [line for _, line in shown] == ["[1/2] s1: ok (0.1s)\n", "[2/2] s2: ok (0.1s)\n"]
     assert end - shown[0][0] > 0.8  # the first line was shown a second before the build ended
+
+
+def test_build_log_counts_agree():
+    """The first and last lines of the build log count the same things: the
+    reference tool and the samples, as the [n/total] progress lines do."""
+    from conftest import build_script
+    build = build_script()
+    start = build.start_message(34, Path("/out"), 2)
+    end = build.end_message(34, 1, 12.0)
+    assert start.startswith("building the reference tool and 34 samples (35 builds) in /out, 2 at a time")
+    assert end == "built the reference tool and 33 of 34 samples (1 skipped) in 12.0s"

@@ -15,7 +15,7 @@ import pytest
 from buildidtool.inputs import of_path
 from buildidtool.ops.scan import asked_for, scan
 from buildidtool.report import sbom
-from buildidtool.tree import ScanStats, walk
+from buildidtool.tree import NO_LINKS, ScanStats, walk
 from helpers import scan_one
 
 SBOM = asked_for(False, True)
@@ -27,7 +27,7 @@ STAMP = "2024-05-06T07:08:09Z"
 
 @pytest.fixture(scope="module")
 def records(samples):
-    return [of_path(w, SBOM) for w in walk([str(samples.dir)], False, ScanStats())]
+    return [of_path(w, SBOM) for w in walk([str(samples.dir)], NO_LINKS, ScanStats())]
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def test_stable_identifiers(inventory, spdx, cdx):
 
 
 def test_scan_with_workers_gives_the_same_document(samples, inventory):
-    recs = list(scan(walk([str(samples.dir)], False, ScanStats()), 2, SBOM))
+    recs = list(scan(walk([str(samples.dir)], NO_LINKS, ScanStats()), 2, SBOM))
     assert render(sbom.inventory(recs), "spdx-json") == render(inventory, "spdx-json")
 
 
@@ -233,7 +233,7 @@ def test_sbom_libraries_stay_out_of_other_commands(samples):
     code = ("import sys, buildidtool\n"
             "from buildidtool.inputs import of_path; from buildidtool.facts import SCAN\n"
             "from buildidtool.tree import walk, ScanStats\n"
-            f"[of_path(w, SCAN) for w in walk([{str(samples.dir)!r}], False, ScanStats())]\n"
+            f"[of_path(w, SCAN) for w in walk([{str(samples.dir)!r}], 'none', ScanStats())]\n"
             f"buildidtool.inspect({str(samples.path('hello-linux-amd64'))!r})\n"
             "print([m for m in ('cyclonedx', 'packageurl', 'spdx_tools') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -292,7 +292,7 @@ def test_file_names_that_are_not_utf8(samples, tmp_path):
     for raw in (b"x\xffy", b"x\xfey"):
         with open(os.path.join(bytes(tree), raw), "wb") as f:
             f.write(samples.path("hello-linux-amd64").read_bytes())
-    recs = [of_path(w, SBOM) for w in walk([str(tree)], False, ScanStats())]
+    recs = [of_path(w, SBOM) for w in walk([str(tree)], NO_LINKS, ScanStats())]
     inv = sbom.inventory(recs, [str(tree)])
     text = render(inv, "cyclonedx-json")
     assert "\\ud" not in text  # no lone surrogates, which strict JSON readers reject or mangle
@@ -303,3 +303,57 @@ def test_file_names_that_are_not_utf8(samples, tmp_path):
     spdx_text = render(inv, "spdx-json")
     assert _spdx_messages(spdx_text, tmp_path) == []
     assert len({p["SPDXID"] for p in json.loads(spdx_text)["packages"]}) == 4  # two files, stdlib, the root
+
+
+def _deb(samples, tmp_path, name="gobins", version="1.0+b1"):
+    """A Debian package made by dpkg-deb holding one Go binary."""
+    import shutil
+    dpkg = shutil.which("dpkg-deb")
+    if dpkg is None:
+        pytest.skip("dpkg-deb is not installed (apt install dpkg)")
+    root = tmp_path / name
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: amd64\nMaintainer: t <t@example.org>\n"
+        "Description: test\n")
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "modapp").write_bytes(samples.path("modapp-linux-amd64").read_bytes())
+    deb = tmp_path / f"{name}.deb"
+    subprocess.run([dpkg, "--build", "--root-owner-group", "-Zgzip", root, deb], check=True,
+                   stdout=subprocess.DEVNULL)
+    return deb
+
+
+def test_a_package_scanned_alone_is_the_documents_subject(samples, tmp_path):
+    """An SBOM of one .deb describes the package its control file names (its
+    purl, as syft and trivy give it), with the Go binary inside it; of two
+    packages, neither is the subject."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from helpers import run
+
+    deb = _deb(samples, tmp_path)
+    r = run("scan", "--format", "cyclonedx-json", "--reproducible", deb)
+    assert r.returncode == 0, r.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(r.stdout.decode()) is None
+    doc = json.loads(r.stdout)
+    subject = doc["metadata"]["component"]
+    assert (subject["name"], subject["version"], subject["purl"]) == \
+        ("gobins", "1.0+b1", "pkg:deb/debian/gobins@1.0%2Bb1?arch=amd64")
+    apps = [c["name"] for c in doc["components"] if c["type"] == "application"]
+    assert apps == [f"{deb}!/usr/bin/modapp"]
+
+    s = run("scan", "--format", "spdx-json", "--timestamp", STAMP, "--serial-number", SERIAL, deb)
+    assert s.returncode == 0 and _spdx_messages(s.stdout.decode(), tmp_path) == []
+    spdx = json.loads(s.stdout)
+    ids = {r["relatedSpdxElement"] for r in spdx["relationships"]
+           if r["spdxElementId"] == "SPDXRef-DOCUMENT" and r["relationshipType"] == "DESCRIBES"}
+    described = [p for p in spdx["packages"] if p["SPDXID"] in ids]
+    assert [(p["name"], p["versionInfo"]) for p in described] == [("gobins", "1.0+b1")]
+    refs = [x["referenceLocator"] for x in described[0]["externalRefs"] if x["referenceType"] == "purl"]
+    assert refs == ["pkg:deb/debian/gobins@1.0%2Bb1?arch=amd64"]
+
+    other = _deb(samples, tmp_path, "otherbins", "2.0")
+    both = json.loads(run("scan", "--format", "cyclonedx-json", "--reproducible", deb, other).stdout)
+    assert "purl" not in both["metadata"]["component"]

@@ -138,3 +138,14 @@ def test_gccgo_files_are_not_checkable(samples):
         assert v.status == "unverifiable" and "gccgo" in v.reason
     assert buildidtool.verify(str(samples.path("hello-gccgo"))).host_build_id.status == "derived"
     assert buildidtool.verify(str(samples.path("libgccgo"))).status == "ok"
+
+
+def test_a_file_that_cannot_be_checked_is_one_line_on_stderr(samples, tmp_path):
+    """verify DIR: the error once, on stderr, as every command words a failed
+    file; the other files' verdicts on stdout."""
+    good = samples.path("hello-linux-amd64")
+    r = run("verify", tmp_path, good, tmp_path / "missing")
+    assert r.returncode == 2
+    assert r.stdout.decode() == f"{good}: ok [host build ID derived]\n"
+    assert r.stderr.decode().splitlines() == [f"buildid: {tmp_path}: is a directory",
+                                              f"buildid: {tmp_path / 'missing'}: No such file or directory"]

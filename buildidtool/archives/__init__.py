@@ -6,7 +6,9 @@ first bytes and imports nothing; expand.py reads one input once, forward: member
 the formats layer can use are spooled (memory up to a bound, an anonymous
 temporary file beyond) and handed on as file descriptors, everything else is
 skipped unspooled; member.py opens one member for read, info, verify and hash.
-One module per archive format: tarball, ziparchive, deb, rpm (with cpio), image.
+One module per archive format: tarball (tarheaders.py bounds tarfile's header
+extensions), ziparchive, deb, rpm (with cpio), image. limits.py holds the limits
+and the memory the readers may use, charged before they allocate.
 
 Import the submodules: this one loads nothing, so that a scan of plain files
 never pays for tarfile and zipfile."""

@@ -9,7 +9,7 @@ class Entry:
     """A member as stored: its raw name, kind, size and, for a regular file, a
     reader of its bytes valid until the next entry is asked for."""
 
-    __slots__ = ("name", "kind", "size", "link", "reader", "notes", "layer", "extent")
+    __slots__ = ("name", "kind", "size", "link", "reader", "notes", "layer", "extent", "head")
 
     def __init__(self, name: str, kind: str, size: int = 0, link: str | None = None, reader=None,
                  notes: list[str] | None = None, layer: str | None = None):
@@ -19,3 +19,6 @@ class Entry:
         # (fd, offset) when the bytes lie as they are in an open file (a plain tar):
         # then they are read and spooled from there, without passing through Python
         self.extent: tuple[int, int] | None = None
+        # the member's first bytes when the reader got them another way (a zip
+        # member's, inflated straight from the file); `reader` is then unread
+        self.head: bytes | None = None

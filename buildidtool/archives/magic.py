@@ -10,7 +10,12 @@ _COMPRESSION = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ), (b"
 SUFFIX = {GZIP: "gz", BZIP2: "bz2", XZ: "xz", ZSTD: "zst"}
 
 
+_FIRST = frozenset(m[0] for m, _ in _COMPRESSION)
+
+
 def compression(head: bytes) -> str | None:
+    if not head or head[0] not in _FIRST:  # most files: one test
+        return None
     for magic, kind in _COMPRESSION:
         if head.startswith(magic):
             return kind
@@ -28,8 +33,11 @@ def looks_like_tar(block: bytes) -> bool:
         return False
     if block[257:262] == b"ustar":
         return True
+    field = block[148:156]
+    if field.translate(None, b"01234567 \x00"):  # not an octal field: most files end here, cheaply
+        return False
     try:
-        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"x", 8)
+        stored = int(field.replace(b"\x00", b" ").strip() or b"x", 8)
     except ValueError:
         return False
     unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:512])

@@ -9,9 +9,11 @@ said in the member's note, so a hostile name stays visible as hostile."""
 from __future__ import annotations
 
 import os
+import re
 
 SEP = "!/"
 _ESCAPED_SEP = "!%2F"
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def is_member_path(path: str) -> bool:
@@ -36,7 +38,7 @@ def clean(raw: str) -> tuple[str, list[str]]:
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
         notes.append("name has '..' components")
-    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in raw):
+    if _CONTROL.search(raw):
         notes.append("name has control characters")
     name = "/".join(parts)
     if SEP in name or name.endswith("!"):

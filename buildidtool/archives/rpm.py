@@ -28,15 +28,22 @@ def _header_end(fd: int, base: int, off: int, size: int, pad: bool) -> int:
     return end + (-end) % 8 if pad else end
 
 
-def payload_offset(fd: int, base: int, size: int) -> int:
+def main_header(fd: int, base: int, size: int) -> int:
+    """Where the main header starts (after the lead and the signature header)."""
     if size < _LEAD:
         raise ValueError("RPM lead is truncated")
-    sig_end = _header_end(fd, base, _LEAD, size, pad=True)
-    return _header_end(fd, base, sig_end, size, pad=False)
+    return _header_end(fd, base, _LEAD, size, pad=True)
+
+
+def payload_offset(fd: int, base: int, size: int) -> int:
+    return _header_end(fd, base, main_header(fd, base, size), size, pad=False)
 
 
 def entries(fd: int, base: int, size: int, budget: Budget):
     off = payload_offset(fd, base, size)
     raw = io.BufferedReader(Window(fd, base + off, size - off), CHUNK)
-    _, stream = decompressed(raw, budget)
-    yield from cpio.entries(stream)
+    _, stream, held = decompressed(raw, budget)
+    try:
+        yield from cpio.entries(stream)
+    finally:
+        budget.release(held)

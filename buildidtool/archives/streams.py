@@ -13,7 +13,12 @@ import tempfile
 
 import zstandard
 
-from .limits import Budget
+from .limits import Budget, OverMemoryBound
+
+try:
+    from _compression import DecompressReader  # what LZMAFile reads through, which takes a memory limit
+except ImportError:
+    DecompressReader = None
 
 CHUNK = 1 << 20
 
@@ -90,29 +95,98 @@ class Chain(io.RawIOBase):
         return len(data)
 
 
-def decompressor(kind: str, raw):
+# The most memory one decompressor may use: xz's dictionary, zstd's window
+# (xz -9 needs 64 MiB, zstd -19 8 MiB; zstd --ultra -22 128 MiB is refused);
+# bzip2 needs up to about 4 MiB and gzip 32 KiB whatever the stream says.
+MAX_WINDOW = 64 << 20
+_FIXED = {GZIP: 64 << 10, BZIP2: 4 << 20}
+
+
+def window(kind: str, head: bytes) -> int:
+    """The memory a decompressor of the stream starting with `head` will need,
+    as its header declares (MAX_WINDOW when it cannot be read there)."""
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind == ZSTD:
+        try:
+            return zstandard.get_frame_parameters(head).window_size
+        except zstandard.ZstdError:
+            return MAX_WINDOW
+    return _xz_dictionary(head) or MAX_WINDOW
+
+
+def _xz_dictionary(head: bytes) -> int | None:
+    """The LZMA2 dictionary size in the first block header of an xz stream."""
+    def varint(at: int) -> tuple[int, int]:
+        n = shift = 0
+        for i in range(at, min(at + 9, len(head))):
+            n |= (head[i] & 0x7F) << shift
+            shift += 7
+            if head[i] < 0x80:
+                return n, i + 1
+        raise IndexError
+    try:
+        at = 12  # after the stream header
+        if head[at] == 0:  # an index: no block
+            return None
+        flags = head[at + 1]
+        at += 2
+        if flags & 0x40:
+            _, at = varint(at)
+        if flags & 0x80:
+            _, at = varint(at)
+        for _ in range((flags & 3) + 1):
+            fid, at = varint(at)
+            nprops, at = varint(at)
+            if fid == 0x21 and nprops == 1:
+                b = head[at]
+                return None if b > 40 else 0xFFFFFFFF if b == 40 else (2 | (b & 1)) << (b // 2 + 11)
+            at += nprops
+    except IndexError:
+        return None
+    return None
+
+
+def decompressor(kind: str, raw, limit: int = MAX_WINDOW):
     """A reader of the decompressed bytes of `raw`; every format's multi-stream
-    concatenation is read through, as gzip -d does."""
+    concatenation is read through, as gzip -d does. xz and zstd refuse a
+    stream that needs more than `limit` bytes of memory."""
     if kind == GZIP:
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if kind == BZIP2:
         return bz2.BZ2File(raw)
     if kind == XZ:
-        return lzma.LZMAFile(raw)
+        if DecompressReader is None:  # where the standard library moved it: unbounded, as before
+            return lzma.LZMAFile(raw)
+        # what LZMAFile reads through, with the memory limit it cannot pass on
+        return io.BufferedReader(DecompressReader(raw, lzma.LZMADecompressor, trailing_error=lzma.LZMAError,
+                                                  memlimit=limit + (1 << 20)))
     if kind == ZSTD:
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return zstandard.ZstdDecompressor(max_window_size=limit).stream_reader(raw, read_across_frames=True)
     raise ValueError(kind)
 
 
 def decompressed(raw, budget: Budget):
     """`raw` (a buffered reader) decompressed if it starts with a known
-    compression magic, else as is; counted. Returns (kind, reader).
+    compression magic, else as is; counted. Returns (kind, reader, held):
+    the memory its decompressor holds is charged to the budget, and the
+    caller releases `held` when done with the reader.
     Not buffered again: a reader that reads ahead would meet a truncation
     before the member in front of it was handed on."""
     kind = compression(raw.peek(8)[:8])
     if kind is None:
-        return None, raw
-    return kind, Counted(decompressor(kind, raw), budget)
+        return None, raw, 0
+    held = charge_window(kind, raw.peek(64)[:64], budget)
+    return kind, Counted(decompressor(kind, raw, held), budget), held
+
+
+def charge_window(kind: str, head: bytes, budget: Budget) -> int:
+    """Charge the budget with what the decompressor of this stream will hold."""
+    need = window(kind, head)
+    if need > MAX_WINDOW:
+        raise OverMemoryBound(f"{kind} stream with a window of {need >> 20} MiB", MAX_WINDOW)
+    budget.hold(need, f"{kind} stream with a window of {need >> 10} KiB")
+    return need
 
 
 def read_full(f, n: int) -> bytes:

@@ -1,5 +1,6 @@
 """tar (ustar, pax, GNU, v7), plain or compressed, read as one forward stream by
-the standard library's tarfile: headers in Python, data and decompression in C."""
+the standard library's tarfile (its extension headers bounded: tarheaders.py):
+headers in Python, data and decompression in C."""
 from __future__ import annotations
 
 import io
@@ -8,22 +9,30 @@ import tarfile
 from .entry import FILE, HARDLINK, OTHER, SYMLINK, Entry
 from .limits import Budget
 from .streams import CHUNK, Window, decompressed
+from .tarheaders import open_tar
 
 
 def entries(raw, budget: Budget, compressed: bool = True):
     """Entries of the tar in buffered reader `raw` (decompressed first if it is
     compressed, unless told it is not). Sparse members read with their holes as zeros."""
-    kind, stream = decompressed(raw, budget) if compressed else (None, raw)
+    kind, stream, held = decompressed(raw, budget) if compressed else (None, raw, 0)
+    try:
+        yield from _entries(stream, kind, budget)
+    finally:
+        budget.release(held)
+
+
+def _entries(stream, kind, budget: Budget):
     window = getattr(stream, "raw", None)
     if kind is None and isinstance(window, Window):
         # Not compressed and seekable (a tar on disk, a spooled member, an image
         # layer read in place): tarfile then reads each member straight from the
         # file instead of copying it through its 10 KiB stream buffer.
-        tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
+        tar = open_tar(stream, "r:")
     else:
         # tarfile's own 10 KiB reads: a larger buffer saves 4% CPU but reads that far
         # ahead, and would meet a truncation before the member in front of it is whole
-        tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)
+        tar = open_tar(stream, "r|")
     with tar:
         while True:
             m = tar.next()

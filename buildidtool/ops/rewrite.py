@@ -10,6 +10,7 @@ from ..formats import Source, locate, reference_id, units
 from ..archives.paths import is_member_path
 from ..errors import BuildIDError, FileChanged, RewriteError, naming, os_message
 from ..fileio import open_regular
+from ..remote import is_reference
 from ..idstring import display
 from ..plan import Plan, plan_unit
 
@@ -82,7 +83,10 @@ def rewrite(path: str, dry_run: bool = False, atomic: bool = False,
             go_compatible: bool = False) -> Rewritten:
     """Stamp `path` with the content ID of its own bytes. Raises BuildIDError;
     on any error the file is unchanged and the message says so."""
-    if is_member_path(path):  # refused in a dry run too: there is nothing to write back to
+    # refused in a dry run too: there is nothing to write back to
+    if is_reference(path):
+        raise RewriteError(path, "is a remote input and cannot be rewritten; nothing was changed")
+    if is_member_path(path):
         raise RewriteError(path, "is an archive member and cannot be rewritten; nothing was changed")
     fd = open_regular(path, write=not dry_run)
     try:

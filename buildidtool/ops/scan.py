@@ -13,11 +13,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from functools import partial
 
-from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, SetupError
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, SetupError, die_of_broken_pipe
 from ..facts import SBOM, SCAN, VERDICT, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
 from ..report.text import error_line, scan_summary
+from ..remote import is_reference
 from ..scanopts import Options, parse
 from ..tree import ScanStats, Walked, walk
 from ..workers import ordered
@@ -30,7 +31,7 @@ def asked_for(verify: bool, sbom: bool) -> frozenset:
 
 
 def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
-         time_limit: float | None = None, archives=None, *, dask: str | None = None,
+         time_limit: float | None = None, archives=None, remote=None, *, dask: str | None = None,
          cache: str | None = None, roots: Iterable[str] = ()) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
@@ -41,14 +42,15 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
     `dask`: the address of a Dask scheduler whose workers read the batches
     instead (cluster.py; `jobs` is then unused, and `render` must pickle);
     the `roots` the items were walked from are first checked to be the same
-    files on every worker. `cache`: a result cache file (cache.py): an input
+    files on every worker (remote references need no check: every worker
+    reaches them). `cache`: a result cache file (cache.py): a local input
     unchanged since a scan with the same version and options is not read
     again. Both are set up before this returns (SetupError when they cannot
     be); the records come as the iterator is read."""
-    work = partial(_work, asked, archives)
+    work = partial(_work, asked, archives, remote)
     fault = partial(_fault, asked)
     combine = _Combine(render)
-    visible = list(roots)
+    visible = [r for r in roots if not is_reference(r)]
     if cache is not None:
         from ..cache import open_cache  # sqlite3 and pickle only with --cache
         store = open_cache(cache, asked, archives)
@@ -67,21 +69,23 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
             cluster.close()
             raise
         batches = cluster.ordered(bare, work, fault, combine, verify=VERDICT in asked, time_limit=time_limit,
-                                  size=_item_size, cost=cost)
+                                  size=_item_size, cost=cost, part=PART_RECORDS)
     else:
         # Verifying reads whole files: small batches keep every worker busy to the end.
         # Looking inside archives, one input may hold far more work than its neighbours:
         # batches are cut by input size too, so large packages spread over the workers.
+        # An archive's records go out every PART_RECORDS, so that a million members
+        # are never held at once.
         batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
-                          time_limit=time_limit, size=_item_size, cost=cost)
+                          time_limit=time_limit, size=_item_size, cost=cost, part=PART_RECORDS)
     return batches if render is not None else (r for recs in batches for r in recs)
 
 
 # The work of one batch, as module-level functions and classes so that they
 # pickle by name: forked workers need nothing of the sort, Dask's do.
 
-def _work(asked: frozenset, archives, item) -> list:
-    return list(records(Walked(item) if type(item) is str else item, asked, archives))
+def _work(asked: frozenset, archives, remote, item) -> Iterator:
+    return records(Walked(item) if type(item) is str else item, asked, archives, remote)
 
 
 def _fault(asked: frozenset, item, message: str) -> list:
@@ -117,14 +121,30 @@ class _Render:
         return self.fmt.render_batch(recs), t
 
 
+PART_RECORDS = 512
+
+
 def _item_size(item) -> int:
     return len(item) + 8 if type(item) is str else len(item.path) + len(item.error) + 32
 
 
+# Names that are often archives, packages or images. Only these are stat()ed for
+# their size: the cost only spreads large inputs over the workers, and one
+# stat per file in the parent was a tenth of a tree's scan. A large archive
+# named otherwise is read all the same, in a batch with its neighbours.
+_HEAVY = (".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".tzst", ".zip", ".jar", ".war",
+          ".ear", ".whl", ".egg", ".nupkg", ".apk", ".aar", ".deb", ".udeb", ".rpm", ".gem", ".crate", ".sym")
+
+
 def _item_cost(item) -> int:
-    """An input's size on disk (a directory, an OCI layout, counts as large; a
-    walk error, nothing)."""
+    """An input's size on disk when its name says it may be an archive (a
+    directory, an OCI layout, counts as large); otherwise, and for a walk
+    error, nothing."""
     if type(item) is not str:
+        return 0
+    if is_reference(item):
+        return 1 << 30
+    if not item.endswith(_HEAVY) and "." in item.rpartition("/")[2]:
         return 0
     try:
         st = os.stat(item)
@@ -136,7 +156,8 @@ def _item_cost(item) -> int:
 def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
     found a modified file, else 2 when any file failed (an error record) or
-    the scan could not start (SetupError: one line on stderr), else 0."""
+    the scan could not start or was cut short (SetupError: one line on
+    stderr), else 0."""
     fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
@@ -147,10 +168,12 @@ def run(opts: Options) -> int:
         # keeps to the summary line, or one line saying why the scan stopped.
         import logging
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    if opts.insecure_registry:  # read by the HTTP client of each worker (remote/http.py; cluster.py sends it on)
+        os.environ["BUILDID_INSECURE_REGISTRY"] = "*"
     try:
-        batches = scan(walk(opts.paths, opts.follow_symlinks, stats, layouts), opts.jobs or os.cpu_count() or 1,
+        batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
                        asked_for(opts.verify, fmt.wants_sbom), _Render(fmt), opts.time_limit or None,
-                       opts.archives, dask=opts.dask, cache=opts.cache, roots=opts.paths)
+                       opts.archives, opts.remote, dask=opts.dask, cache=opts.cache, roots=opts.paths)
     except SetupError as e:
         sys.stderr.write(error_line(e.path, e.message) + "\n")
         return EXIT_ERROR
@@ -167,15 +190,17 @@ def run(opts: Options) -> int:
             if progress.shared:
                 out.flush()
             progress.tick(total.files)
+        fmt.end(out)
+        out.flush()
     except SetupError as e:  # the cluster went away mid-scan: what was written stands, the rest is missing
         out.flush()
         progress.clear()
         sys.stderr.write(error_line(e.path, e.message) + "\n")
         return EXIT_ERROR
-    fmt.end(out)
-    out.flush()
+    finally:
+        batches.close()  # stopped early (the output closed, Ctrl-C): the workers end now
     progress.clear()
-    sys.stderr.write(scan_summary(total, opts.verify, stats.skipped) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 
@@ -192,9 +217,7 @@ def guarded_run(opts: Options) -> int:
     try:
         return run(opts)
     except BrokenPipeError:
-        # The reader went away: stop quietly, as click does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_CHECK_FAILED
+        die_of_broken_pipe()
     except KeyboardInterrupt:
         return 130
 

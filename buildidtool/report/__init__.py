@@ -6,6 +6,7 @@
     table.py      CSV columns and rows of every command
     printer.py    read/hash/rewrite/verify/info/diff: text, JSON or CSV per file
     scan.py       scan's streaming formats, its tally and progress counter
+    symbols.py    symbols: text lines, its JSON line written directly, a CSV row per function
     cyclonedx.py  scan --format cyclonedx-json (cyclonedx-python-lib)
     spdx.py       scan --format spdx-json
 

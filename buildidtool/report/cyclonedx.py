@@ -14,7 +14,7 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from .sbom import NS, TOOL, Identity, Inventory, json_text, tool_version, unique_text
+from .sbom import NS, TOOL, Identity, Inventory, json_text, package_purl, tool_version, unique_text
 
 
 ROOT = "scan-root"
@@ -27,7 +27,11 @@ def binary_ref(path: str) -> str:
 def bom(inv: Inventory, ident: Identity) -> Bom:
     tool = Component(type=ComponentType.APPLICATION, name=TOOL, version=tool_version(),
                      bom_ref=f"tool:{TOOL}")
-    root = Component(type=ComponentType.FILE, name=json_text(inv.root), bom_ref=ROOT)
+    pkg = inv.package
+    root = Component(type=ComponentType.FILE, name=json_text(inv.root), bom_ref=ROOT) if pkg is None else \
+        Component(type=ComponentType.APPLICATION, name=pkg.name, version=pkg.version,
+                  purl=PackageURL.from_string(package_purl(pkg)), bom_ref=ROOT,
+                  properties=[Property(name=NS + "file", value=json_text(inv.root))])
     meta = BomMetaData(timestamp=datetime.datetime.fromisoformat(ident.timestamp.replace("Z", "+00:00")),
                        component=root)
     meta.tools.components.add(tool)

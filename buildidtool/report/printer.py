@@ -18,7 +18,10 @@ class Printer:
             for item in obj:
                 self.result(item)
         elif self.form == "json":
-            from .records import json_line  # json: 3 ms, only for --json
+            if self.command == "symbols" and hasattr(obj, "units"):
+                from .symbols import json_line  # the function list written directly (report/symbols.py)
+            else:
+                from .records import json_line  # json: 3 ms, only for --json
             self.write(json_line(obj) + "\n")
         else:
             from .table import csv_text  # csv: 1 ms, only for --csv

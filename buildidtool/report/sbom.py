@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import re
 import uuid
 
 from packageurl import PackageURL
@@ -81,14 +82,18 @@ class Binary:
 
 class Inventory:
     """`root` names what was scanned (the paths given): the document describes
-    it, and it contains every binary."""
+    it, and it contains every binary. `package`: when what was scanned is one
+    package (a .deb, an .rpm, a wheel, an npm tarball), what it says it is
+    (archives.package.Package), which then names the document's subject."""
 
-    __slots__ = ("root", "binaries", "modules")
+    __slots__ = ("root", "roots", "binaries", "modules", "package")
 
     def __init__(self, roots: list[str] | None = None) -> None:
         self.root = " ".join(roots) if roots else "scan"
+        self.roots = list(roots or ())
         self.binaries: list[Binary] = []
         self.modules: dict[str, Module] = {}
+        self.package = None
 
     def module(self, path: str, version: str) -> Module:
         purl = golang_purl(path, version)
@@ -100,6 +105,8 @@ class Inventory:
     def digest(self) -> str:
         """A hash of everything the document says, for a reproducible serial number."""
         h = hashlib.sha256(self.root.encode("utf-8", "surrogateescape"))
+        if self.package is not None:
+            h.update(repr(self.package.to_json()).encode("utf-8", "surrogateescape"))
         for b in self.binaries:
             h.update(repr((b.path, b.sha256, b.properties, sorted(b.modules))).encode("utf-8", "surrogateescape"))
         for purl in sorted(self.modules):
@@ -170,6 +177,26 @@ def _add_modules(inv: Inventory, b: Binary, bi) -> None:
         b.modules.add(m.purl)
 
 
+def is_subject(facts, roots: list[str]) -> bool:
+    """The record of the one package scanned: the document's subject."""
+    return len(roots) == 1 and facts.file == roots[0] and facts.archive is not None \
+        and facts.archive.package is not None
+
+
+def package_purl(pkg) -> str:
+    """The package's own purl: pkg:deb/VENDOR/NAME@VERSION?arch=ARCH, pkg:rpm/...,
+    pkg:pypi/NAME@VERSION (the name normalized as PEP 503 does), pkg:npm/...
+    (a scope as the namespace)."""
+    namespace, name = pkg.namespace, pkg.name
+    if pkg.type == "npm" and name.startswith("@") and "/" in name:
+        namespace, name = name.split("/", 1)
+    if pkg.type == "pypi":
+        name = re.sub(r"[-_.]+", "-", name).lower()
+    qualifiers = {"arch": pkg.arch} if pkg.arch else None
+    return PackageURL(type=pkg.type, namespace=namespace, name=name, version=pkg.version,
+                      qualifiers=qualifiers).to_string()
+
+
 def binary(inv: Inventory, facts) -> Binary | None:
     """The SBOM entry of one scan record, its modules added to `inv`; None
     for a file that is not Go, or could not be read."""
@@ -194,6 +221,8 @@ def inventory(records, roots: list[str] | None = None) -> Inventory:
     `roots`: the paths scanned."""
     inv = Inventory(roots)
     for facts in records:
+        if is_subject(facts, inv.roots):
+            inv.package = facts.archive.package
         b = binary(inv, facts)
         if b is not None:
             inv.binaries.append(b)

@@ -105,13 +105,15 @@ class SbomFormat(Format):
         self.records: list = []
 
     def render_batch(self, recs: list) -> list:
-        return [r for r in recs if not r.error and r.is_go]
+        from .sbom import is_subject  # packageurl: only for the SBOM formats
+        # Go files, and the one package scanned, whose own name names the document
+        return [r for r in recs if (not r.error and r.is_go) or is_subject(r, self.roots)]
 
     def write(self, out, rendered) -> None:
         self.records.extend(rendered)
 
     def end(self, out) -> None:
-        from .sbom import Identity, inventory  # packageurl: only for the SBOM formats
+        from .sbom import Identity, inventory
         inv = inventory(self.records, self.roots)
         out.write(self.document(inv, Identity.make(inv, *self.identity)).encode("utf-8"))
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 
-from .sbom import TOOL, Identity, Inventory, json_text, tool_version
+from .sbom import NS, TOOL, Identity, Inventory, json_text, package_purl, tool_version
 
 ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
@@ -64,10 +64,19 @@ def document(inv: Inventory, ident: Identity) -> dict:
                               "relatedSpdxElement": sid})
         relationships.extend({"spdxElementId": sid, "relationshipType": "DEPENDS_ON",
                               "relatedSpdxElement": mod_ids[p]} for p in sorted(b.modules))
-    packages.append({"SPDXID": ROOT, "name": json_text(inv.root), "downloadLocation": "NOASSERTION",
-                     "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
-                     "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
-                     "copyrightText": "NOASSERTION"})
+    root = {"SPDXID": ROOT, "name": json_text(inv.root), "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
+            "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
+            "copyrightText": "NOASSERTION"}
+    if inv.package is not None:  # one package scanned: the subject is the package, by its own name
+        pkg = inv.package
+        root.update(name=pkg.name, primaryPackagePurpose="INSTALL",
+                    externalRefs=[{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                                   "referenceLocator": package_purl(pkg)}],
+                    annotations=annotations([(NS + "file", inv.root)]))
+        if pkg.version:
+            root["versionInfo"] = pkg.version
+    packages.append(root)
     relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
                           "relatedSpdxElement": ROOT})
     packages.sort(key=lambda p: p["SPDXID"])

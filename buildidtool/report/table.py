@@ -7,7 +7,8 @@ instead. Columns are named by the JSON keys, a dotted name reaching into an
 object. Per-file commands give a row per unit (the file, or each slice of a
 universal file; each unit of a rewrite; each pair of units of a diff), a
 unit's own value winning over the file's, so `file` and `error` come from the
-file and `arch` from the unit; scan gives a row per record."""
+file and `arch` from the unit; scan gives a row per record, and symbols a row
+per function (its columns name a function's fields: report/symbols.py)."""
 from __future__ import annotations
 
 import csv
@@ -27,6 +28,10 @@ CSV_COLUMNS = {
     "diff": ("a", "b", "format", "same", "arch", "same_content", "content_id.a", "content_id.b",
              "differing_bytes", "range_count"),
     "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"),
+    "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
+    "rebuild": ("file", "status", "reason", "go_version", "path", "toolchain.version", "toolchain.chosen",
+                "source.kind", "unrecorded", "command.line", "differences.differing_bytes", "seconds",
+                "error"),
 }
 PER_RECORD = ("scan",)  # one row per record, not per unit
 
@@ -46,12 +51,18 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # rebuild's unrecorded flags: one field, as a shell would take them
+        import shlex
+        return " ".join(shlex.quote(str(v)) for v in value)
     return str(value)
 
 
 def csv_rows(command: str, record: dict) -> list[list[str]]:
     """The CSV rows of one record (a result's to_json(), or an error record)."""
     columns = CSV_COLUMNS[command]
+    if command == "symbols":  # a row per function
+        from .symbols import csv_rows as symbols_rows
+        return [[_cell(c) for c in row] for row in symbols_rows(record)]
     if command in PER_RECORD:
         return [[_cell(record.get(c)) for c in columns]]
     units = record.get("units") or record.get("slices") or [{}]

@@ -121,8 +121,9 @@ def diff_lines(d, label_a: str, label_b: str, short: bool = False) -> list[str]:
         if u.same_content:
             lines.append(pre + f"content: same ({u.content_ids[0]})")
             continue
-        lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {u.differing_bytes} "
-                           f"bytes differ in {u.range_count} ranges"
+        verb = "differs" if u.differing_bytes == 1 else "differ"
+        lines.append(pre + f"content: {u.content_ids[0]} vs {u.content_ids[1]}: {plural(u.differing_bytes, 'byte')} "
+                           f"{verb} in {plural(u.range_count, 'range')}"
                      + (f" (first {len(u.ranges)} listed)" if u.range_count > len(u.ranges) and not short else ""))
         if u.sizes[0] != u.sizes[1]:
             lines.append(pre + f"  sizes: {u.sizes[0]} vs {u.sizes[1]} bytes")
@@ -130,7 +131,7 @@ def diff_lines(d, label_a: str, label_b: str, short: bool = False) -> list[str]:
             lines.append(pre + "  by region: " + ", ".join(f"{k} {v}" for k, v in list(u.by_region.items())[:12]))
         for r in () if short else u.ranges:
             where = f" {', '.join(r.where)}" if r.where else ""
-            lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({r.size} bytes){where}")
+            lines.append(pre + f"  {r.offset:#x}-{r.offset + r.size:#x} ({plural(r.size, 'byte')}){where}")
     tail = d.after_slices
     if tail is not None and (tail.a or tail.b):
         lines.append(f"  after the last slice: {tail.a} vs {tail.b} bytes, "
@@ -139,6 +140,47 @@ def diff_lines(d, label_a: str, label_b: str, short: bool = False) -> list[str]:
         if archs:
             lines.append(f"  only in {label_a if side == 'a' else label_b}: {', '.join(archs)}")
     return [printable(line) for line in lines]
+
+
+def rebuild_lines(r) -> list[str]:
+    """`rebuild`: the verdict, then how it was reached: toolchain, source,
+    the flags build info does not record, the command, and where a file
+    that differs differs (ranges and build info come from the files: each
+    line is escaped)."""
+    lines = [f"{r.file}: {r.status}: {r.reason}"]
+    if r.error:
+        return [printable(lines[0])]
+    if r.toolchain is not None:
+        lines.append(f"  toolchain: {r.toolchain.text()}")
+    if r.origin is not None:
+        lines.append(f"  source: {r.origin.text()}")
+    if len(r.attempts) > 1 or r.unrecorded:
+        tried = ", ".join(f"{' '.join(a.unrecorded) or 'none'} (link {_link_word(a.link_match)})"
+                          for a in r.attempts)
+        if r.unrecorded is None:
+            lines.append(f"  not in build info, tried: {tried}")
+        else:
+            lines.append(f"  not in build info: {' '.join(r.unrecorded) or 'none'}"
+                         + (f" (tried {tried})" if len(r.attempts) > 1 else ""))
+    if r.command is not None:
+        lines.append(f"  command: {r.command.line()}")
+    for m in r.undone:
+        lines.append(f"  undone: {m.kind}: {m.detail}")
+    d = r.differences
+    if d is not None and r.status == "differs":
+        lines.append("  build ID: " + ", ".join(f"{k} {v}" for k, v in d.build_id))
+        for offset, size, where in d.ranges[:5]:
+            lines.append(f"  {offset:#x}-{offset + size:#x} ({plural(size, 'byte')}) {', '.join(where)}".rstrip())
+        if d.range_count > 5:
+            lines.append(f"  … {d.range_count - 5} more ranges")
+        for field, a, b in d.build_info:
+            lines.append(f"  build info {field}: {_value(a)} (file) vs {_value(b)} (rebuilt)")
+    lines += [f"  note: {n}" for n in r.notes]
+    return [printable(line) for line in lines]
+
+
+def _link_word(match: bool | None) -> str:
+    return {True: "matches", False: "differs", None: "unknown"}[match]
 
 
 def shown_id(facts) -> str | None:
@@ -170,10 +212,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def scan_summary(tally, verify: bool, skipped: int) -> str:
-    """The line on stderr after a scan (report.scan.Tally counts it)."""
+def scan_summary(tally, verify: bool, skipped: str) -> str:
+    """The line on stderr after a scan (report.scan.Tally counts it); `skipped`:
+    what the walk passed over, worded (tree.ScanStats.words)."""
     per_version = ", ".join(f"{v}: {n}" for v, n in sorted(tally.versions.items()))
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
             + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")
-            + f", {plural(tally.errors, 'error')}, {skipped} skipped (not regular files or links)")
+            + f", {plural(tally.errors, 'error')}, {skipped}")

@@ -1,0 +1,194 @@
+"""A unit's pclntab as facts: where the table lies and its layout, every
+function (name, entry, end, and the file and line of its entry, as
+debug/gosym gives them), the file table, the packages, and the modules,
+build directories and main module that the file paths and names tell
+(pclnmodules.py). The `symbols` command shows all of it (ops/symbols.py);
+the commands that report build info use the modules where build info is
+missing:
+
+    table = table_of(src)             # PclnTable | None; FormatError if broken
+    table.version_range               # VersionRange("go1.26", None)
+    recovered_modules(table)          # [RecoveredModule], source "pclntab"
+
+`table_of` reads the header and the table through the Source (never the
+whole file) and checks them against the image; the functions are decoded
+only when something asks for them (`recovered_modules` does), so that call
+too may raise FormatError: call both inside `with naming(path):`.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from . import pclnmodules
+from .formats import Source, image
+from .formats import pclntab as pcln
+from .formats.kinds import THIN
+from .formats.magic import sniff
+from .formats.source import PREFIX_SIZE
+
+
+class Function(namedtuple("Function", "name entry end file line")):
+    """One function as debug/gosym gives it: Funcs[i].Name, .Entry, .End, and
+    Table.PCToLine(.Entry)'s file and line."""
+    __slots__ = ()
+
+
+class VersionRange(namedtuple("VersionRange", "min max")):
+    """The Go releases a table's layout could come from (max None: any later one)."""
+    __slots__ = ()
+
+    def to_json(self) -> dict:
+        return {"min": self.min, "max": self.max}
+
+    def __str__(self) -> str:
+        return f"{self.min} or later" if self.max is None else f"{self.min} to {self.max}"
+
+
+def version_range(hdr: pcln.Header) -> VersionRange:
+    """What the layout implies, narrowed for the 1.20 layout by what Go 1.26
+    changed in it: the text start no longer stored, the function names right
+    after the header."""
+    low, high = pcln.RELEASES[hdr.layout]
+    if hdr.layout == "go1.20":
+        packed = hdr.offsets[0] == pcln.header_size(hdr.layout, hdr.ptr_size)
+        if packed and not hdr.text_start:
+            return VersionRange(pcln.UNRELOCATED_SINCE, None)
+        if not packed:
+            return VersionRange(low, "go1.25")
+    return VersionRange(low, high)
+
+
+class PclnTable:
+    """One unit's pclntab: where it lies, its layout, and (decoded on first
+    use) its functions, file table and packages. Immutable."""
+
+    __slots__ = ("_at", "_recovery", "_functions")
+
+    def __init__(self, located: pcln.Located):
+        put = object.__setattr__
+        put(self, "_at", located)
+        put(self, "_recovery", None)
+        put(self, "_functions", None)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("PclnTable is immutable")
+
+    # -- where and what --
+    offset = property(lambda self: self._at.offset, doc="file offset of the header")
+    size = property(lambda self: self._at.size, doc="bytes of the table")
+    address = property(lambda self: self._at.addr, doc="address of the header in the image")
+    found_by = property(lambda self: self._at.found_by)
+    text_start = property(lambda self: self._at.text_start)
+    text_start_from = property(lambda self: self._at.text_start_from)
+    layout = property(lambda self: self._at.table.layout)
+    raw = property(lambda self: self._at.table.data, doc="the table's bytes, as read")
+    pc_shift = property(lambda self: self._at.table.pc_shift,
+                        doc="16 where the table stores wasm function indexes rather than PCs")
+    header = property(lambda self: self._at.table.hdr)
+
+    @property
+    def version_range(self) -> VersionRange:
+        return version_range(self.header)
+
+    @property
+    def columns(self) -> tuple[tuple, tuple, tuple, tuple, tuple]:
+        """(names, entries, ends, files, lines): the functions as parallel tuples."""
+        return self._at.table.functions()
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        if self._functions is None:
+            object.__setattr__(self, "_functions", tuple(map(Function._make, zip(*self.columns))))
+        return self._functions
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The file table, in table order."""
+        return self._at.table.files()
+
+    @property
+    def recovery(self) -> pclnmodules.Recovery:
+        if self._recovery is None:
+            names, _, _, files, _ = self.columns
+            object.__setattr__(self, "_recovery", pclnmodules.recover(names, files, self.files, self.layout))
+        return self._recovery
+
+    @property
+    def packages(self) -> dict[str, list[str]]:
+        r = self.recovery
+        return {"std": r.std, "other": r.other}
+
+    def to_json(self) -> dict:
+        """Where the table lies and how it is laid out (the `pclntab` object of `symbols --json`)."""
+        h = self.header
+        return {"offset": self.offset, "size": self.size, "address": self.address, "found_by": self.found_by,
+                "layout": self.layout, "byte_order": "little" if h.order == "<" else "big",
+                "quantum": h.quantum, "ptr_size": h.ptr_size, "nfunc": h.nfunc, "nfiles": h.nfiles,
+                "text_start": self.text_start, "text_start_from": self.text_start_from}
+
+    def __repr__(self) -> str:
+        return (f"<PclnTable {self.layout} at {self.offset:#x} ({self.size} bytes, {self.found_by}), "
+                f"{self.header.nfunc} functions, {self.version_range}>")
+
+
+class RecoveredModule:
+    """A module whose code is in the binary, recovered from the pclntab's file
+    paths and function names. `version` is None when the paths carry none
+    (a local replace, vendored code built without -trimpath), never a guess."""
+
+    __slots__ = ("path", "version", "kind", "dir", "functions", "files", "packages")
+    source = "pclntab"
+
+    def __init__(self, m: pclnmodules.Module):
+        for k in self.__slots__:
+            object.__setattr__(self, k, getattr(m, k))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("RecoveredModule is immutable")
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "version": self.version, "source": self.source, "kind": self.kind,
+                "dir": self.dir, "evidence": {"functions": self.functions, "packages": list(self.packages),
+                                              "files": list(self.files[:pclnmodules.MAX_EVIDENCE_FILES])}}
+
+    def __repr__(self) -> str:
+        return f"<RecoveredModule {self.path} {self.version or '(no version)'} ({self.kind}, {self.functions} functions)>"
+
+
+def table_of(src: Source, img=None) -> PclnTable | None:
+    """The pclntab of one thin executable (`src`, or its parsed `img`), or
+    None when it has none (not an executable format, no table). Raises
+    FormatError for a table that does not hold together."""
+    if img is None:
+        kind = sniff(src.prefix(PREFIX_SIZE))
+        if kind not in THIN:
+            return None
+        img = image(src, kind)
+    located = src.memo("pclntab", lambda: pcln.find(img) or False) if hasattr(src, "memo") else pcln.find(img)
+    return PclnTable(located) if located else None
+
+
+def recovered_modules(table: PclnTable) -> list[RecoveredModule]:
+    """The modules the table's paths and names show (not the main module:
+    `main_module(table)`), sorted by path."""
+    return [RecoveredModule(m) for m in table.recovery.modules]
+
+
+def main_module(table: PclnTable) -> dict | None:
+    """{"path", "dir"} of the main module where the paths tell it, else None."""
+    r = table.recovery
+    if r.main_path is None and r.main_dir is None:
+        return None
+    return {"path": r.main_path, "dir": r.main_dir}
+
+
+def build_paths(table: PclnTable) -> dict:
+    """The directories the build ran in, where the paths were not trimmed."""
+    r = table.recovery
+    main = r.main_package_dir
+    return {"goroot": r.goroot, "module_cache": r.module_cache, "main_module": r.main_dir,
+            "main_package": main if main and pclnmodules.is_absolute(main) else None}
+
+
+__all__ = ["table_of", "recovered_modules", "main_module", "build_paths", "version_range", "PclnTable",
+           "RecoveredModule", "VersionRange", "Function"]
