@@ -73,6 +73,13 @@ class DatabaseError(Exception):
         self.name, self.message = name, message
 
 
+class SetupError(BuildIDError):
+    """scan cannot start as asked: its Dask cluster cannot be reached or cannot
+    see an input, or its result cache is unusable. `path` names the address,
+    input or cache file; raised before any record is written, or when the
+    cluster is lost mid-scan."""
+
+
 def die_of_broken_pipe():
     """The reader of the output went away before all of it was written (`buildid
     scan DIR | head -1`): end as a program that writes to a closed pipe ends by

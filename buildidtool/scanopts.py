@@ -38,6 +38,12 @@ def _choice(text: str) -> str:
     return text
 
 
+def _nonempty(text: str) -> str:
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
 def _size(text: str) -> int:
     return parse_size(text)
 
@@ -94,6 +100,12 @@ OPTIONS = (
         "Images with several platforms: the one to read (default: this machine's), or all.", "OS/ARCH[/VARIANT]"),
     Opt(("--insecure-registry",), "insecure_registry", None,
         "Registries: allow plain HTTP and unverified TLS for every host (default: only for loopback hosts)."),
+    Opt(("--dask",), "dask", _nonempty,
+        "Scan on the Dask cluster whose scheduler is at ADDRESS (host:port or tcp://host:port); "
+        "the inputs must be on file systems its workers share (needs the cluster extra).", "ADDRESS"),
+    Opt(("--cache",), "cache", _nonempty,
+        "Result cache (an SQLite file, made if missing): inputs unchanged since a scan with this "
+        "version and these options are not read again.", "FILE"),
     Opt(("--serial-number",), "serial_number", str,
         "SBOM serial number (urn:uuid:...; default: random, or from the content with --reproducible).", "URN"),
     Opt(("--timestamp",), "timestamp", str,
@@ -108,11 +120,12 @@ class Options:
     """What a scan was asked to do."""
 
     __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives", "go_only",
-                 "remote", "insecure_registry", "vulns", "db")
+                 "remote", "insecure_registry", "dask", "cache", "vulns", "db")
 
     def __init__(self, paths, form="text", verify=False, links=FILE_LINKS, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
-                 go_only=False, platform=None, insecure_registry=False, vulns=False, db=None):
+                 go_only=False, platform=None, insecure_registry=False, dask=None, cache=None, vulns=False,
+                 db=None):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
         self.vulns, self.db = vulns, db  # --vulns, and the database it names (None: the default)
         self.links, self.jobs, self.time_limit = links, jobs, time_limit  # tree.FILE_LINKS, ALL_LINKS, NO_LINKS
@@ -124,6 +137,8 @@ class Options:
         # scanned), without opening archives inside it
         self.remote = Limits(max_depth=1, platform=platform)
         self.insecure_registry = insecure_registry
+        self.dask = dask    # a Dask scheduler's address: its workers read the inputs
+        self.cache = cache  # a result cache file
 
 
 class UsageError(ValueError):
@@ -158,10 +173,16 @@ def options(paths, values: dict) -> Options:
         for field in ("max_member_size", "max_total_size", "max_depth", "max_ratio", "max_members"):
             if get(field) is not None:
                 setattr(archives, field, get(field))
+    if get("dask") is not None and get("jobs") is not None:
+        raise UsageError("-j sets this machine's worker processes; with --dask the cluster's workers read the files")
+    if get("dask") is not None and get("vulns"):
+        raise UsageError("--vulns does not go with --dask: the database is opened in this process, before its own "
+                         "workers fork; scan with local workers")
     limit = get("time_limit")
     return Options(paths, form, bool(get("verify")), links, get("jobs"),
                    DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")),
-                   get("platform"), bool(get("insecure_registry")), bool(get("vulns")), get("db"))
+                   get("platform"), bool(get("insecure_registry")), get("dask"), get("cache"), bool(get("vulns")),
+                   get("db"))
 
 
 def parse(args: list[str]) -> Options | None:

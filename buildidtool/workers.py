@@ -93,13 +93,32 @@ def ordered(items: Iterable, work: Callable, fault: Callable, combine: Callable,
     combined parts of about `part` results each; an item that fails after some
     of its results went out gets fault's results after them. jobs < 1 or no
     fork: in this process."""
-    batches = _batches(iter(items), batch_items, size, cost)
+    batches = cut(items, batch_items, size, cost)
     if jobs < 1 or not hasattr(os, "fork"):
-        whole = work if part is None else lambda x: list(work(x))
         for chunk in batches:
-            yield combine([_guarded(whole, fault, x) for x in chunk])
+            yield run_batch(chunk, work, fault, combine, part)
         return
     yield from _Pool(work, fault, combine, jobs, time_limit, part).run(batches)
+
+
+def run_batch(chunk: list, work: Callable, fault: Callable, combine: Callable, part: int | None = None):
+    """One batch in this process: combine([work(item)...]), an item whose
+    work raises giving its fault instead (with `part`, work's iterable is
+    read whole here)."""
+    _begin(work, chunk)
+    whole = work if part is None else lambda x: list(work(x))
+    return combine([_guarded(whole, fault, x) for x in chunk])
+
+
+def _begin(work, items: list) -> None:
+    """work.begin_batch(items), when work has it: a batch's items are seen
+    together first (the result cache looks them up in one query)."""
+    begin = getattr(work, "begin_batch", None)
+    if begin is not None:
+        try:
+            begin(items)
+        except Exception:  # only an optimisation: the items are worked one by one regardless
+            pass
 
 
 def _guarded(work, fault, item):
@@ -113,7 +132,11 @@ def _internal(e: Exception) -> str:
     return f"internal error: {type(e).__name__}: {e}"
 
 
-def _batches(it: Iterator, n: int, size, cost=None) -> Iterator[list]:
+def cut(items: Iterable, n: int, size: Callable = lambda item: 64, cost: Callable | None = None,
+        max_bytes: int = BATCH_BYTES, max_cost: int = BATCH_COST) -> Iterator[list]:
+    """Consecutive batches of items: at most n items, cut early at max_bytes
+    of `size` or max_cost of `cost` (see ordered)."""
+    it = iter(items)
     while True:
         chunk, nbytes, work = [], 0, 0
         for x in it:
@@ -121,7 +144,7 @@ def _batches(it: Iterator, n: int, size, cost=None) -> Iterator[list]:
             nbytes += size(x)
             if cost is not None:
                 work += cost(x)
-            if len(chunk) >= n or nbytes >= BATCH_BYTES or work >= BATCH_COST:
+            if len(chunk) >= n or nbytes >= max_bytes or work >= max_cost:
                 break
         if not chunk:
             return
@@ -188,8 +211,9 @@ class _Pool:
         self.workers: list[_Worker | None] = [None] * jobs
 
     # --- the parent ---------------------------------------------------------
-    def run(self, batches: Iterator[list]) -> Iterator:
-
+    def run(self, batches: Iterator[list], keep: bool = False) -> Iterator:
+        """With `keep`, the workers outlive a run that ends normally, for the
+        next run of this pool (a Dask worker's tasks: see cluster.py)."""
         sys.stdout.flush()
         sys.stderr.flush()
         parts, complete = self.parts, self.complete
@@ -198,7 +222,8 @@ class _Pool:
         finished = False
         try:
             for k in range(self.jobs):
-                self._spawn(k)
+                if self.workers[k] is None:
+                    self._spawn(k)
             while True:
                 # Keep every worker fed, no further ahead than WINDOW: an idle worker
                 # first, so that two large inputs in a row go to two workers.
@@ -248,7 +273,11 @@ class _Pool:
                 self._enforce_time_limit()
             finished = True
         finally:
-            self._stop(finished)
+            if not (finished and keep):
+                self._stop(finished)
+
+    def stop(self) -> None:
+        self._stop(True)
 
     def _wait(self) -> float | None:
         if self.time_limit is None:
@@ -368,6 +397,7 @@ class _Pool:
             if msg is None:
                 return
             seq, items, base, skip, faults = msg
+            _begin(work, items)
             out = []
             for i, item in enumerate(items, base):
                 times[at] = clock()
@@ -414,3 +444,6 @@ class _Pool:
             else:
                 got[:] = self.fault(item, _internal(e))
         return out
+
+
+Pool = _Pool  # for cluster.py, which keeps one between a Dask worker's tasks (run(keep=True))

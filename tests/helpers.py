@@ -14,6 +14,24 @@ def run(*args, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*BUILDID, *map(str, args)], capture_output=True, timeout=timeout)
 
 
+def big_copies(sample: Path, tmp_path: Path, n: int) -> Path:
+    """A directory of n hard links to one 24 MiB file (the sample with random
+    bytes appended, stamped again so it verifies ok): verifying each takes a
+    reader some 20-40 ms, and a fraction of a millisecond passes between two."""
+    import os
+    import shutil
+    big = tmp_path / "big"
+    shutil.copy(sample, big)
+    with open(big, "ab") as f:
+        f.write(os.urandom(24 << 20))
+    assert run("-w", big).returncode == 0
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(n):
+        os.link(big, root / f"f{i:04}")
+    return root
+
+
 def fat_slices(data: bytes) -> list[tuple[int, int]]:
     """(offset, size) of each slice of a universal Mach-O, read independently of formats/."""
     magic, n = struct.unpack_from(">II", data)

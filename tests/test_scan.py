@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from helpers import flip_byte, run
+from helpers import big_copies, flip_byte, run
 
 
 @pytest.fixture
@@ -369,24 +369,13 @@ def test_failed_files_are_counted_and_set_the_exit_code(tree, monkeypatch, capfd
 def test_a_worker_killed_from_outside_mid_scan(samples, tmp_path):
     """`kill -9` of a worker of a running `buildid scan`: the file it was on
     is an error record, every other record arrives, exit 2."""
-    import shutil
     import signal
     import subprocess
     import sys
     import threading
     import time
 
-    # Files of 24 MiB (a sample with bytes appended, stamped again so it verifies ok):
-    # a worker spends ~20 ms on each file and a fraction of a millisecond between two.
-    big = tmp_path / "big"
-    shutil.copy(samples.path("hello-linux-amd64"), big)
-    with open(big, "ab") as f:
-        f.write(os.urandom(24 << 20))
-    assert run("-w", big).returncode == 0
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(100):
-        os.link(big, root / f"f{i:04}")
+    root = big_copies(samples.path("hello-linux-amd64"), tmp_path, 100)
 
     def scan_and_kill():
         p = subprocess.Popen([sys.executable, "-m", "buildidtool", "scan", "--json", "--verify", "-j", "2",

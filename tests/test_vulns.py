@@ -1025,6 +1025,37 @@ def test_spdx_security_references(samples, tmp_path):
     assert "not_affected (code_not_present)" in html["comment"]
 
 
+def test_scan_vulns_with_the_result_cache(samples, tmp_path):
+    """scan --vulns --cache: the output of a scan without it; a second scan
+    opens no file; a database that has changed is another configuration, so
+    every file is matched against it again. --vulns with --dask: refused."""
+    from filewatch import Watch
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(_release("vulnapp-go1.24.3-linux-amd64-sw"), tree / "vulnapp")
+    shutil.copy(samples.path("hello-linux-amd64"), tree / "hello")
+    time.sleep(1.1)  # entries are trusted only once a file is older than its read (cache.RACY_NS)
+    db = tmp_path / "osv"
+    shutil.copytree(DATA, db)
+    args = ("scan", "--json", "--vulns", "--db", db, "--cache", tmp_path / "cache.db", tree)
+
+    def ids(out: bytes) -> set:
+        return {f["id"] for line in out.splitlines() for f in (json.loads(line).get("vulns") or {}).get("findings", ())}
+
+    plain = run(*(a for a in args if a not in ("--cache", tmp_path / "cache.db")))
+    first = run(*args)
+    with Watch(tree) as w:
+        second = run(*args)
+    assert plain.stdout == first.stdout == second.stdout and w.touched == set()
+    assert "GO-2025-3751" in ids(first.stdout)  # net/http.Get, inlined: symbol level in vulnapp
+    (db / "GO-2025-3751.json").unlink()
+    with Watch(tree) as w:
+        third = run(*args)
+    assert w.read == {"vulnapp", "hello"} and ids(third.stdout) == ids(first.stdout) - {"GO-2025-3751"}
+    r = run("scan", "--vulns", "--dask", "127.0.0.1:1", tree)
+    assert r.returncode == 2 and r.stdout == b"" and b"Error: --vulns does not go with --dask" in r.stderr  # usage
+
+
 # ---------------------------------------------------------------- what it costs the other commands
 
 @pytest.mark.parametrize("args", [["FILE"], ["read", "FILE"], ["verify", "FILE"], ["hash", "FILE"],

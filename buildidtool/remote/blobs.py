@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
 
 from ..archives.streams import CHUNK, Window
-from .http import BACKOFF, RETRIES, RemoteError, Transient
+from .http import RemoteError, Transient, retrying
 from .ranged import MEMORY_SPOOL, temp_fd
 
 _ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -215,8 +214,8 @@ def fetch(registry, digest: str, size: int, max_blob: int | None = None) -> int:
         raise RemoteError(f"layer digest {digest!r} uses an algorithm not checked here")
     if max_blob is not None and size > max_blob:
         raise RemoteError(f"layer {digest} is {size} bytes, more than --max-total-size allows")
-    delay = BACKOFF
-    for attempt in range(RETRIES + 1):
+
+    def once() -> int:
         resp = registry.get(f"blobs/{digest}")
         length = resp.length
         if length is not None and length != size:
@@ -241,13 +240,8 @@ def fetch(registry, digest: str, size: int, max_blob: int | None = None) -> int:
                 raise RemoteError(f"blob {digest} does not match its digest (its bytes hash to {alg}:{h.hexdigest()}); "
                                   "none of its files was read")
             return fd
-        except Transient as e:
-            os.close(fd)
-            if attempt == RETRIES:
-                raise RemoteError(str(e)) from None
-            time.sleep(delay)
-            delay *= 2
         except BaseException:
             os.close(fd)
             raise
-    raise AssertionError("unreachable")
+
+    return retrying(once)

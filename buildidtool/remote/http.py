@@ -32,6 +32,22 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
+def retrying(attempt):
+    """attempt() again after a Transient failure, with backoff; the last
+    failure becomes a RemoteError. For a body cut off mid-stream, which the
+    request-level retries of Client.request cannot see."""
+    delay = BACKOFF
+    for n in range(RETRIES + 1):
+        try:
+            return attempt()
+        except Transient as e:
+            if n == RETRIES:
+                raise RemoteError(str(e)) from None
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
 class RemoteError(UnreadableFile):
     """A remote input could not be read: refused, unknown host, an HTTP
     status, a body that lies about its size or digest. `status` is the HTTP

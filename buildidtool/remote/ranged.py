@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections import OrderedDict
 
 from ..formats.source import Source
-from .http import BACKOFF, RETRIES, RemoteError, Transient, client
+from .http import RemoteError, Transient, client, retrying
 
 BLOCK = 64 << 10
 CACHE_BLOCKS = 256                 # 16 MiB of blocks at most
@@ -53,16 +52,7 @@ class RemoteFile:
     def _first(self) -> int:
         """The first block, and from its answer the size (or the whole file);
         a cut-off answer is asked for again."""
-        delay = BACKOFF
-        for attempt in range(RETRIES + 1):
-            try:
-                return self._first_once()
-            except Transient as e:
-                if attempt == RETRIES:
-                    raise RemoteError(str(e)) from None
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+        return retrying(self._first_once)
 
     def _first_once(self) -> int:
         resp = self._get({"Range": f"bytes=0-{BLOCK - 1}"}, ok=(200, 206, 416))
@@ -99,29 +89,24 @@ class RemoteFile:
     def _fetch(self, first: int, last: int) -> bytes:
         """Blocks first..last (inclusive) in one range request, retried when cut off."""
         start, end = first * BLOCK, min((last + 1) * BLOCK, self.size) - 1
-        delay = BACKOFF
-        for attempt in range(RETRIES + 1):
-            try:
-                resp = self._get({"Range": f"bytes={start}-{end}"}, ok=(206, 200))
-                if resp.status == 200:  # ranges stopped being served: not the file we started on
-                    resp.close(reuse=False)
-                    raise RemoteError("the server stopped serving byte ranges while the file was read")
-                got = self._content_range(resp)
-                if got[0] != start or got[1] != end or got[2] != self.size:
-                    resp.close(reuse=False)
-                    raise RemoteError(f"asked for bytes {start}-{end} of {self.size}, the server sent "
-                                      f"{resp.header('Content-Range')}: the file changed while it was read?")
-                etag = resp.header("ETag")
-                if self.etag and etag and etag != self.etag:
-                    resp.close(reuse=False)
-                    raise RemoteError("the file changed while it was read (its ETag changed)")
-                return _body(resp, end - start + 1, self)
-            except Transient as e:
-                if attempt == RETRIES:
-                    raise RemoteError(str(e)) from None
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+
+        def once() -> bytes:
+            resp = self._get({"Range": f"bytes={start}-{end}"}, ok=(206, 200))
+            if resp.status == 200:  # ranges stopped being served: not the file we started on
+                resp.close(reuse=False)
+                raise RemoteError("the server stopped serving byte ranges while the file was read")
+            got = self._content_range(resp)
+            if got[0] != start or got[1] != end or got[2] != self.size:
+                resp.close(reuse=False)
+                raise RemoteError(f"asked for bytes {start}-{end} of {self.size}, the server sent "
+                                  f"{resp.header('Content-Range')}: the file changed while it was read?")
+            etag = resp.header("ETag")
+            if self.etag and etag and etag != self.etag:
+                resp.close(reuse=False)
+                raise RemoteError("the file changed while it was read (its ETag changed)")
+            return _body(resp, end - start + 1, self)
+
+        return retrying(once)
 
     def pread(self, n: int, off: int) -> bytes:
         """Up to n bytes at off (fewer only at the end of the file), as os.pread."""
@@ -230,18 +215,13 @@ def download(url: str, http=None) -> tuple[int, list[str], int]:
     notes, bytes fetched). For verify, hash, diff and archives, which read
     every byte. A cut-off stream is tried again from the start."""
     http = http or client()
-    delay = BACKOFF
-    for attempt in range(RETRIES + 1):
+
+    def once() -> tuple[int, list[str], int]:
         resp = http.request(url, {}, ok=(200,))
         counter = _Counter()
-        try:
-            return _stream_to_fd(resp, counter, MAX_DOWNLOAD), [], counter.fetched
-        except Transient as e:
-            if attempt == RETRIES:
-                raise RemoteError(str(e)) from None
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+        return _stream_to_fd(resp, counter, MAX_DOWNLOAD), [], counter.fetched
+
+    return retrying(once)
 
 
 class _Counter:

@@ -31,6 +31,11 @@ class Format:
         self.go_only = go_only    # only Go files' records (and those of files that could not be read)
         self.vulns = vulns        # records carry the VULNS facts (scan --vulns)
 
+    def __reduce__(self):
+        # Sent to Dask workers with each batch: they need only what render_batch reads
+        # (not a JSON encoder's bound methods, nor an SBOM's records so far).
+        return type(self), (self.verify, self.terminal, self.go_only)
+
     def shown(self, recs: list) -> list:
         return [r for r in recs if r.is_go or r.error is not None] if self.go_only else recs
 

@@ -66,6 +66,12 @@ class Database:
         """What the records and SBOMs say about the database used."""
         return {"source": self.name, "modified": self.modified, "offline": self.offline}
 
+    def identity(self) -> dict:
+        """What findings depend on, for scan's result cache: the database and
+        when it last changed (a server's and a directory in its layout say
+        when in index/db.json)."""
+        return {"source": self.name, "modified": self.modified}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} modified {self.modified}, {len(self.index)} modules>"
 

@@ -19,6 +19,7 @@ share a Database opened before the fork: what a process loads it keeps (each
 entry is parsed at most once per process)."""
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.parse
 
@@ -74,11 +75,13 @@ class OsvDirectory(Database):
         entries: dict[str, Entry] = {}
         index: dict[str, list] = {}
         latest = None
+        digest = hashlib.sha256()
         for f in files:
             try:
                 data = read_file(os.path.join(root, f))
             except OSError as e:
                 raise DatabaseError(name, f"{f}: {getattr(e, 'strerror', None) or e}") from None
+            digest.update(b"%d:%s\0%d:" % (len(f), f.encode("utf-8", "surrogateescape"), len(data)) + data)
             e = entry_of(name, f, data)
             if e.id in entries:
                 raise DatabaseError(name, f"{f}: entry {e.id} appears twice")
@@ -90,6 +93,12 @@ class OsvDirectory(Database):
         modified = latest if latest and not latest.startswith("0001-") else None
         super().__init__(name, modified, {m: tuple(v) for m, v in index.items()})
         self._entries = entries
+        self.digest = digest.hexdigest()
+
+    def identity(self) -> dict:
+        """The files' names and bytes as well: golang/vulndb's own files carry
+        no dates, and an edited file need not change one."""
+        return {**super().identity(), "sha256": self.digest}
 
     def _load(self, id: str, modified: str | None) -> Entry:
         raise DatabaseError(self.name, f"no entry {id}")  # every entry was read when opened
