@@ -418,3 +418,34 @@ def test_scan_command_writes_valid_documents(samples, zoo, tmp_path):
     assert "pkg:golang/example.com/pre@v0.3.0-rc.1" in libs
     assert run("scan", "--format", "cyclonedx-json", "--reproducible", "-j", "1", tree).stdout == c.stdout
     assert os.path.exists(tree / "zoo")
+
+
+def test_hostile_tables_of_files_without_build_info(samples, tmp_path):
+    """pclntab mutants (tests/mutations.py) of copies without build info, through
+    info and scan: a record every time (a broken table is its `recovered.error`,
+    never the record's error or an exception), quickly."""
+    import random
+    import time
+
+    from buildidtool.errors import BuildIDError
+    from mutations import pclntab_mutate
+    seeds = [without_build_info(samples.path(n), tmp_path / n).read_bytes()
+             for n in ("modapp-linux-amd64", "hello-windows-amd64.exe", "hello-darwin-arm64")]
+    errors = 0
+    for i in range(int(os.environ.get("BUILDIDTOOL_FUZZ_PCLNTAB", "150")) // 5):
+        rng = random.Random(4_000_037 + i)
+        kind, blob = pclntab_mutate(rng, rng.choice(seeds))
+        path = tmp_path / f"mutant-{i}"
+        path.write_bytes(blob)
+        t0 = time.process_time()
+        try:
+            facts = read_facts(str(path), INFO)
+        except BuildIDError:
+            continue  # the container itself broken: info's one-line error, as before
+        rec = scan_one(path, sbom=True)
+        assert time.process_time() - t0 < 6, (i, kind)
+        for f in (facts, rec):
+            assert f.error is None or "pclntab" not in f.error, (i, kind, f.error)
+        errors += any(u.recovered is not None and u.recovered.error for u in facts.units)
+        json.dumps(facts.to_json())
+    assert errors
