@@ -449,3 +449,25 @@ def test_hostile_tables_of_files_without_build_info(samples, tmp_path):
         errors += any(u.recovered is not None and u.recovered.error for u in facts.units)
         json.dumps(facts.to_json())
     assert errors
+
+
+def test_universal_binary_per_slice(samples, tmp_path):
+    """Each slice's build info zeroed: each slice has its own `recovered`, the
+    file's record none; the SBOM says so per slice."""
+    data = bytearray(samples.path("hello-darwin-universal").read_bytes())
+    magic = b"\xff Go buildinf:"
+    at = data.find(magic)
+    while at >= 0:
+        data[at:at + 32] = bytes(32)
+        at = data.find(magic, at + 1)
+    path = tmp_path / "hello-universal"
+    path.write_bytes(bytes(data))
+    facts = read_facts(str(path), INFO)
+    assert facts.recovered is None and [s.arch for s in facts.slices] == ["amd64", "arm64"]
+    for s in facts.slices:
+        assert s.build_info is None and s.recovered.modules == () and s.recovered.error is None
+        assert str(s.recovered.go_version_range) == "go1.26 or later"
+    assert run("info", path).stdout.decode().count("\tpclntab\t0 modules recovered (build info names none)\n") == 2
+    props = dict(sbom.properties(scan_one(path, sbom=True)))
+    assert props["buildid:slice.amd64.modules_source"] == props["buildid:slice.arm64.modules_source"] == "pclntab"
+    assert props["buildid:slice.arm64.pclntab.modules"] == "0" and "buildid:modules_source" not in props
