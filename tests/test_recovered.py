@@ -197,7 +197,8 @@ def test_go_version_from_the_table_where_nothing_else_tells(samples, name, tmp_p
     # Go's tools read no build info from these formats: the oracle is the same program built for Linux.
     check_modules(samples.go, samples.path("modapp-linux-amd64"), rec["modules"], copy)
     assert [(m["path"], m["version"]) for m in rec["modules"]] == [("example.com/greet", "v1.2.0")]
-    assert "\tGo version\tgo1.26 or later (no build info; from the pclntab's layout)\n" in run("info", copy).stdout.decode()
+    text = run("info", copy).stdout.decode()
+    assert "\tGo version\tgo1.26 or later (no build info; from the pclntab's layout)\n" in text
     line = run("scan", copy).stdout.decode().rstrip("\n").split("\t")
     assert line[3] == "go1.26 or later (pclntab)"
 
@@ -292,10 +293,10 @@ def test_scan_of_files_with_build_info_never_reads_the_pclntab(samples, monkeypa
         named += names_modules
         unnamed += not names_modules and rec.is_go
     assert named >= 20 and unnamed >= 1
+    names = ("hello-linux-amd64", "modapp-linux-amd64", "hello-darwin-universal", "hello-windows-amd64.exe")
     code = ("import sys\nfrom buildidtool.ops.scan import scan, asked_for\n"
             "from buildidtool.tree import walk, ScanStats, NO_LINKS\n"
-            "from buildidtool.report import sbom\n"
-            f"files = {[str(samples.path(n)) for n in ('hello-linux-amd64', 'modapp-linux-amd64', 'hello-darwin-universal', 'hello-windows-amd64.exe')]!r}\n"
+            f"files = {[str(samples.path(n)) for n in names]!r}\n"
             "for asked in (asked_for(False, False), asked_for(False, True)):\n"
             "    recs = list(scan(walk(files, NO_LINKS, ScanStats()), 0, asked))\n"
             "    assert len(recs) == 4 and all(r.is_go for r in recs)\n"
