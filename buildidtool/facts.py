@@ -13,6 +13,12 @@ against the content ID (and HOST with it); DIGEST the file's SHA-256. What was
 not asked for is not computed and not in to_json(), so each command's JSON has
 the keys of its groups, an error record included.
 
+MODULES adds, for an executable unit whose build info names no modules (none,
+broken, or without its module text), what its pclntab tells (pcln.py): the
+modules whose code is in it, each with its evidence and source "pclntab", the
+main module, the Go releases the table's layout could come from. A unit whose
+build info names its modules never has its pclntab read.
+
 A thin file is one record; a universal Mach-O is a record whose `slices` are
 the records of its slices (each with `span`), the file's own fields left empty
 but for what Go reads from its first slice (the Go version) and the verdict of
@@ -30,18 +36,19 @@ from .goversion import try_recover
 from .formats import Found, Source, Unit, after_last_slice, locate, units
 from .formats.ar import go_version as archive_go_version
 from .formats.errors import FormatError
-from .formats.kinds import RECOVERABLE, UNIVERSAL
+from .formats.kinds import RECOVERABLE, THIN, UNIVERSAL
 from .idstring import display, parts
 from .verdict import Verdict, check, failed as failed_verdict, with_tail, worst
 
 VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST = (
     "version", "build_info", "signature", "host", "verdict", "digest")
+MODULES = "modules"  # needs VERSION or BUILD_INFO (whether build info names the modules)
 
 READ = frozenset()
-INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST})
+INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST, MODULES})
 VERIFY = frozenset({HOST, VERDICT})
-SCAN = frozenset({VERSION})
-SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST})
+SCAN = frozenset({VERSION, MODULES})
+SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST, MODULES})
 
 
 class HostID:
@@ -156,6 +163,7 @@ class Facts:
     layer: str | None = None     # an image member: the layer it came from (--all-layers)
     notes: tuple = ()            # an archive member: what was unusual about its stored name
     archive: ArchiveFacts | None = None
+    recovered = None             # pcln.UnitModules: an executable unit's pclntab, where build info names no modules
     asked: frozenset = READ
 
     def __init__(self, file: str, **fields) -> None:
@@ -254,6 +262,8 @@ class Facts:
                         "modification": None})
         if DIGEST in asked:
             out["sha256"] = self.sha256
+        if MODULES in asked:
+            out["recovered"] = self.recovered.to_json() if self.recovered is not None else None
         if self.link is not None:
             out["link"] = self.link
         if self.archive is not None:
@@ -411,10 +421,29 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
     if f.code_signature is not None:
         fields["code_signature"] = _signature(unit) if SIGNATURE in asked else \
             CodeSignature(f.code_signature.offset, f.code_signature.size)
+    if MODULES in asked and versioned and f.format in THIN and not _names_modules(fields, bi) and (
+            f.build_id or fields.get("go_version") or bi.info is not None):
+        fields["recovered"] = _pclntab_modules(unit)
     facts = Facts(path, **fields)
     if VERDICT not in asked:
         return facts
     return facts.replace(verdict=check(path, unit, facts.host_build_id, toolchain, strict))
+
+
+def _names_modules(fields: dict, bi: _BuildInfo) -> bool:
+    """Whether the unit's build info names its modules: its main package path
+    (from the summary or the whole build info), a main module or dependencies."""
+    if fields.get("main_path"):
+        return True
+    info = fields.get("build_info")
+    return info is not None and bool(info.main.path or info.deps)
+
+
+def _pclntab_modules(unit: Unit):
+    # The pclntab reader (5 ms to import) only for a unit without modules in its
+    # build info: never on the path of buildid FILE, read, verify or hash.
+    from .pcln import unit_modules
+    return unit_modules(unit.src)
 
 
 def _summary(unit: Unit) -> tuple[str | None, str | None]:
@@ -460,4 +489,4 @@ def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
 
 __all__ = ["Facts", "HostID", "CodeSignature", "ArchiveFacts", "gather", "of_found", "failed", "read_facts",
            "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST", "VERDICT",
-           "DIGEST"]
+           "DIGEST", "MODULES"]

@@ -144,11 +144,12 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, 
 class Tally:
     """What the summary line counts; built in the workers, added up in the parent."""
 
-    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions")
+    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions", "recovered")
 
     def __init__(self) -> None:
         self.files = self.go = self.modified = self.unchecked = self.errors = 0
         self.versions: dict[str, int] = {}
+        self.recovered = 0  # Go files with modules recovered from the pclntab (no modules in build info)
 
     def count(self, rec) -> None:
         self.files += 1
@@ -159,6 +160,7 @@ class Tally:
             v = rec.go_version or "unknown"
             self.versions[v] = self.versions.get(v, 0) + 1
             self.unchecked += rec.status in UNCHECKED
+            self.recovered += any(u.recovered is not None and u.recovered.modules for u in rec.units)
         self.modified += rec.status == MODIFIED
         self.errors += rec.error is not None
 
@@ -170,14 +172,17 @@ class Tally:
         self.errors += other.errors
         for v, n in other.versions.items():
             self.versions[v] = self.versions.get(v, 0) + n
+        self.recovered += other.recovered
 
     def __reduce__(self):
-        return (_tally, (self.files, self.go, self.modified, self.unchecked, self.errors, self.versions))
+        return (_tally, (self.files, self.go, self.modified, self.unchecked, self.errors, self.versions,
+                         self.recovered))
 
 
-def _tally(files, go, modified, unchecked, errors, versions) -> Tally:
+def _tally(files, go, modified, unchecked, errors, versions, recovered=0) -> Tally:
     t = Tally()
     t.files, t.go, t.modified, t.unchecked, t.errors, t.versions = files, go, modified, unchecked, errors, versions
+    t.recovered = recovered
     return t
 
 

@@ -23,17 +23,30 @@ CSV_COLUMNS = {
     "verify": ("file", "format", "arch", "build_id", "status", "reason", "stored_content_id",
                "computed_content_id", "host_build_id.status", "error"),
     "info": ("file", "format", "arch", "build_id", "go_version", "go_version_source", "build_info.Path",
-             "host_build_id.kind", "host_build_id.hex", "host_build_id.status", "code_signature.pages_match",
-             "build_info_error", "error"),
+             "recovered_modules", "host_build_id.kind", "host_build_id.hex", "host_build_id.status",
+             "code_signature.pages_match", "build_info_error", "error"),
     "diff": ("a", "b", "format", "same", "arch", "same_content", "content_id.a", "content_id.b",
              "differing_bytes", "range_count"),
-    "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"),
+    "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "recovered_modules", "status", "reason",
+             "error"),
     "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
     "rebuild": ("file", "status", "reason", "go_version", "path", "toolchain.version", "toolchain.chosen",
                 "source.kind", "unrecorded", "command.line", "differences.differing_bytes", "seconds",
                 "error"),
 }
 PER_RECORD = ("scan",)  # one row per record, not per unit
+RECOVERED = "recovered_modules"  # PATH@VERSION (PATH alone without one) recovered from the pclntab, space-separated
+
+
+def _recovered(record: dict) -> str | None:
+    """The recovered_modules cell of a record (over its slices) or a slice's."""
+    seen = []
+    for u in record.get("slices") or [record]:
+        for m in (u.get("recovered") or {}).get("modules") or ():
+            text = m["path"] + ("@" + m["version"] if m["version"] else "")
+            if text not in seen:
+                seen.append(text)
+    return " ".join(seen) or None
 
 
 def _value(record: dict, unit: dict, column: str):
@@ -64,9 +77,10 @@ def csv_rows(command: str, record: dict) -> list[list[str]]:
         from .symbols import csv_rows as symbols_rows
         return [[_cell(c) for c in row] for row in symbols_rows(record)]
     if command in PER_RECORD:
-        return [[_cell(record.get(c)) for c in columns]]
+        return [[_cell(record.get(c) if c != RECOVERED else _recovered(record)) for c in columns]]
     units = record.get("units") or record.get("slices") or [{}]
-    return [[_cell(_value(record, u, c)) for c in columns] for u in units]
+    return [[_cell(_value(record, u, c) if c != RECOVERED else _recovered(u or record)) for c in columns]
+            for u in units]
 
 
 def csv_text(command: str, records: list, header: bool, terminal: bool) -> str:
