@@ -15,6 +15,12 @@ matched against a database the caller passes (vulndb/). What was
 not asked for is not computed and not in to_json(), so each command's JSON has
 the keys of its groups, an error record included.
 
+MODULES adds, for an executable unit whose build info names no modules (none,
+broken, or without its module text), what its pclntab tells (pcln.py): the
+modules whose code is in it, each with its evidence and source "pclntab", the
+main module, the Go releases the table's layout could come from. A unit whose
+build info names its modules never has its pclntab read.
+
 A thin file is one record; a universal Mach-O is a record whose `slices` are
 the records of its slices (each with `span`), the file's own fields left empty
 but for what Go reads from its first slice (the Go version) and the verdict of
@@ -38,12 +44,13 @@ from .verdict import Verdict, check, failed as failed_verdict, with_tail, worst
 
 VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST, VULNS = (
     "version", "build_info", "signature", "host", "verdict", "digest", "vulns")
+MODULES = "modules"  # needs VERSION or BUILD_INFO (whether build info names the modules)
 
 READ = frozenset()
-INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST})
+INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST, MODULES})
 VERIFY = frozenset({HOST, VERDICT})
-SCAN = frozenset({VERSION})
-SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST})
+SCAN = frozenset({VERSION, MODULES})
+SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST, MODULES})
 VULN_CHECK = frozenset({VERSION, VULNS})
 
 
@@ -159,6 +166,7 @@ class Facts:
     layer: str | None = None     # an image member: the layer it came from (--all-layers)
     notes: tuple = ()            # an archive member: what was unusual about its stored name
     archive: ArchiveFacts | None = None
+    recovered = None             # pcln.UnitModules: an executable unit's pclntab, where build info names no modules
     vulns = None                 # vulndb.match.UnitVulns of an executable unit (VULNS)
     asked: frozenset = READ
 
@@ -258,6 +266,8 @@ class Facts:
                         "modification": None})
         if DIGEST in asked:
             out["sha256"] = self.sha256
+        if MODULES in asked:
+            out["recovered"] = self.recovered.to_json() if self.recovered is not None else None
         if VULNS in asked:
             out["vulns"] = self.vulns.to_json() if self.vulns is not None else None
         if self.link is not None:
@@ -422,6 +432,9 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool, vulndb=None) ->
     if f.code_signature is not None:
         fields["code_signature"] = _signature(unit) if SIGNATURE in asked else \
             CodeSignature(f.code_signature.offset, f.code_signature.size)
+    if MODULES in asked and versioned and f.format in THIN and not _names_modules(fields, bi) and (
+            f.build_id or fields.get("go_version") or bi.info is not None):
+        fields["recovered"] = _pclntab_modules(unit)
     if VULNS in asked and vulndb is not None and f.format in THIN and (
             f.build_id or fields.get("go_version") or bi.info is not None):
         fields["vulns"] = _vulns(unit, fields, bi.info, vulndb)
@@ -438,6 +451,22 @@ def _vulns(unit: Unit, fields: dict, info, vulndb):
     from .vulndb.match import check
     return check(vulndb, unit.format, fields.get("arch"), info, fields.get("go_version"),
                  fields.get("go_version_source"), lambda: table_of(unit.src))
+
+
+def _names_modules(fields: dict, bi: _BuildInfo) -> bool:
+    """Whether the unit's build info names its modules: its main package path
+    (from the summary or the whole build info), a main module or dependencies."""
+    if fields.get("main_path"):
+        return True
+    info = fields.get("build_info")
+    return info is not None and bool(info.main.path or info.deps)
+
+
+def _pclntab_modules(unit: Unit):
+    # The pclntab reader (5 ms to import) only for a unit without modules in its
+    # build info: never on the path of buildid FILE, read, verify or hash.
+    from .pcln import unit_modules
+    return unit_modules(unit.src)
 
 
 def _summary(unit: Unit) -> tuple[str | None, str | None]:
@@ -483,4 +512,4 @@ def read_facts(path: str, asked: frozenset, strict: bool = False, vulndb=None) -
 
 __all__ = ["Facts", "HostID", "CodeSignature", "ArchiveFacts", "gather", "of_found", "failed", "read_facts",
            "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VULN_CHECK", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST",
-           "VERDICT", "DIGEST", "VULNS"]
+           "VERDICT", "DIGEST", "MODULES", "VULNS"]

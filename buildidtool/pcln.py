@@ -9,11 +9,13 @@ missing:
     table = table_of(src)             # PclnTable | None; FormatError if broken
     table.version_range               # VersionRange("go1.26", None)
     recovered_modules(table)          # [RecoveredModule], source "pclntab"
+    unit_modules(src)                 # UnitModules: what facts.MODULES reports
 
 `table_of` reads the header and the table through the Source (never the
 whole file) and checks them against the image; the functions are decoded
 only when something asks for them (`recovered_modules` does), so that call
 too may raise FormatError: call both inside `with naming(path):`.
+`unit_modules` records such an error instead, as facts record broken build info.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from collections import namedtuple
 
 from . import pclnmodules
 from .formats import Source, image
+from .formats.errors import FormatError
 from .formats import pclntab as pcln
 from .formats.kinds import THIN
 from .formats.magic import sniff
@@ -163,13 +166,68 @@ class RecoveredModule:
     def __setattr__(self, name, value):
         raise AttributeError("RecoveredModule is immutable")
 
-    def to_json(self) -> dict:
+    def to_json(self, max_files: int = pclnmodules.MAX_EVIDENCE_FILES) -> dict:
+        """`evidence`: how many functions' entries lie in the module's files,
+        its packages, and its files (the first `max_files` of `file_count`)."""
         return {"path": self.path, "version": self.version, "source": self.source, "kind": self.kind,
                 "dir": self.dir, "evidence": {"functions": self.functions, "packages": list(self.packages),
-                                              "files": list(self.files[:pclnmodules.MAX_EVIDENCE_FILES])}}
+                                              "files": list(self.files[:max_files]),
+                                              "file_count": len(self.files)}}
+
+    def __reduce__(self):  # scan's workers send records to the parent (SBOM formats)
+        return _recovered_module, tuple(getattr(self, k) for k in self.__slots__)
 
     def __repr__(self) -> str:
         return f"<RecoveredModule {self.path} {self.version or '(no version)'} ({self.kind}, {self.functions} functions)>"
+
+
+def _recovered_module(*fields) -> RecoveredModule:
+    return RecoveredModule(pclnmodules.Module(*fields))
+
+
+class UnitModules:
+    """What a unit's pclntab tells the commands that report build info, for a
+    unit whose build info names no modules (facts.MODULES): the modules
+    recovered (RecoveredModule), the main module where told ({path, dir}),
+    the Go releases the layout could come from, the obfuscated packages
+    ({packages, functions}) if any; or the error reading the table."""
+
+    __slots__ = ("modules", "main_module", "go_version_range", "obfuscated", "error")
+    source = "pclntab"
+    SAMPLE_FILES = 5  # files of each module shown as evidence in a facts record
+
+    def __init__(self, modules=(), main_module: dict | None = None, go_version_range: VersionRange | None = None,
+                 obfuscated: dict | None = None, error: str | None = None):
+        self.modules, self.main_module, self.go_version_range = tuple(modules), main_module, go_version_range
+        self.obfuscated, self.error = obfuscated, error
+
+    def to_json(self) -> dict:
+        r = self.go_version_range
+        return {"source": self.source, "go_version_range": r.to_json() if r is not None else None,
+                "main_module": self.main_module,
+                "modules": [m.to_json(self.SAMPLE_FILES) for m in self.modules],
+                "obfuscated": self.obfuscated, "error": self.error}
+
+    def __repr__(self) -> str:
+        what = self.error or f"{len(self.modules)} modules, {self.go_version_range}"
+        return f"<UnitModules from the pclntab: {what}>"
+
+
+def unit_modules(src: Source) -> UnitModules | None:
+    """The modules, main module and Go version range the pclntab of one thin
+    executable tells, None when it has no table; a table that does not hold
+    together is a UnitModules with `error` set."""
+    try:
+        table = table_of(src)
+        if table is None:
+            return None
+        rng, r = table.version_range, table.recovery
+        obfuscated = {"packages": r.obfuscated, "functions": r.obfuscated_functions} if r.obfuscated else None
+        return UnitModules(recovered_modules(table), main_module(table), rng, obfuscated)
+    except FormatError as e:
+        return UnitModules(error=str(e))
+    except OSError as e:
+        return UnitModules(error=f"read error: {e.strerror or e}")
 
 
 def table_of(src: Source, img=None) -> PclnTable | None:
@@ -207,5 +265,5 @@ def build_paths(table: PclnTable) -> dict:
             "main_package": main if main and pclnmodules.is_absolute(main) else None}
 
 
-__all__ = ["table_of", "recovered_modules", "main_module", "build_paths", "version_range", "PclnTable",
-           "RecoveredModule", "VersionRange", "Function"]
+__all__ = ["table_of", "recovered_modules", "main_module", "build_paths", "version_range", "unit_modules",
+           "PclnTable", "RecoveredModule", "UnitModules", "VersionRange", "Function"]

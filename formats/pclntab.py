@@ -447,6 +447,22 @@ class Table:
         return files, lines
 
 
+def _find_func(entries, n: int, pc: int) -> int | None:
+    """Table.PCToFunc: the function whose [Entry, End) holds pc, found by
+    gosym's binary search over Funcs (Entry entries[i], End entries[i + 1]),
+    which on unsorted entries may miss it; None then."""
+    lo, hi = 0, n
+    while lo < hi:
+        m = lo + (hi - lo) // 2
+        if pc < entries[m]:
+            hi = m
+        elif pc < entries[m + 1]:
+            return m
+        else:
+            lo = m + 1
+    return None
+
+
 def _packed(region: bytes) -> dict[int, str]:
     """Offset -> name of the NUL-terminated names packed in region."""
     # Latin-1 keeps one character per byte, so lengths are byte counts.

@@ -363,7 +363,9 @@ def section_bodies(src: Source) -> dict[int | bytes, tuple[int, int]]:
 
 
 def producers_go_version(src: Source, producers: tuple[int, int] | None) -> bytes | None:
-    """The version the producers section gives for language Go."""
+    """The version the producers section gives for language Go, when it reads
+    as one (runtime.Version(): `go1...` or `devel ...`, printable): build info
+    searches the data for it, and a version of zeros would match everywhere."""
     if producers is None or producers[1] > MAX_PRODUCERS_SIZE:
         return None
     cur = _Cursor(src, producers[0], producers[0] + producers[1])
@@ -373,7 +375,8 @@ def producers_go_version(src: Source, producers: tuple[int, int] | None) -> byte
             name = cur.take(cur.uleb())
             version = cur.take(cur.uleb())
             if field == b"language" and name == b"Go" and version:
-                return version
+                ok = version.startswith((b"go1", b"devel ")) and version.isascii() and version.decode().isprintable()
+                return version if ok else None
     return None
 
 

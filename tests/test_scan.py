@@ -438,8 +438,8 @@ def test_csv_is_rfc4180_and_reads_back_exactly(odd_names):
     assert r.returncode == 0
     assert r.stdout.endswith(b"\r\n")
     rows = list(csv.reader(io.StringIO(r.stdout.decode("utf-8", "surrogateescape"), newline="")))
-    assert rows[0] == ["file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason",
-                       "error"]
+    assert rows[0] == ["file", "format", "arch", "build_id", "go_version", "main_path", "recovered_modules", "status",
+                       "reason", "error"]
     names = sorted(os.path.basename(row[0]) for row in rows[1:])
     assert names == sorted(["new\nline", "esc\x1b[31mred", "tab\there", 'quote"comma,',
                             os.fsdecode(b"bad\xffname")])

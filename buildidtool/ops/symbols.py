@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, BuildIDError, naming
-from ..facts import SCAN, of_found
+from ..facts import VERSION, of_found
 from ..fileio import opened
 from ..formats import FormatError, Source, Unit, image, locate, units
 from ..formats.kinds import THIN, UNIVERSAL
@@ -141,7 +141,7 @@ def symbols_of(path: str, src: Source) -> Symbols:
     if found.format not in THIN and found.format != UNIVERSAL:
         return Symbols(path, found.format, [UnitSymbols(found.format, None)])
     # The Go version, where the binary carries it: the facts' one rule (build info, else recovered).
-    versions = of_found(path, src, found, SCAN).units
+    versions = of_found(path, src, found, frozenset({VERSION})).units
     out = []
     for unit, facts in zip(units(src, found), versions):
         try:

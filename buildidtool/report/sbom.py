@@ -12,6 +12,12 @@ version (the original kept in a property), the main module when it has a
 version, and the standard library as pkg:golang/stdlib@<version> (as syft and
 trivy write it: the `go` prefix dropped in the purl, kept in the version).
 
+A binary whose build info names no modules gets those its pclntab shows
+(facts.MODULES): a library per module (without a version where its paths
+carry none), with `buildid:source` `pclntab` and the evidence of the binary
+whose path sorts first (a module that any binary's build info lists keeps
+build info's word, without them).
+
 With --vulns, each binary also carries its findings (vulndb.match), one per
 entry: the most telling level over its slices (a universal binary), which the
 formats spell as vulnerabilities (CycloneDX, with a VEX analysis of
@@ -51,7 +57,7 @@ def unique_text(s: str) -> str:
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def golang_purl(path: str, version: str) -> str:
+def golang_purl(path: str, version: str | None) -> str:
     """pkg:golang/<module path>@<version>, encoded by packageurl-python."""
     namespace, _, name = path.rpartition("/")
     return PackageURL(type="golang", namespace=namespace or None, name=name, version=version).to_string()
@@ -65,11 +71,13 @@ def stdlib_version(go_version: str) -> str | None:
 
 
 class Module:
-    __slots__ = ("purl", "name", "version", "properties")
+    __slots__ = ("purl", "name", "version", "properties", "listed", "evidence")
 
-    def __init__(self, purl: str, name: str, version: str):
+    def __init__(self, purl: str, name: str, version: str | None):
         self.purl, self.name, self.version = purl, name, version
         self.properties: dict[str, str] = {}
+        self.listed = False   # some binary's build info lists it
+        self.evidence = None  # (binary path, pcln.RecoveredModule): recovered from that binary's pclntab
 
 
 
@@ -105,7 +113,7 @@ class Inventory:
         self.package = None
         self.vulndb = vulndb  # the database the findings come from (Database.describe()), with --vulns
 
-    def module(self, path: str, version: str) -> Module:
+    def module(self, path: str, version: str | None) -> Module:
         purl = golang_purl(path, version)
         m = self.modules.get(purl)
         if m is None:
@@ -146,6 +154,13 @@ def properties(facts) -> list[tuple[str, str]]:
         if h is not None and h.kind is not None:
             add(prefix + "host_build_id", f"{h.kind}:{h.hex}")
         add(prefix + "host_build_id_status", h.status if h is not None and h.kind is not None else "absent")
+        rec = u.recovered
+        if rec is not None:  # build info names no modules: what the pclntab tells
+            add(prefix + "modules_source", rec.source)
+            add(prefix + "pclntab.modules", len(rec.modules))
+            add(prefix + "pclntab.main_module", (rec.main_module or {}).get("path"))
+            add(prefix + "pclntab.go_version_range", rec.go_version_range)
+            add(prefix + "pclntab.error", rec.error)
     add("go_version", facts.go_version)
     add("go_version_source", facts.go_version_source)
     bi = _build_info(facts)
@@ -176,6 +191,7 @@ def _add_modules(inv: Inventory, b: Binary, bi) -> None:
     if main.path and main.version and main.version != "(devel)":
         m = inv.module(main.path, main.version)
         m.properties[NS + "role"] = "main"
+        m.listed = True
         b.modules.add(m.purl)
     for d in bi.deps:
         rep = d.replace
@@ -188,7 +204,38 @@ def _add_modules(inv: Inventory, b: Binary, bi) -> None:
                 m.properties[NS + "replaced_by"] = rep.path
         else:
             continue
+        m.listed = True
         b.modules.add(m.purl)
+
+
+def _add_recovered(inv: Inventory, b: Binary, rec) -> None:
+    """The modules a unit's pclntab shows (pcln.UnitModules), their evidence
+    kept from the binary whose path sorts first."""
+    for r in rec.modules:
+        m = inv.module(r.path, r.version)
+        if m.evidence is None or b.path < m.evidence[0]:
+            m.evidence = (b.path, r)
+        b.modules.add(m.purl)
+
+
+SAMPLE_FILES = 3
+
+
+def _recovered_properties(inv: Inventory) -> None:
+    """`buildid:source` pclntab and the evidence, on each module that no build info lists."""
+    for m in inv.modules.values():
+        if m.evidence is None or m.listed:
+            continue
+        path, r = m.evidence
+        p = m.properties
+        p[NS + "source"] = r.source
+        p[NS + "pclntab.binary"] = json_text(path)
+        if r.kind != "module":
+            p[NS + "pclntab.kind"] = r.kind
+        p[NS + "pclntab.functions"] = str(r.functions)
+        p[NS + "pclntab.files"] = str(len(r.files))
+        if r.files:
+            p[NS + "pclntab.sample_files"] = json_text("; ".join(r.files[:SAMPLE_FILES]))
 
 
 def is_subject(facts, roots: list[str]) -> bool:
@@ -221,6 +268,9 @@ def binary(inv: Inventory, facts) -> Binary | None:
     bi = _build_info(facts)
     if bi is not None:
         _add_modules(inv, b, bi)
+    for u in facts.units:
+        if u.recovered is not None:
+            _add_recovered(inv, b, u.recovered)
     std = stdlib_version(facts.go_version or "")
     if std:
         m = inv.module("stdlib", std[2:])
@@ -262,6 +312,7 @@ def inventory(records, roots: list[str] | None = None, vulndb: dict | None = Non
         if b is not None:
             inv.binaries.append(b)
     inv.binaries.sort(key=lambda b: b.path)
+    _recovered_properties(inv)
     return inv
 
 

@@ -152,11 +152,12 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, 
 class Tally:
     """What the summary line counts; built in the workers, added up in the parent."""
 
-    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions", "vuln_units", "vulns")
+    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions", "recovered", "vuln_units", "vulns")
 
     def __init__(self) -> None:
         self.files = self.go = self.modified = self.unchecked = self.errors = 0
         self.versions: dict[str, int] = {}
+        self.recovered = 0  # Go files with modules recovered from the pclntab (no modules in build info)
         self.vuln_units = 0  # executable units matched against the database (--vulns)
         self.vulns: dict[str, int] = {}  # findings per level
 
@@ -169,6 +170,7 @@ class Tally:
             v = rec.go_version or "unknown"
             self.versions[v] = self.versions.get(v, 0) + 1
             self.unchecked += rec.status in UNCHECKED
+            self.recovered += any(u.recovered is not None and u.recovered.modules for u in rec.units)
         self.modified += rec.status == MODIFIED
         self.errors += rec.error is not None
         for u in rec.units:
@@ -185,18 +187,20 @@ class Tally:
         self.errors += other.errors
         for v, n in other.versions.items():
             self.versions[v] = self.versions.get(v, 0) + n
+        self.recovered += other.recovered
         self.vuln_units += other.vuln_units
         for level, n in other.vulns.items():
             self.vulns[level] = self.vulns.get(level, 0) + n
 
     def __reduce__(self):
         return (_tally, (self.files, self.go, self.modified, self.unchecked, self.errors, self.versions,
-                         self.vuln_units, self.vulns))
+                         self.recovered, self.vuln_units, self.vulns))
 
 
-def _tally(files, go, modified, unchecked, errors, versions, vuln_units=0, vulns=None) -> Tally:
+def _tally(files, go, modified, unchecked, errors, versions, recovered=0, vuln_units=0, vulns=None) -> Tally:
     t = Tally()
     t.files, t.go, t.modified, t.unchecked, t.errors, t.versions = files, go, modified, unchecked, errors, versions
+    t.recovered = recovered
     t.vuln_units, t.vulns = vuln_units, vulns or {}
     return t
 

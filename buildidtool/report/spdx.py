@@ -46,13 +46,18 @@ def document(inv: Inventory, ident: Identity) -> dict:
     mod_ids = {}
     for purl in sorted(inv.modules):
         m = inv.modules[purl]
-        mod_ids[purl] = sid = spdx_id("Package-golang", f"{m.name}@{m.version}")
+        mod_ids[purl] = sid = spdx_id("Package-golang", f"{m.name}@{m.version}" if m.version else m.name)
         pkg = {"SPDXID": sid, "name": m.name, "versionInfo": m.version, "downloadLocation": "NOASSERTION",
                "filesAnalyzed": False, "primaryPackagePurpose": "LIBRARY",
                "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
                "copyrightText": "NOASSERTION",
                "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
                                  "referenceLocator": purl}]}
+        if m.version is None:  # recovered from a pclntab whose paths carry no version
+            del pkg["versionInfo"]
+        if m.properties.get(NS + "source") == "pclntab":
+            pkg["comment"] = ("Recovered from the pclntab (function table) of a binary whose build info names no "
+                              "modules: its evidence is in the buildid:pclntab annotations.")
         if m.properties:
             pkg["annotations"] = annotations(sorted(m.properties.items()))
         packages.append(pkg)

@@ -23,11 +23,12 @@ CSV_COLUMNS = {
     "verify": ("file", "format", "arch", "build_id", "status", "reason", "stored_content_id",
                "computed_content_id", "host_build_id.status", "error"),
     "info": ("file", "format", "arch", "build_id", "go_version", "go_version_source", "build_info.Path",
-             "host_build_id.kind", "host_build_id.hex", "host_build_id.status", "code_signature.pages_match",
-             "build_info_error", "error"),
+             "recovered_modules", "host_build_id.kind", "host_build_id.hex", "host_build_id.status",
+             "code_signature.pages_match", "build_info_error", "error"),
     "diff": ("a", "b", "format", "same", "arch", "same_content", "content_id.a", "content_id.b",
              "differing_bytes", "range_count"),
-    "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "status", "reason", "error"),
+    "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "recovered_modules", "status", "reason",
+             "error"),
     "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
     "vulns": ("file", "arch", "go_version", "id", "aliases", "module", "version", "fixed", "level", "packages",
               "symbols", "error"),
@@ -39,6 +40,18 @@ CSV_COLUMNS = {
 VULN_COUNTS = ("vulns.symbol", "vulns.package", "vulns.module", "vulns.unknown")
 CSV_COLUMNS["scan-vulns"] = CSV_COLUMNS["scan"][:-1] + VULN_COUNTS + CSV_COLUMNS["scan"][-1:]
 PER_RECORD = ("scan", "scan-vulns")  # one row per record, not per unit
+RECOVERED = "recovered_modules"  # PATH@VERSION (PATH alone without one) recovered from the pclntab, space-separated
+
+
+def _recovered(record: dict) -> str | None:
+    """The recovered_modules cell of a record (over its slices) or a slice's."""
+    seen = []
+    for u in record.get("slices") or [record]:
+        for m in (u.get("recovered") or {}).get("modules") or ():
+            text = m["path"] + ("@" + m["version"] if m["version"] else "")
+            if text not in seen:
+                seen.append(text)
+    return " ".join(seen) or None
 
 
 def _value(record: dict, unit: dict, column: str):
@@ -77,12 +90,12 @@ def csv_rows(command: str, record: dict) -> list[list[str]]:
     if command == "vulns":  # a row per finding
         from .vulns import csv_rows as vulns_rows
         return [[_cell(c) for c in row] for row in vulns_rows(record)]
-    if command == "scan-vulns":
-        return [[_cell(record.get(c) if c not in VULN_COUNTS else _level_count(record, c[6:])) for c in columns]]
-    if command in PER_RECORD:
-        return [[_cell(record.get(c)) for c in columns]]
+    if command in PER_RECORD:  # scan, and scan --vulns with the findings per level
+        return [[_cell(_recovered(record) if c == RECOVERED else _level_count(record, c[6:]) if c in VULN_COUNTS
+                       else record.get(c)) for c in columns]]
     units = record.get("units") or record.get("slices") or [{}]
-    return [[_cell(_value(record, u, c)) for c in columns] for u in units]
+    return [[_cell(_value(record, u, c) if c != RECOVERED else _recovered(u or record)) for c in columns]
+            for u in units]
 
 
 def csv_text(command: str, records: list, header: bool, terminal: bool) -> str:

@@ -96,6 +96,32 @@ def info_lines(facts) -> list[str]:
         if bi is None and u.go_version:
             out.append(f"\tGo version\t{printable(u.go_version)} "
                        f"(no build info; recovered by {u.go_version_source})")
+        if u.recovered is not None:
+            out.extend(recovered_lines(u))
+    return out
+
+
+def recovered_lines(u) -> list[str]:
+    """`info`, for a unit whose build info names no modules: what its pclntab
+    tells (the Go releases its layout could come from, where no version is
+    known; the main module; each module with its evidence)."""
+    rec = u.recovered
+    if rec.error:
+        return [f"\tpclntab\terror: {printable(rec.error)}"]
+    out = []
+    if not u.go_version and rec.go_version_range is not None:
+        out.append(f"\tGo version\t{rec.go_version_range} (no build info; from the pclntab's layout)")
+    out.append(f"\tpclntab\t{plural(len(rec.modules), 'module')} recovered (build info names none)")
+    main = rec.main_module
+    if main is not None and main.get("path"):
+        out.append(f"\tmain module\t{printable(main['path'])}\t(pclntab)")
+    for m in rec.modules:
+        kind = "" if m.kind == "module" else f"{m.kind}, "
+        out.append(f"\tmodule\t{printable(m.path)}\t{printable(m.version) if m.version else '(no version)'}\t"
+                   f"(pclntab: {kind}{plural(m.functions, 'function')}, {plural(len(m.files), 'file')})")
+    if rec.obfuscated:
+        out.append(f"\tobfuscated\t{len(rec.obfuscated['packages'])} packages, "
+                   f"{rec.obfuscated['functions']} functions (not read as modules)")
     return out
 
 
@@ -190,6 +216,15 @@ def shown_id(facts) -> str | None:
     return ",".join(s.build_id for s in facts.slices if s.raw_build_id) or None
 
 
+def shown_range(facts) -> str | None:
+    """scan's Go column for a Go file of no known version: the releases its
+    pclntab's layout could come from, where it was read."""
+    for u in facts.units:
+        if u.recovered is not None and u.recovered.go_version_range is not None:
+            return f"{u.recovered.go_version_range} (pclntab)"
+    return None
+
+
 def scan_header(verify: bool, vulns: bool = False) -> str:
     """The column names of scan_line."""
     return "\t".join(["FILE", "FORMAT", "ARCH", "GO", "BUILD ID", *(["STATUS", "REASON"] if verify else []),
@@ -200,7 +235,7 @@ def scan_line(facts, verify: bool, vulns: bool = False) -> str:
     """`scan`, tab-separated: file, format, arch, go_version, build_id[, status,
     reason][, findings per level], error (for a link, what it links to); `-`
     for an empty field; no tab or newline inside a field breaks a column."""
-    fields = [facts.file, facts.format, facts.arch, facts.go_version, shown_id(facts)]
+    fields = [facts.file, facts.format, facts.arch, facts.go_version or shown_range(facts), shown_id(facts)]
     if verify:
         fields += [facts.status, "; ".join(m.text() for m in facts.modification) if facts.modification
                    else facts.reason]
@@ -230,5 +265,7 @@ def scan_summary(tally, verify: bool, skipped: str, vulndb: dict | None = None) 
                  f"modified {vulndb['modified'] or 'unknown'}{offline})")
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
+            + (f", {plural(tally.recovered, 'file')} with modules recovered from the pclntab" if tally.recovered
+               else "")
             + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")
             + f", {plural(tally.errors, 'error')}, {skipped}" + vulns)
