@@ -24,6 +24,7 @@ _EXPORTS = {
     "rewrite": "ops.rewrite", "Rewritten": "ops.rewrite",
     "verify": "ops.verify", "inspect": "ops.info",
     "diff": "ops.diff", "Diff": "ops.diff", "symbols": "ops.symbols", "Symbols": "ops.symbols",
+    "vulns": "ops.vulns", "open_database": "vulndb.source", "DatabaseError": "errors",
     "Facts": "facts", "HostID": "facts", "Verdict": "verdict", "Modification": "modification",
     "rebuild": "ops.rebuild", "Rebuilt": "ops.rebuild",
     "read_build_info": "buildinfo", "read_build_info_slices": "buildinfo", "BuildInfo": "buildinfo",

@@ -90,18 +90,23 @@ CREATE TABLE IF NOT EXISTS entries (
 """
 
 
-def options_text(asked: frozenset, archives) -> str:
+def options_text(asked: frozenset, archives, vulndb: dict | None = None) -> str:
     """The options that change a record, as the text stored in configs.options.
     The platform read from an image file with several is the one the scan
-    would choose: --platform, else $BUILDID_PLATFORM, else this machine's."""
+    would choose: --platform, else $BUILDID_PLATFORM, else this machine's.
+    With --vulns, `vulndb` (vulndb Database.identity()): the database and when
+    it last changed, so findings are never served from another version of it."""
     limits = None if archives is None else {k: getattr(archives, k) for k in type(archives).__slots__}
     if limits is not None and limits.get("platform") is None:
         from .archives.platforms import host
         limits["platform"] = os.environ.get("BUILDID_PLATFORM") or str(host())
-    return json.dumps({"asked": sorted(asked), "archives": limits}, sort_keys=True)
+    options = {"asked": sorted(asked), "archives": limits}
+    if vulndb is not None:
+        options["vulndb"] = vulndb
+    return json.dumps(options, sort_keys=True)
 
 
-def open_cache(path: str, asked: frozenset, archives) -> "Store":
+def open_cache(path: str, asked: frozenset, archives, vulndb: dict | None = None) -> "Store":
     """Check, make or rebuild the cache file and register this configuration;
     SetupError when the file cannot be used. The connection is closed again:
     each reading process opens its own."""
@@ -109,7 +114,7 @@ def open_cache(path: str, asked: frozenset, archives) -> "Store":
 
     db = _connect(path)
     try:
-        config = _prepare(db, path, __version__, options_text(asked, archives))
+        config = _prepare(db, path, __version__, options_text(asked, archives, vulndb))
     except sqlite3.DatabaseError as e:
         db.close()
         if not _ours(path):
@@ -118,7 +123,7 @@ def open_cache(path: str, asked: frozenset, archives) -> "Store":
         _remove(path)
         db = _connect(path)
         try:
-            config = _prepare(db, path, __version__, options_text(asked, archives))
+            config = _prepare(db, path, __version__, options_text(asked, archives, vulndb))
         except sqlite3.Error as e2:
             raise SetupError(path, f"cannot rebuild the cache: {e2}") from None
         finally:

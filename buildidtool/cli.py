@@ -237,6 +237,31 @@ def symbols_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     sys.exit(symbols_run(list(files), "json" if as_json else "csv" if as_csv else "text"))
 
 
+@cli.command("vulns")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON lines).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per finding.")
+@click.option("--db", "db", metavar="URL|DIR",
+              help="The Go vulnerability database: a URL speaking its protocol (default https://vuln.go.dev, "
+                   "cached under $XDG_CACHE_HOME/buildidtool/vulndb), or a directory in that layout or of OSV files.")
+@click.argument("files", nargs=-1, required=True)
+def vulns_cmd(files: tuple[str, ...], as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Known vulnerabilities of each Go executable FILE, by what it really
+    contains: the Go version and modules (build info, else recovered from the
+    function table) matched against the Go vulnerability database, each
+    finding at the symbol, package or module level (`-`: standard input).
+
+    Exit 0; 1 when a finding is at the symbol or package level (or could not
+    be told: no function table); otherwise 2 when a file could not be read,
+    holds no Go executable, or the database cannot be used.
+    """
+    from .ops.vulns import run as vulns_run  # the database and the matcher: only for this command
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one output format (--json, --csv)")
+    sys.exit(vulns_run(list(files), "json" if as_json else "csv" if as_csv else "text", db,
+                       lambda text: click.echo(text, nl=False)))
+
+
 @cli.command("diff")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then a row per pair of units compared.")

@@ -63,6 +63,16 @@ class FileChanged(RewriteError):
     """The file changed between hashing and writing; nothing was written."""
 
 
+class DatabaseError(Exception):
+    """The vulnerability database cannot be used (unreachable without a cache,
+    corrupt, an HTTP error): not about any one file, so `naming` leaves it
+    alone. `str(e)` is one line naming the database."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"vuln database {name}: {message}")
+        self.name, self.message = name, message
+
+
 class SetupError(BuildIDError):
     """scan cannot start as asked: its Dask cluster cannot be reached or cannot
     see an input, or its result cache is unusable. `path` names the address,

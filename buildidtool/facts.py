@@ -9,7 +9,9 @@ A command asks for groups of facts (`asked`): the build ID and where it lives
 are always there; VERSION adds the Go version, its source and the main
 package; BUILD_INFO the whole build info; SIGNATURE the check of a Mach-O
 signature's pages; HOST the judgement of the host build ID; VERDICT the check
-against the content ID (and HOST with it); DIGEST the file's SHA-256. What was
+against the content ID (and HOST with it); DIGEST the file's SHA-256; VULNS
+(and VERSION with it) the known vulnerabilities of each executable unit,
+matched against a database the caller passes (vulndb/). What was
 not asked for is not computed and not in to_json(), so each command's JSON has
 the keys of its groups, an error record included.
 
@@ -40,8 +42,8 @@ from .formats.kinds import RECOVERABLE, THIN, UNIVERSAL
 from .idstring import display, parts
 from .verdict import Verdict, check, failed as failed_verdict, with_tail, worst
 
-VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST = (
-    "version", "build_info", "signature", "host", "verdict", "digest")
+VERSION, BUILD_INFO, SIGNATURE, HOST, VERDICT, DIGEST, VULNS = (
+    "version", "build_info", "signature", "host", "verdict", "digest", "vulns")
 MODULES = "modules"  # needs VERSION or BUILD_INFO (whether build info names the modules)
 
 READ = frozenset()
@@ -49,6 +51,7 @@ INFO = frozenset({VERSION, BUILD_INFO, SIGNATURE, HOST, MODULES})
 VERIFY = frozenset({HOST, VERDICT})
 SCAN = frozenset({VERSION, MODULES})
 SBOM = frozenset({VERSION, BUILD_INFO, HOST, DIGEST, MODULES})
+VULN_CHECK = frozenset({VERSION, VULNS})
 
 
 class HostID:
@@ -164,6 +167,7 @@ class Facts:
     notes: tuple = ()            # an archive member: what was unusual about its stored name
     archive: ArchiveFacts | None = None
     recovered = None             # pcln.UnitModules: an executable unit's pclntab, where build info names no modules
+    vulns = None                 # vulndb.match.UnitVulns of an executable unit (VULNS)
     asked: frozenset = READ
 
     def __init__(self, file: str, **fields) -> None:
@@ -264,6 +268,8 @@ class Facts:
             out["sha256"] = self.sha256
         if MODULES in asked:
             out["recovered"] = self.recovered.to_json() if self.recovered is not None else None
+        if VULNS in asked:
+            out["vulns"] = self.vulns.to_json() if self.vulns is not None else None
         if self.link is not None:
             out["link"] = self.link
         if self.archive is not None:
@@ -296,24 +302,28 @@ def failed(path: str, message: str, asked: frozenset = READ, format: str = "unkn
 
 
 def gather(path: str, fd: int, asked: frozenset, *, strict: bool = False, size: int | None = None,
-           head: bytes | None = None) -> Facts:
+           head: bytes | None = None, vulndb=None) -> Facts:
     """The facts of the file open on fd, named `path`. Raises FormatError or
     OSError when the file cannot be located (call it inside `naming`); what
-    goes wrong in a later group (broken build info, say) is recorded instead."""
+    goes wrong in a later group (broken build info, say) is recorded instead.
+    VULNS needs `vulndb` (a vulndb.source.Database), whose DatabaseError passes."""
     if type(fd) is not int:  # a file read by URL, by ranges (remote/ranged.py)
         src = fd.source()
-        facts = of_found(path, src, locate(src), asked, strict)
+        facts = of_found(path, src, locate(src), asked, strict, vulndb)
         return facts.replace(notes=tuple(fd.notes)) if fd.notes else facts
     size = os.fstat(fd).st_size if size is None else size
     src = Source(fd, 0, size, head)
-    return of_found(path, src, locate(src), asked, strict)
+    return of_found(path, src, locate(src), asked, strict, vulndb)
 
 
-def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: bool = False) -> Facts:
+def of_found(path: str, src: Source, found: Found, asked: frozenset, strict: bool = False,
+             vulndb=None) -> Facts:
     """gather() for a file already located."""
     if VERDICT in asked:
         asked = asked | {HOST}
-    records = [_unit(path, u, asked, strict) for u in units(src, found)]
+    if VULNS in asked:
+        asked = asked | {VERSION}
+    records = [_unit(path, u, asked, strict, vulndb) for u in units(src, found)]
     if not found.slices:
         facts = records[0]
     else:
@@ -374,7 +384,7 @@ def _recover(unit: Unit):
     return try_recover(unit.src, bool(unit.found.build_id))
 
 
-def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
+def _unit(path: str, unit: Unit, asked: frozenset, strict: bool, vulndb=None) -> Facts:
     f = unit.found
     fields: dict = {"format": f.format, "asked": asked}
     if f.arch is not None:
@@ -388,9 +398,10 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
         return Facts(path, **fields)  # nothing else to learn: most files of a tree
     bi = _BuildInfo(unit)
     versioned = VERSION in asked or BUILD_INFO in asked
-    if BUILD_INFO in asked:
+    if BUILD_INFO in asked or VULNS in asked:  # matching needs the modules too
         info = bi.get()
-        fields["build_info"], fields["build_info_error"] = info, bi.error
+        if BUILD_INFO in asked:
+            fields["build_info"], fields["build_info_error"] = info, bi.error
         if info is not None:
             fields["go_version"], fields["main_path"] = info.go_version, info.path or None
     elif VERSION in asked:
@@ -424,10 +435,22 @@ def _unit(path: str, unit: Unit, asked: frozenset, strict: bool) -> Facts:
     if MODULES in asked and versioned and f.format in THIN and not _names_modules(fields, bi) and (
             f.build_id or fields.get("go_version") or bi.info is not None):
         fields["recovered"] = _pclntab_modules(unit)
+    if VULNS in asked and vulndb is not None and f.format in THIN and (
+            f.build_id or fields.get("go_version") or bi.info is not None):
+        fields["vulns"] = _vulns(unit, fields, bi.info, vulndb)
     facts = Facts(path, **fields)
     if VERDICT not in asked:
         return facts
     return facts.replace(verdict=check(path, unit, facts.host_build_id, toolchain, strict))
+
+
+def _vulns(unit: Unit, fields: dict, info, vulndb):
+    # The matcher only when vulnerabilities are asked for: it and the pclntab
+    # reader are never on the path of the other commands.
+    from .pcln import table_of
+    from .vulndb.match import check
+    return check(vulndb, unit.format, fields.get("arch"), info, fields.get("go_version"),
+                 fields.get("go_version_source"), lambda: table_of(unit.src))
 
 
 def _names_modules(fields: dict, bi: _BuildInfo) -> bool:
@@ -478,15 +501,15 @@ def _digest(facts: Facts, fd: int) -> Facts:
     return facts.replace(sha256=h.hexdigest())
 
 
-def read_facts(path: str, asked: frozenset, strict: bool = False) -> Facts:
+def read_facts(path: str, asked: frozenset, strict: bool = False, vulndb=None) -> Facts:
     """gather() on a path: opened safely, errors naming the file (BuildIDError)."""
     # Reading only what the parsers touch suits a URL unless every byte is
     # hashed (VERDICT, DIGEST): then it is fetched once, whole.
     ranged = VERDICT not in asked and DIGEST not in asked
     with naming(path), opened(path, ranged=ranged) as fd:
-        return gather(path, fd, asked, strict=strict)
+        return gather(path, fd, asked, strict=strict, vulndb=vulndb)
 
 
 __all__ = ["Facts", "HostID", "CodeSignature", "ArchiveFacts", "gather", "of_found", "failed", "read_facts",
-           "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST", "VERDICT",
-           "DIGEST", "MODULES"]
+           "READ", "INFO", "VERIFY", "SCAN", "SBOM", "VULN_CHECK", "VERSION", "BUILD_INFO", "SIGNATURE", "HOST",
+           "VERDICT", "DIGEST", "MODULES", "VULNS"]

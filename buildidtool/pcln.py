@@ -104,6 +104,23 @@ class PclnTable:
             object.__setattr__(self, "_functions", tuple(map(Function._make, zip(*self.columns))))
         return self._functions
 
+    def function_names(self) -> list[str]:
+        """The functions' names in table order (cheaper than `functions`: no positions)."""
+        return self._at.table.function_names()
+
+    def function_name_offsets(self) -> list[int]:
+        """Where each function's name starts in `name_region()` (1.16 and later)."""
+        return self._at.table.function_name_offsets()
+
+    def name_region(self) -> bytes | None:
+        """The function name table, NUL-terminated names: the functions' and
+        those of the functions inlined into them (Go 1.16 and later; None before)."""
+        return self._at.table.name_region()
+
+    def file_region(self) -> bytes | None:
+        """The file table, NUL-terminated names (Go 1.16 and later; None before)."""
+        return self._at.table.file_region()
+
     @property
     def files(self) -> tuple[str, ...]:
         """The file table, in table order."""

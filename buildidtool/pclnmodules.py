@@ -63,7 +63,7 @@ def package_of(name: str, layout: str = "go1.20") -> str:
             if dot >= 0:
                 pkg = name[:dot]
                 return _unescape(pkg) if "%" in pkg else pkg
-        plain = _without_instance(name) or name  # gosym reads a malformed name as it is
+        plain = blank_instances(name) or name  # gosym reads a malformed name as it is
     if layout == "go1.20":
         if plain.startswith(("go:", "type:")):
             return ""
@@ -97,7 +97,7 @@ def packages_of(names, layout: str = "go1.20") -> list[str]:
 _INSTANCE = re.compile(r"\[[^\[\]]*\]")
 
 
-def _without_instance(name: str) -> str | None:
+def blank_instances(name: str) -> str | None:
     """name with each bracketed group of generic arguments blanked out (same
     length, so indexes into it index the name), or None when unbalanced."""
     for _ in range(MAX_NESTING):

@@ -74,6 +74,10 @@ OPTIONS = (
     Opt(("--json",), "as_json", None, "Same as --format json: one JSON object per file."),
     Opt(("--csv",), "as_csv", None, "Same as --format csv: RFC 4180 with a header row."),
     Opt(("--verify",), "verify", None, "Also verify each file (reads whole files)."),
+    Opt(("--vulns",), "vulns", None, "Also match each Go executable against the Go vulnerability database: "
+        "findings per level (symbol, package, module) in every format, vulnerabilities in the SBOMs."),
+    Opt(("--db",), "db", str, "With --vulns: the database, a URL speaking its protocol (default "
+        "https://vuln.go.dev, cached) or a directory in that layout or of OSV files.", "URL|DIR"),
     Opt(("--follow-symlinks",), "follow_symlinks", None, "Also enter directories through symbolic links (each "
         "directory once). Links to files are followed without it, as go version -m does."),
     Opt(("--no-follow-symlinks",), "no_follow_symlinks", None, "Follow no symbolic link inside the trees."),
@@ -116,12 +120,14 @@ class Options:
     """What a scan was asked to do."""
 
     __slots__ = ("paths", "form", "verify", "links", "jobs", "time_limit", "sbom_identity", "archives", "go_only",
-                 "remote", "insecure_registry", "dask", "cache")
+                 "remote", "insecure_registry", "dask", "cache", "vulns", "db")
 
     def __init__(self, paths, form="text", verify=False, links=FILE_LINKS, jobs=None,
                  time_limit=DEFAULT_TIME_LIMIT, sbom_identity=(None, None, False), archives="default",
-                 go_only=False, platform=None, insecure_registry=False, dask=None, cache=None):
+                 go_only=False, platform=None, insecure_registry=False, dask=None, cache=None, vulns=False,
+                 db=None):
         self.paths, self.form, self.verify, self.go_only = list(paths), form, verify, go_only
+        self.vulns, self.db = vulns, db  # --vulns, and the database it names (None: the default)
         self.links, self.jobs, self.time_limit = links, jobs, time_limit  # tree.FILE_LINKS, ALL_LINKS, NO_LINKS
         self.sbom_identity = sbom_identity  # (serial number, timestamp, reproducible) of an SBOM
         if archives == "default":  # look inside archives with the default limits
@@ -159,6 +165,8 @@ def options(paths, values: dict) -> Options:
             Identity.make(Inventory(), *identity)
         except ValueError as e:
             raise UsageError(f"bad --serial-number, --timestamp or SOURCE_DATE_EPOCH: {e}") from None
+    if get("db") is not None and not get("vulns"):
+        raise UsageError("--db names the database of --vulns: give --vulns too")
     archives = None
     if not get("no_archives") and get("max_depth") != 0:
         archives = Limits(all_layers=bool(get("all_layers")), platform=get("platform"))
@@ -167,10 +175,14 @@ def options(paths, values: dict) -> Options:
                 setattr(archives, field, get(field))
     if get("dask") is not None and get("jobs") is not None:
         raise UsageError("-j sets this machine's worker processes; with --dask the cluster's workers read the files")
+    if get("dask") is not None and get("vulns"):
+        raise UsageError("--vulns does not go with --dask: the database is opened in this process, before its own "
+                         "workers fork; scan with local workers")
     limit = get("time_limit")
     return Options(paths, form, bool(get("verify")), links, get("jobs"),
                    DEFAULT_TIME_LIMIT if limit is None else limit, identity, archives, bool(get("go_only")),
-                   get("platform"), bool(get("insecure_registry")), get("dask"), get("cache"))
+                   get("platform"), bool(get("insecure_registry")), get("dask"), get("cache"), bool(get("vulns")),
+                   get("db"))
 
 
 def parse(args: list[str]) -> Options | None:

@@ -28,7 +28,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from itertools import accumulate, islice, repeat
-from operator import add, itemgetter, lt
+from operator import add, and_, itemgetter, lt
 
 from .errors import FormatError
 
@@ -303,15 +303,44 @@ class Table:
             files, lines = self._positions_anyhow(entries, rec_entry, pcfile, pcln, cus)
         return tuple(names), tuple(entries[:n]), tuple(entries[1:]), tuple(files), tuple(lines)
 
+    def function_names(self) -> list[str]:
+        """The functions' names in table order, their positions left undecoded."""
+        if self._functions is not None:
+            return list(self._functions[0])
+        return self._names(self._columns()[1])
+
+    def function_name_offsets(self) -> list[int]:
+        """Where each function's name starts in the function name table (1.16
+        and later) or in the table (1.2), in table order."""
+        return list(self._columns(names_only=True)[1])
+
+    def name_region(self) -> bytes | None:
+        """The function name table's bytes, NUL-terminated names (Go 1.16 and
+        later): the functions' own names and, since cmd/link's walkFuncs writes
+        the name of every function an inline tree names there too, the names
+        of functions inlined into them. None for the Go 1.2-1.15 layout, whose
+        names lie among the function records."""
+        if self.hdr.layout == "go1.2":
+            return None
+        return self.data[self.funcname_off:self.cu_off]
+
+    def file_region(self) -> bytes | None:
+        """The file table's bytes, NUL-terminated names (1.16 and later; None before)."""
+        if self.hdr.layout == "go1.2":
+            return None
+        return self.data[self.filetab_off:self.pctab_off]
+
     @property
     def pctab(self) -> bytes:
         return self.data[self.pctab_off:] if self.pctab_off else self.data
 
-    def _columns(self):
+    def _columns(self, names_only: bool = False):
         """(entries as stored, name offsets, pcfile offsets, pcln offsets, CU
-        offsets or None) of every function record, in table order."""
+        offsets or None) of every function record, in table order; with
+        `names_only`, where the records allow it, the name offsets alone
+        (the others None)."""
         data, rb, offs = self.data, self.records_base, self.funcoffs
-        if self.relative and rb % 4 == 0 and not any(o & 3 for o in offs):
+        if self.relative and rb % 4 == 0 and not any(map(and_, offs, repeat(3))):
             # Records are 4-byte aligned: pick their words by index, the same
             # indexes for every field, from views shifted by the field's place.
             n = (max(offs) >> 2) + 9
@@ -322,6 +351,8 @@ class Table:
             pick = itemgetter(*[o >> 2 for o in offs])
             if len(offs) == 1:
                 return [[words[(offs[0] >> 2) + k]] for k in (0, 1, 5, 6, 8)]
+            if names_only:
+                return [None, list(pick(words[1:])), None, None, None]
             return [list(pick(words[k:])) for k in (0, 1, 5, 6, 8)]
         unpack = self.record.unpack_from
         rows = [unpack(data, rb + off) for off in offs]

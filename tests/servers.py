@@ -162,10 +162,13 @@ def docker_config(dir: Path, host: str, user: str, password: str) -> Path:
 
 class Nginx:
     """nginx serving `root` on 127.0.0.1:port; `ranges=False` sets max_ranges 0
-    (a server that answers every ranged request with the whole file). The
-    access log records each request's range and the body bytes sent."""
+    (a server that answers every ranged request with the whole file); `gzip`
+    compresses JSON files for clients that accept it (the vulnerability
+    database's layout). The access log records each request's range and the
+    body bytes sent."""
 
-    def __init__(self, root: Path, work: Path, ranges: bool = True, tls: tuple[Path, Path] | None = None):
+    def __init__(self, root: Path, work: Path, ranges: bool = True, tls: tuple[Path, Path] | None = None,
+                 gzip: bool = False):
         binary = need("nginx", "nginx-light")
         work.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -192,6 +195,7 @@ http {{
   uwsgi_temp_path {temp}/uwsgi;
   scgi_temp_path {temp}/scgi;
   default_type application/octet-stream;
+  {'types { application/json json; } gzip on; gzip_types application/json; gzip_min_length 64;' if gzip else ''}
   sendfile on;
   keepalive_requests 10000;
   server {{

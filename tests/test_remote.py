@@ -180,6 +180,9 @@ def nginx_no_ranges(files, tmp_path_factory, request):
     return ng
 
 
+NO_RANGES = "the server does not serve byte ranges: the whole file was downloaded once"
+
+
 def _scan_json(*args, env=None):
     proc = subprocess.run([*__import__("helpers").BUILDID, "scan", "--json", *map(str, args)], capture_output=True,
                           timeout=300, env=env)
@@ -565,6 +568,44 @@ def test_url_hostile_inputs(nginx, samples):
     code, recs, err = _scan_json(*urls, good)
     assert code == 2 and [r["error"].split(":")[0] if r["error"] else None for r in recs] == \
         [w.split(":")[0] for w in urls.values()] + [None]
+
+
+def test_vulns_of_remote_inputs(registry, nginx, nginx_no_ranges, files, tmp_path):
+    """`vulns` reads a URL (by ranges), a file in an archive at a URL and a file
+    in a registry image as it reads the local file; `scan --vulns` of the image
+    finds what it finds in the local layout; a bare image or a server that
+    refuses is one line, exit 2."""
+    from test_vulns import DATA, _release
+    app = _release("vulnapp-go1.24.3-linux-amd64-sw")  # stripped, with symbol-level findings
+    shutil.copyfile(app, files / "vulnapp")
+    with tarfile.open(files / "vulnapp.tar.gz", "w:gz") as t:
+        t.add(app, "bin/vulnapp")
+    oci_layout(tmp_path / "layout", [_layer({"usr/": None, "usr/bin/": None, "usr/bin/vulnapp": app.read_bytes()})])
+    registry.push(f"oci:{tmp_path / 'layout'}:1.0", "vulnapp:1")
+    ref = f"registry:{registry.host}/vulnapp:1"
+
+    def vulns(path):
+        proc = run("vulns", "--json", "--db", DATA, path)
+        return proc.returncode, _strip(json.loads(proc.stdout)), proc.stderr
+
+    want = vulns(app)
+    assert want[0] == 1 and want[1]["vulns"]["counts"]["symbol"] > 0 and want[2] == b""
+    for path in (f"{nginx.base}/vulnapp", f"{nginx.base}/vulnapp.tar.gz!/bin/vulnapp", f"{ref}!/usr/bin/vulnapp"):
+        assert vulns(path) == want, path
+    whole = f"{nginx_no_ranges.base}/vulnapp"  # a server without ranges: read once, and said so
+    code, got, _ = vulns(whole)
+    assert code == 1 and got.pop("notes") == [NO_RANGES] and got == want[1]
+    proc = run("vulns", "--db", DATA, whole)
+    assert proc.returncode == 1 and proc.stderr.decode() == f"buildid: {whole}: note: {NO_RANGES}\n"
+    code, recs, _ = _scan_json("--vulns", "--db", DATA, ref)
+    _, local, _ = _scan_json("--vulns", "--db", DATA, tmp_path / "layout")
+    assert code == 0 and _by_member(recs)["usr/bin/vulnapp"]["vulns"] == want[1]["vulns"]
+    assert _by_member(local)["usr/bin/vulnapp"]["vulns"] == want[1]["vulns"]
+    for path, message in ((ref, "is an image: name a file in it"),
+                          (f"http://127.0.0.1:{free_port()}/vulnapp", "connection refused")):
+        proc = run("vulns", "--db", DATA, path)
+        assert proc.returncode == 2 and proc.stdout == b"" and proc.stderr.count(b"\n") == 1, proc.stderr
+        assert proc.stderr.decode().startswith(f"buildid: {path}: {message}")
 
 
 def test_https_uses_the_system_trust_store(files, tmp_path):

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from functools import partial
 
-from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, SetupError, die_of_broken_pipe
-from ..facts import SBOM, SCAN, VERDICT, failed
+from ..errors import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_OK, DatabaseError, SetupError, die_of_broken_pipe
+from ..facts import SBOM, SCAN, VERDICT, VULNS, failed
 from ..inputs import records
 from ..report.scan import FORMATS, Progress, Tally
 from ..report.text import error_line, scan_summary
@@ -24,36 +24,44 @@ from ..tree import ScanStats, Walked, walk
 from ..workers import ordered
 
 
-def asked_for(verify: bool, sbom: bool) -> frozenset:
+def asked_for(verify: bool, sbom: bool, vulns: bool = False) -> frozenset:
     """The groups of facts a scan gathers (facts.py)."""
     asked = SBOM if sbom else SCAN
+    if vulns:
+        asked = asked | {VULNS}
     return asked | {VERDICT} if verify else asked
 
 
 def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=None,
-         time_limit: float | None = None, archives=None, remote=None, *, dask: str | None = None,
+         time_limit: float | None = None, archives=None, remote=None, vulndb=None, *, dask: str | None = None,
          cache: str | None = None, roots: Iterable[str] = ()) -> Iterator:
     """The records of walked items in order, read by `jobs` worker processes
     (0: in this one). With `render`, a function of a batch's list of records
     run in the worker, its results instead (one per batch). A file whose
     reader raises, is killed, or runs past `time_limit` seconds is an error
-    record; the rest go on.
+    record; the rest go on. `vulndb`: the database VULNS matches against,
+    opened here before the workers fork, so each has it (and what it loaded)
+    without loading it again; an entry a worker loads later it keeps.
 
     `dask`: the address of a Dask scheduler whose workers read the batches
     instead (cluster.py; `jobs` is then unused, and `render` must pickle);
     the `roots` the items were walked from are first checked to be the same
     files on every worker (remote references need no check: every worker
     reaches them). `cache`: a result cache file (cache.py): a local input
-    unchanged since a scan with the same version and options is not read
-    again. Both are set up before this returns (SetupError when they cannot
+    unchanged since a scan with the same version and options (and with
+    `vulndb`, the same database: Database.identity()) is not read again.
+    Both are set up before this returns (SetupError when they cannot
     be); the records come as the iterator is read."""
-    work = partial(_work, asked, archives, remote)
+    if dask is not None and vulndb is not None:
+        raise ValueError("vulndb does not go with dask: the database is opened in this process, before its "
+                         "own workers fork (scanopts refuses --vulns with --dask)")
+    work = partial(_work, asked, archives, remote, vulndb=vulndb)
     fault = partial(_fault, asked)
     combine = _Combine(render)
     visible = [r for r in roots if not is_reference(r)]
     if cache is not None:
         from ..cache import open_cache  # sqlite3 and pickle only with --cache
-        store = open_cache(cache, asked, archives)
+        store = open_cache(cache, asked, archives, vulndb.identity() if vulndb is not None else None)
         work, combine = store.wrap(work), store.wrap_combine(combine)
         visible.append(os.path.dirname(os.path.abspath(cache)))
     # Items travel to the workers as bare paths unless the walk met an error:
@@ -72,11 +80,14 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
                                   size=_item_size, cost=cost, part=PART_RECORDS)
     else:
         # Verifying reads whole files: small batches keep every worker busy to the end.
+        # Matching vulnerabilities reads the function table of each Go executable, and
+        # those sit together (a bin/ directory): smaller batches spread them over the workers.
         # Looking inside archives, one input may hold far more work than its neighbours:
         # batches are cut by input size too, so large packages spread over the workers.
         # An archive's records go out every PART_RECORDS, so that a million members
         # are never held at once.
-        batches = ordered(bare, work, fault, combine, jobs, batch_items=4 if VERDICT in asked else 256,
+        batch = 4 if VERDICT in asked else 32 if VULNS in asked else 256
+        batches = ordered(bare, work, fault, combine, jobs, batch_items=batch,
                           time_limit=time_limit, size=_item_size, cost=cost, part=PART_RECORDS)
     return batches if render is not None else (r for recs in batches for r in recs)
 
@@ -84,8 +95,8 @@ def scan(items: Iterable[Walked], jobs: int, asked: frozenset = SCAN, render=Non
 # The work of one batch, as module-level functions and classes so that they
 # pickle by name: forked workers need nothing of the sort, Dask's do.
 
-def _work(asked: frozenset, archives, remote, item) -> Iterator:
-    return records(Walked(item) if type(item) is str else item, asked, archives, remote)
+def _work(asked: frozenset, archives, remote, item, vulndb=None) -> Iterator:
+    return records(Walked(item) if type(item) is str else item, asked, archives, remote, vulndb)
 
 
 def _fault(asked: frozenset, item, message: str) -> list:
@@ -157,10 +168,19 @@ def run(opts: Options) -> int:
     """Scan, print records and the summary; the exit status: 1 when --verify
     found a modified file, else 2 when any file failed (an error record) or
     the scan could not start or was cut short (SetupError: one line on
-    stderr), else 0."""
-    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only)
+    stderr; likewise a vulnerability database that cannot be used), else 0."""
+    db = None
+    if opts.vulns:
+        from .vulns import load  # the database's client and the matcher: only for --vulns
+        try:
+            db = load(opts.db)
+        except DatabaseError as e:
+            sys.stderr.write(error_line(None, str(e)) + "\n")
+            return EXIT_ERROR
+    fmt = FORMATS[opts.form](opts.verify, terminal=os.isatty(1), go_only=opts.go_only, vulns=opts.vulns)
     if fmt.wants_sbom:
         fmt.identity, fmt.roots = opts.sbom_identity, opts.paths
+        fmt.vulndb = db.describe() if db is not None else None
     stats = ScanStats()
     layouts = opts.archives is not None
     if opts.dask is not None:
@@ -172,8 +192,8 @@ def run(opts: Options) -> int:
         os.environ["BUILDID_INSECURE_REGISTRY"] = "*"
     try:
         batches = scan(walk(opts.paths, opts.links, stats, layouts), opts.jobs or os.cpu_count() or 1,
-                       asked_for(opts.verify, fmt.wants_sbom), _Render(fmt), opts.time_limit or None,
-                       opts.archives, opts.remote, dask=opts.dask, cache=opts.cache, roots=opts.paths)
+                       asked_for(opts.verify, fmt.wants_sbom, opts.vulns), _Render(fmt), opts.time_limit or None,
+                       opts.archives, opts.remote, db, dask=opts.dask, cache=opts.cache, roots=opts.paths)
     except SetupError as e:
         sys.stderr.write(error_line(e.path, e.message) + "\n")
         return EXIT_ERROR
@@ -200,7 +220,8 @@ def run(opts: Options) -> int:
     finally:
         batches.close()  # stopped early (the output closed, Ctrl-C): the workers end now
     progress.clear()
-    sys.stderr.write(scan_summary(total, opts.verify, stats.words()) + "\n")
+    sys.stderr.write(scan_summary(total, opts.verify, stats.words(), db.describe() if db is not None else None)
+                     + "\n")
     return EXIT_CHECK_FAILED if total.modified else EXIT_ERROR if total.errors else EXIT_OK
 
 

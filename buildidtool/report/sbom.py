@@ -18,6 +18,12 @@ carry none), with `buildid:source` `pclntab` and the evidence of the binary
 whose path sorts first (a module that any binary's build info lists keeps
 build info's word, without them).
 
+With --vulns, each binary also carries its findings (vulndb.match), one per
+entry: the most telling level over its slices (a universal binary), which the
+formats spell as vulnerabilities (CycloneDX, with a VEX analysis of
+not_affected / code_not_present where no code of the affected packages is in
+the binary) or security references (SPDX).
+
 Everything is sorted and every identifier is derived from content, so two
 scans of the same tree give the same document once the serial number and the
 timestamp are fixed (flags, or `reproducible`).
@@ -78,14 +84,17 @@ class Module:
 
 class Binary:
     """A Go file: an executable or shared library, or (is_archive) a package
-    archive, which is listed as a file rather than an application."""
+    archive, which is listed as a file rather than an application. `vulns`:
+    its findings (vulndb.match.Finding), one per entry and module, or None
+    when it was not checked."""
 
-    __slots__ = ("path", "sha256", "properties", "modules", "is_archive")
+    __slots__ = ("path", "sha256", "properties", "modules", "is_archive", "vulns")
 
     def __init__(self, path: str, sha256: str | None, is_archive: bool = False):
         self.path, self.sha256, self.is_archive = path, sha256, is_archive
         self.properties: list[tuple[str, str]] = []
         self.modules: set[str] = set()  # purls
+        self.vulns: list | None = None
 
 
 class Inventory:
@@ -94,14 +103,15 @@ class Inventory:
     package (a .deb, an .rpm, a wheel, an npm tarball), what it says it is
     (archives.package.Package), which then names the document's subject."""
 
-    __slots__ = ("root", "roots", "binaries", "modules", "package")
+    __slots__ = ("root", "roots", "binaries", "modules", "package", "vulndb")
 
-    def __init__(self, roots: list[str] | None = None) -> None:
+    def __init__(self, roots: list[str] | None = None, vulndb: dict | None = None) -> None:
         self.root = " ".join(roots) if roots else "scan"
         self.roots = list(roots or ())
         self.binaries: list[Binary] = []
         self.modules: dict[str, Module] = {}
         self.package = None
+        self.vulndb = vulndb  # the database the findings come from (Database.describe()), with --vulns
 
     def module(self, path: str, version: str | None) -> Module:
         purl = golang_purl(path, version)
@@ -115,8 +125,12 @@ class Inventory:
         h = hashlib.sha256(self.root.encode("utf-8", "surrogateescape"))
         if self.package is not None:
             h.update(repr(self.package.to_json()).encode("utf-8", "surrogateescape"))
+        if self.vulndb is not None:
+            h.update(repr(sorted(self.vulndb.items())).encode("utf-8", "surrogateescape"))
         for b in self.binaries:
             h.update(repr((b.path, b.sha256, b.properties, sorted(b.modules))).encode("utf-8", "surrogateescape"))
+            if b.vulns is not None:
+                h.update(repr([(f.id, f.module, f.level, f.symbols) for f in b.vulns]).encode())
         for purl in sorted(self.modules):
             h.update(repr((purl, sorted(self.modules[purl].properties.items()))).encode())
         return h.hexdigest()
@@ -262,14 +276,35 @@ def binary(inv: Inventory, facts) -> Binary | None:
         m = inv.module("stdlib", std[2:])
         m.version = std
         b.modules.add(m.purl)
+    b.vulns = findings(facts)
     return b
 
 
-def inventory(records, roots: list[str] | None = None) -> Inventory:
+_RANK = {"symbol": 0, "package": 1, "unknown": 2, "module": 3}
+
+
+def findings(facts) -> list | None:
+    """A binary's findings, one per (entry, module): of a universal binary's
+    slices, the most telling level (symbol, package, unknown, module) wins.
+    None when no unit was checked."""
+    units = [u.vulns for u in facts.units if u.vulns is not None]
+    if not units:
+        return None
+    best: dict = {}
+    for v in units:
+        for f in v.findings:
+            key = (f.id, f.module)
+            if key not in best or _RANK[f.level] < _RANK[best[key].level]:
+                best[key] = f
+    return [best[k] for k in sorted(best)]
+
+
+def inventory(records, roots: list[str] | None = None, vulndb: dict | None = None) -> Inventory:
     """The SBOM's content from scan records gathered with the SBOM facts
-    (facts.SBOM): Go files only; other files and errors are left out.
-    `roots`: the paths scanned."""
-    inv = Inventory(roots)
+    (facts.SBOM, and VULNS with --vulns): Go files only; other files and
+    errors are left out. `roots`: the paths scanned; `vulndb`: the database
+    the findings come from."""
+    inv = Inventory(roots, vulndb)
     for facts in records:
         if is_subject(facts, inv.roots):
             inv.package = facts.archive.package
@@ -319,4 +354,23 @@ def tool_version() -> str:
     return __version__
 
 
-__all__ = ["inventory", "binary", "properties", "Identity", "Inventory", "golang_purl"]
+def alias_source(alias: str) -> tuple[str, str] | None:
+    """(who describes an alias of an entry, where): NVD for a CVE, GitHub for a GHSA."""
+    if alias.startswith("CVE-"):
+        return "NVD", "https://nvd.nist.gov/vuln/detail/" + alias
+    if alias.startswith("GHSA-"):
+        return "GitHub Advisories", "https://github.com/advisories/" + alias
+    return None
+
+
+def vuln_detail(f) -> str:
+    """What a finding's level rests on, in words (the SBOMs' analysis detail)."""
+    from .vulns import MEANING, symbol_words  # plain text: no heavy import
+    what = symbol_words(f)
+    found = f" ({what})" if what != "-" else ""
+    return f"{f.level} level: {MEANING[f.level]}{found}; {f.module} {f.version}" + (
+        f", fixed in {f.fixed}" if f.fixed else ", no fixed version")
+
+
+__all__ = ["inventory", "binary", "properties", "findings", "Identity", "Inventory", "golang_purl", "alias_source",
+           "vuln_detail"]

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from ..facts import SCAN, VERDICT, Facts
+from ..facts import SCAN, VERDICT, VULNS, Facts
 from ..verdict import MODIFIED, UNCHECKED
 from .text import plural, scan_header, scan_line
 
@@ -25,10 +25,11 @@ class Format:
     name = ""
     wants_sbom = False  # records gather what an SBOM needs (facts.SBOM)
 
-    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False, vulns: bool = False):
         self.verify = verify
         self.terminal = terminal  # stdout is a terminal: never write raw control bytes
         self.go_only = go_only    # only Go files' records (and those of files that could not be read)
+        self.vulns = vulns        # records carry the VULNS facts (scan --vulns)
 
     def __reduce__(self):
         # Sent to Dask workers with each batch: they need only what render_batch reads
@@ -60,19 +61,20 @@ class TextFormat(Format):
     def begin(self, out) -> None:
         # A header names the columns for a reader at a terminal; a pipe gets records only.
         if self.terminal:
-            out.write((scan_header(self.verify) + "\n").encode())
+            out.write((scan_header(self.verify, self.vulns) + "\n").encode())
 
     def render(self, rec) -> str:
-        return scan_line(rec, self.verify) + "\n"
+        return scan_line(rec, self.verify, self.vulns) + "\n"
 
 
 class JsonFormat(Format):
     name = "json"
 
-    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
-        super().__init__(verify, terminal, go_only)
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False, vulns: bool = False):
+        super().__init__(verify, terminal, go_only, vulns)
         from .records import ScanJson  # json (3 ms) only for this format
-        self.line = ScanJson(Facts("", asked=SCAN | {VERDICT} if verify else SCAN)).line
+        asked = SCAN | {VULNS} if vulns else SCAN
+        self.line = ScanJson(Facts("", asked=asked | {VERDICT} if verify else asked)).line
 
     def render(self, rec) -> str:
         return self.line(rec) + "\n"
@@ -81,28 +83,34 @@ class JsonFormat(Format):
 class CsvFormat(Format):
     name = "csv"
 
+    @property
+    def columns(self) -> str:
+        return "scan-vulns" if self.vulns else "scan"
+
     def render_batch(self, recs: list) -> str:
         from .table import csv_text  # csv only for this format
-        return csv_text("scan", self.shown(recs), False, self.terminal)
+        return csv_text(self.columns, self.shown(recs), False, self.terminal)
 
     def begin(self, out) -> None:
         from .table import csv_text  # csv only for this format
-        out.write(csv_text("scan", [], True, False).encode("ascii"))
+        out.write(csv_text(self.columns, [], True, False).encode("ascii"))
 
 
 class SbomFormat(Format):
     """One SBOM document for the whole scan (buildidtool.sbom): the workers
     add what an SBOM needs to each record (wants_sbom) and keep only Go files;
     the document is written at the end. The command sets `identity`
-    (serial, timestamp, reproducible) and `roots` (the paths scanned)."""
+    (serial, timestamp, reproducible), `roots` (the paths scanned) and, with
+    --vulns, `vulndb` (the database's Database.describe())."""
 
     wants_sbom = True
 
-    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False):
-        super().__init__(verify, terminal, go_only)
+    def __init__(self, verify: bool, terminal: bool = False, go_only: bool = False, vulns: bool = False):
+        super().__init__(verify, terminal, go_only, vulns)
         self.identity: tuple = (None, None, False)
         self.roots: list[str] = []
         self.records: list = []
+        self.vulndb: dict | None = None
 
     def render_batch(self, recs: list) -> list:
         from .sbom import is_subject  # packageurl: only for the SBOM formats
@@ -114,7 +122,7 @@ class SbomFormat(Format):
 
     def end(self, out) -> None:
         from .sbom import Identity, inventory
-        inv = inventory(self.records, self.roots)
+        inv = inventory(self.records, self.roots, self.vulndb)
         out.write(self.document(inv, Identity.make(inv, *self.identity)).encode("utf-8"))
 
     def document(self, inv, ident) -> str:
@@ -144,12 +152,14 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (TextFormat, JsonFormat, 
 class Tally:
     """What the summary line counts; built in the workers, added up in the parent."""
 
-    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions", "recovered")
+    __slots__ = ("files", "go", "modified", "unchecked", "errors", "versions", "recovered", "vuln_units", "vulns")
 
     def __init__(self) -> None:
         self.files = self.go = self.modified = self.unchecked = self.errors = 0
         self.versions: dict[str, int] = {}
         self.recovered = 0  # Go files with modules recovered from the pclntab (no modules in build info)
+        self.vuln_units = 0  # executable units matched against the database (--vulns)
+        self.vulns: dict[str, int] = {}  # findings per level
 
     def count(self, rec) -> None:
         self.files += 1
@@ -163,6 +173,11 @@ class Tally:
             self.recovered += any(u.recovered is not None and u.recovered.modules for u in rec.units)
         self.modified += rec.status == MODIFIED
         self.errors += rec.error is not None
+        for u in rec.units:
+            if u.vulns is not None:
+                self.vuln_units += 1
+                for level, n in u.vulns.counts.items():
+                    self.vulns[level] = self.vulns.get(level, 0) + n
 
     def add(self, other: "Tally") -> None:
         self.files += other.files
@@ -173,16 +188,20 @@ class Tally:
         for v, n in other.versions.items():
             self.versions[v] = self.versions.get(v, 0) + n
         self.recovered += other.recovered
+        self.vuln_units += other.vuln_units
+        for level, n in other.vulns.items():
+            self.vulns[level] = self.vulns.get(level, 0) + n
 
     def __reduce__(self):
         return (_tally, (self.files, self.go, self.modified, self.unchecked, self.errors, self.versions,
-                         self.recovered))
+                         self.recovered, self.vuln_units, self.vulns))
 
 
-def _tally(files, go, modified, unchecked, errors, versions, recovered=0) -> Tally:
+def _tally(files, go, modified, unchecked, errors, versions, recovered=0, vuln_units=0, vulns=None) -> Tally:
     t = Tally()
     t.files, t.go, t.modified, t.unchecked, t.errors, t.versions = files, go, modified, unchecked, errors, versions
     t.recovered = recovered
+    t.vuln_units, t.vulns = vuln_units, vulns or {}
     return t
 
 

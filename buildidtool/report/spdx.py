@@ -8,14 +8,21 @@ milliseconds. The tests validate every document we write with spdx-tools.
 
 Facts SPDX has no field for (build ID, content ID, Go version and its source,
 host build ID status, verification) are package annotations whose comment is
-`buildid:NAME=VALUE`, the same names as the CycloneDX properties."""
+`buildid:NAME=VALUE`, the same names as the CycloneDX properties.
+
+With --vulns, SPDX 2.3 having no vulnerability model, each finding is an
+external reference of the binary's package (category SECURITY, type advisory,
+the entry's page as locator) whose comment gives the level and its evidence;
+a module-level finding's comment starts with the VEX statement CycloneDX
+gives as an analysis: `not_affected (code_not_present)`. The database is an
+annotation of the root package (`buildid:vulndb=URL`, `buildid:vulndb.modified=TIME`)."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 
-from .sbom import NS, TOOL, Identity, Inventory, json_text, package_purl, tool_version
+from .sbom import NS, TOOL, Identity, Inventory, json_text, package_purl, tool_version, vuln_detail
 
 ROOT = "SPDXRef-Root"  # what was scanned: described by the document, containing every binary
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
@@ -64,6 +71,8 @@ def document(inv: Inventory, ident: Identity) -> dict:
             pkg["checksums"] = [{"algorithm": "SHA256", "checksumValue": b.sha256}]
         if b.properties:
             pkg["annotations"] = annotations(b.properties)
+        if b.vulns:
+            pkg["externalRefs"] = [security_ref(f) for f in b.vulns]
         packages.append(pkg)
         relationships.append({"spdxElementId": ROOT, "relationshipType": "CONTAINS",
                               "relatedSpdxElement": sid})
@@ -73,14 +82,21 @@ def document(inv: Inventory, ident: Identity) -> dict:
             "filesAnalyzed": False, "primaryPackagePurpose": "OTHER",
             "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION"}
+    notes = []
     if inv.package is not None:  # one package scanned: the subject is the package, by its own name
         pkg = inv.package
         root.update(name=pkg.name, primaryPackagePurpose="INSTALL",
                     externalRefs=[{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                                   "referenceLocator": package_purl(pkg)}],
-                    annotations=annotations([(NS + "file", inv.root)]))
+                                   "referenceLocator": package_purl(pkg)}])
+        notes.append((NS + "file", inv.root))
         if pkg.version:
             root["versionInfo"] = pkg.version
+    if inv.vulndb is not None:  # with --vulns: the database the findings come from
+        notes.append((NS + "vulndb", inv.vulndb["source"]))
+        if inv.vulndb["modified"]:
+            notes.append((NS + "vulndb.modified", inv.vulndb["modified"]))
+    if notes:
+        root["annotations"] = annotations(notes)
     packages.append(root)
     relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
                           "relatedSpdxElement": ROOT})
@@ -96,6 +112,14 @@ def document(inv: Inventory, ident: Identity) -> dict:
         "packages": packages,
         "relationships": relationships,
     }
+
+
+def security_ref(f) -> dict:
+    """A finding as an external reference: the entry's page, the level and why in the comment."""
+    vex = "not_affected (code_not_present): " if f.level == "module" else ""
+    aliases = f" [{' '.join(f.aliases)}]" if f.aliases else ""
+    return {"referenceCategory": "SECURITY", "referenceType": "advisory", "referenceLocator": f.url,
+            "comment": f"{f.id}{aliases}: {vex}{vuln_detail(f)}"}
 
 
 def render(inv: Inventory, ident: Identity) -> str:

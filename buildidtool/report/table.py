@@ -30,11 +30,16 @@ CSV_COLUMNS = {
     "scan": ("file", "format", "arch", "build_id", "go_version", "main_path", "recovered_modules", "status", "reason",
              "error"),
     "symbols": ("file", "arch", "function", "entry", "end", "source_file", "line", "package", "module", "error"),
+    "vulns": ("file", "arch", "go_version", "id", "aliases", "module", "version", "fixed", "level", "packages",
+              "symbols", "error"),
     "rebuild": ("file", "status", "reason", "go_version", "path", "toolchain.version", "toolchain.chosen",
                 "source.kind", "unrecorded", "command.line", "differences.differing_bytes", "seconds",
                 "error"),
 }
-PER_RECORD = ("scan",)  # one row per record, not per unit
+# scan --vulns: scan's columns and, before the error, the findings per level over the record's units.
+VULN_COUNTS = ("vulns.symbol", "vulns.package", "vulns.module", "vulns.unknown")
+CSV_COLUMNS["scan-vulns"] = CSV_COLUMNS["scan"][:-1] + VULN_COUNTS + CSV_COLUMNS["scan"][-1:]
+PER_RECORD = ("scan", "scan-vulns")  # one row per record, not per unit
 RECOVERED = "recovered_modules"  # PATH@VERSION (PATH alone without one) recovered from the pclntab, space-separated
 
 
@@ -70,14 +75,24 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _level_count(record: dict, level: str) -> int | None:
+    """Findings at `level` over a scan record's units; None when no unit was checked."""
+    got = [u["vulns"]["counts"][level] for u in (record.get("slices") or [record]) if u.get("vulns")]
+    return sum(got) if got else None
+
+
 def csv_rows(command: str, record: dict) -> list[list[str]]:
     """The CSV rows of one record (a result's to_json(), or an error record)."""
     columns = CSV_COLUMNS[command]
     if command == "symbols":  # a row per function
         from .symbols import csv_rows as symbols_rows
         return [[_cell(c) for c in row] for row in symbols_rows(record)]
-    if command in PER_RECORD:
-        return [[_cell(record.get(c) if c != RECOVERED else _recovered(record)) for c in columns]]
+    if command == "vulns":  # a row per finding
+        from .vulns import csv_rows as vulns_rows
+        return [[_cell(c) for c in row] for row in vulns_rows(record)]
+    if command in PER_RECORD:  # scan, and scan --vulns with the findings per level
+        return [[_cell(_recovered(record) if c == RECOVERED else _level_count(record, c[6:]) if c in VULN_COUNTS
+                       else record.get(c)) for c in columns]]
     units = record.get("units") or record.get("slices") or [{}]
     return [[_cell(_value(record, u, c) if c != RECOVERED else _recovered(u or record)) for c in columns]
             for u in units]

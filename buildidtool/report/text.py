@@ -225,20 +225,24 @@ def shown_range(facts) -> str | None:
     return None
 
 
-def scan_header(verify: bool) -> str:
+def scan_header(verify: bool, vulns: bool = False) -> str:
     """The column names of scan_line."""
     return "\t".join(["FILE", "FORMAT", "ARCH", "GO", "BUILD ID", *(["STATUS", "REASON"] if verify else []),
-                      "ERROR / LINK"])
+                      *(["VULNS"] if vulns else []), "ERROR / LINK"])
 
 
-def scan_line(facts, verify: bool) -> str:
+def scan_line(facts, verify: bool, vulns: bool = False) -> str:
     """`scan`, tab-separated: file, format, arch, go_version, build_id[, status,
-    reason], error (for a link, what it links to); `-` for an empty field; no
-    tab or newline inside a field breaks a column."""
+    reason][, findings per level], error (for a link, what it links to); `-`
+    for an empty field; no tab or newline inside a field breaks a column."""
     fields = [facts.file, facts.format, facts.arch, facts.go_version or shown_range(facts), shown_id(facts)]
     if verify:
         fields += [facts.status, "; ".join(m.text() for m in facts.modification) if facts.modification
                    else facts.reason]
+    if vulns:
+        from .vulns import count_words, counts  # only for scan --vulns
+        words = count_words(counts(facts))
+        fields.append(words if words != "-" else None)
     fields.append(facts.error if facts.link is None else facts.link)
     return "\t".join([printable(f) if f else "-" for f in fields])
 
@@ -247,13 +251,21 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def scan_summary(tally, verify: bool, skipped: str) -> str:
+def scan_summary(tally, verify: bool, skipped: str, vulndb: dict | None = None) -> str:
     """The line on stderr after a scan (report.scan.Tally counts it); `skipped`:
-    what the walk passed over, worded (tree.ScanStats.words)."""
+    what the walk passed over, worded (tree.ScanStats.words); `vulndb`: the
+    database of --vulns (Database.describe()), whose findings it counts."""
     per_version = ", ".join(f"{v}: {n}" for v, n in sorted(tally.versions.items()))
+    vulns = ""
+    if vulndb is not None:
+        from .vulns import count_words  # only for scan --vulns
+        offline = ", offline" if vulndb.get("offline") else ""
+        vulns = (f"; known vulnerabilities in {plural(tally.vuln_units, 'Go executable')}: "
+                 f"{count_words(tally.vulns)} (vuln database {printable(vulndb['source'])}, "
+                 f"modified {vulndb['modified'] or 'unknown'}{offline})")
     return (f"scanned {plural(tally.files, 'file')}: {plural(tally.go, 'Go file')}"
             + (f" ({per_version})" if per_version else "")
             + (f", {plural(tally.recovered, 'file')} with modules recovered from the pclntab" if tally.recovered
                else "")
             + (f", {tally.modified} modified, {tally.unchecked} could not be checked" if verify else "")
-            + f", {plural(tally.errors, 'error')}, {skipped}")
+            + f", {plural(tally.errors, 'error')}, {skipped}" + vulns)
