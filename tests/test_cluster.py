@@ -114,6 +114,21 @@ def test_a_dask_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, sam
     assert victim not in cluster.worker_pids()
 
 
+def test_the_clients_log_stays_off_stderr(cluster, tree):
+    """What Dask's client logs while a scan recovers (a result gathered again
+    after its worker died: a warning of distributed.client, which has a stderr
+    handler of its own) must not reach stderr, whose lines are ours."""
+    script = ("import logging, sys\n"
+              "from buildidtool.ops.scan import main\n"
+              f"code = main(['--json', '--dask', {cluster.address!r}, {str(tree)!r}])\n"
+              "logging.getLogger('distributed.client').warning(\"Couldn't gather 1 keys, rescheduling ('x',)\")\n"
+              "logging.getLogger('distributed.worker').error(\"a worker's error\")\n"
+              "sys.exit(code)\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert p.returncode == 0 and p.stdout and p.stderr.startswith(b"scanned "), p.stderr
+    assert p.stderr.count(b"\n") == 1, p.stderr  # the summary alone
+
+
 def test_an_input_that_keeps_killing_its_worker_is_its_own_error_record(cluster, tree):
     """Each time the victim is read, its reader kills the Dask worker it runs
     in: the batch's task fails for good (KilledWorker), its inputs go on one

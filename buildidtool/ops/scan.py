@@ -185,9 +185,15 @@ def run(opts: Options) -> int:
     layouts = opts.archives is not None
     if opts.dask is not None:
         # The client's log (a result fetched again, a worker lost) is handled here: stderr
-        # keeps to the summary line, or one line saying why the scan stopped.
+        # keeps to the summary line, or one line saying why the scan stopped. Importing
+        # distributed gives "distributed", "distributed.client" and others a stderr
+        # handler each (its logging config), so a level on the parent is not enough:
+        # every handler it set up goes, after the import that sets them up.
         import logging
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        import distributed  # noqa: F401
+        for name, log in list(logging.root.manager.loggerDict.items()):
+            if name.split(".")[0] == "distributed" and isinstance(log, logging.Logger) and log.handlers:
+                log.handlers[:] = [logging.NullHandler()]
     if opts.insecure_registry:  # read by the HTTP client of each worker (remote/http.py; cluster.py sends it on)
         os.environ["BUILDID_INSECURE_REGISTRY"] = "*"
     try:
