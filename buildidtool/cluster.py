@@ -82,7 +82,7 @@ class Cluster:
         """SetupError unless every worker sees each path that exists here as
         the same kind of file, readable, and (on this same machine) as the
         same file; and runs this version of buildidtool."""
-        from . import __version__
+        from . import __version__  # read from the package metadata on first use (importlib.metadata)
 
         here = {}
         for p in paths:
@@ -117,7 +117,7 @@ class Cluster:
             self.close()
 
     def _ordered(self, items, work, fault, combine, verify, time_limit, size, cost, part) -> Iterator:
-        from distributed import wait
+        from distributed import wait  # distributed: only here and in connect, whose ImportError names the extra
 
         chunks = cut(items, BATCH_ITEMS_VERIFY if verify else BATCH_ITEMS, size, cost, BATCH_BYTES, BATCH_COST)
         job = _Job(work, fault, combine, time_limit, os.getcwd(), 4 if verify else 256, size, part, _settings())
@@ -295,7 +295,7 @@ def _quiet_fork_warning() -> None:
     # event loop's); the forked reader runs only our code, which takes no lock those threads hold.
     global _quieted
     if not _quieted:
-        import warnings
+        import warnings  # once, on the first scan that forks in a worker
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         _quieted = True
 
@@ -303,7 +303,7 @@ def _quiet_fork_warning() -> None:
 def _check_address(address: str) -> None:
     """SetupError for an address Dask cannot parse: checked before a Client is
     made, since one that fails on it hangs in its destructor."""
-    from distributed.comm import parse_address
+    from distributed.comm import parse_address  # called from connect, after its import of distributed succeeded
     from distributed.comm.addressing import parse_host_port
     from distributed.comm.registry import backends
 
@@ -319,7 +319,7 @@ def _check_address(address: str) -> None:
 
 def _settings() -> dict:
     """The client's SETTINGS, with the platform it would choose by default."""
-    from .archives.platforms import host
+    from .archives.platforms import host  # the platform table: only when settings are sent
 
     env = {k: os.environ[k] for k in SETTINGS if os.environ.get(k)}
     env.setdefault("BUILDID_PLATFORM", str(host()))
@@ -362,7 +362,7 @@ def _probe_one(path: str) -> tuple:
 
 def _probe(paths: list[str]) -> tuple:
     """Run on each worker: its buildidtool version, boot ID and what it sees at each path."""
-    from . import __version__
+    from . import __version__  # read from the package metadata on first use (importlib.metadata)
     return __version__, _boot_id(), [_probe_one(p) for p in paths]
 
 

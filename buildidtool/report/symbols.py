@@ -5,7 +5,7 @@ same text, held equal by a test, in a third of the time) and its CSV rows
 from __future__ import annotations
 
 from ..idstring import printable
-from ..pclnmodules import is_absolute
+from ..pclnmodules import is_absolute, package_of
 
 _FUNCTIONS = "\0functions\0"  # stands for a unit's function list until it is written out
 
@@ -75,9 +75,9 @@ def _shown_cache():
 
 def json_line(result) -> str:
     """records.json_line(result), with each unit's functions written directly."""
-    from json.encoder import encode_basestring_ascii as quote
+    from json.encoder import encode_basestring_ascii as quote  # json: only for --json (3 ms)
 
-    from .records import json_line as general
+    from .records import json_line as general  # records imports json at its top
 
     record = result.to_json(_FUNCTIONS)
     text = general(record)
@@ -102,8 +102,6 @@ def csv_rows(record: dict) -> list[list]:
     (file, arch, function, entry, end, source file, line, package, module:
     the recovered module's path, the main module's, or `std`); a unit without
     functions, or a file that failed, is one row with its error."""
-    from ..pclnmodules import package_of
-
     rows = []
     units = record.get("slices") or [record]
     for u in units:

@@ -70,7 +70,7 @@ def _cell(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):  # rebuild's unrecorded flags: one field, as a shell would take them
-        import shlex
+        import shlex  # only for rebuild's records
         return " ".join(shlex.quote(str(v)) for v in value)
     return str(value)
 
@@ -85,10 +85,10 @@ def csv_rows(command: str, record: dict) -> list[list[str]]:
     """The CSV rows of one record (a result's to_json(), or an error record)."""
     columns = CSV_COLUMNS[command]
     if command == "symbols":  # a row per function
-        from .symbols import csv_rows as symbols_rows
+        from .symbols import csv_rows as symbols_rows  # the function rows: only for this command
         return [[_cell(c) for c in row] for row in symbols_rows(record)]
     if command == "vulns":  # a row per finding
-        from .vulns import csv_rows as vulns_rows
+        from .vulns import csv_rows as vulns_rows  # only for this command
         return [[_cell(c) for c in row] for row in vulns_rows(record)]
     if command in PER_RECORD:  # scan, and scan --vulns with the findings per level
         return [[_cell(_recovered(record) if c == RECOVERED else _level_count(record, c[6:]) if c in VULN_COUNTS

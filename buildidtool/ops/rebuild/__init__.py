@@ -20,10 +20,16 @@ from __future__ import annotations
 import os
 import time
 
+from ...buildinfo import read_build_info
 from ...errors import BuildIDError, naming
+from ..read import read
+from .building import build_and_compare
 from .recipe import Refused, recipe
 from .result import (CANNOT_REBUILD, DIFFERS, REPRODUCED, STATUSES, Attempt, Command, Differences, Origin,
                      Rebuilt, Toolchain)
+from .running import Workspace, clean_env
+from .source import prepare
+from .toolchain import choose
 
 __all__ = ["rebuild", "Rebuilt", "Toolchain", "Origin", "Command", "Attempt", "Differences", "REPRODUCED",
            "DIFFERS", "CANNOT_REBUILD", "STATUSES"]
@@ -48,13 +54,6 @@ def rebuild(path: str, go: str | None = None, source: str | None = None,
     main module; `env`: the caller's environment (default os.environ), from
     which only PATH, HOME and the go command's module and cache settings are
     taken. Never raises for a file or build problem: the verdict says it."""
-    from ...buildinfo import read_build_info
-    from ..read import read
-    from .building import build_and_compare
-    from .running import Workspace, clean_env
-    from .source import prepare
-    from .toolchain import choose
-
     p = _Progress(path, time.monotonic())
     caller = dict(os.environ if env is None else env)
     try:

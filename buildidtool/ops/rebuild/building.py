@@ -12,7 +12,10 @@ import os
 import time
 
 from ...errors import naming
+from ...fileio import opened
+from ...formats import Source
 from ...idstring import parts
+from ...modification import layout_of
 from ..read import read
 from .compare import judge, same_bytes
 from .recipe import Recipe, Refused, ldflags_candidates
@@ -113,10 +116,6 @@ def _collect_install(gopath: str, out: str) -> None:
 def _evidence(path: str, fmt: str) -> tuple[bool | None, bool | None]:
     """(has a symbol table, has DWARF) as the file's headers show, to try the
     likeliest linker flags first; (None, None) when its format cannot say."""
-    from ...fileio import opened
-    from ...formats import Source
-    from ...modification import layout_of
-
     if fmt not in ("elf", "macho", "pe"):
         return None, None
     with naming(path), opened(path) as fd:

@@ -7,6 +7,8 @@ import os
 
 from ...errors import naming
 from ...fileio import opened
+from ...verdict import MODIFIED, OK
+from ..read import read
 from .result import DIFFERS, REPRODUCED, Differences
 
 CHUNK = 1 << 20
@@ -48,9 +50,7 @@ def _undone(path: str, rebuilt: str, build_id: str | None) -> tuple:
     bytes are FILE's as linked, up to a SHA-256 collision (the content ID
     hashes everything but the build ID, the host build ID derived from it and
     the code signature computed from the rest). Else ()."""
-    from ..read import read
-    from ...verdict import MODIFIED, OK
-    from ..verify import verify  # only when the bytes differ, as diff below
+    from ..verify import verify  # the verify operation (hashing, modification): only when the bytes differ
 
     v = verify(path)
     if v.status != MODIFIED or not v.modification or not all(m.proven for m in v.modification):
@@ -61,7 +61,7 @@ def _undone(path: str, rebuilt: str, build_id: str | None) -> tuple:
 
 
 def differences(path: str, rebuilt: str) -> Differences | None:
-    from ..diff import diff
+    from ..diff import diff  # only when the bytes differ
 
     d = diff(path, rebuilt)
     unit = next((u for u in d.units if not u.same_content), d.units[0] if d.units else None)
