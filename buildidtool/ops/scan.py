@@ -190,7 +190,10 @@ def run(opts: Options) -> int:
         # handler each (its logging config), so a level on the parent is not enough:
         # every handler it set up goes, after the import that sets them up.
         import logging
-        import distributed  # noqa: F401
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            pass  # Cluster.connect says which extra is missing
         for name, log in list(logging.root.manager.loggerDict.items()):
             if name.split(".")[0] == "distributed" and isinstance(log, logging.Logger) and log.handlers:
                 log.handlers[:] = [logging.NullHandler()]
