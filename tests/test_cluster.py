@@ -148,8 +148,11 @@ def test_an_input_that_keeps_killing_its_worker_is_its_own_error_record(cluster,
 
     items = [w.path for w in walk([str(tree)], False, ScanStats())]
     c = Cluster.connect(cluster.address)
-    got = [r for recs in c.ordered(items, work, partial(_fault, asked), _Combine(None), part=PART_RECORDS)
-           for r in recs]
+    try:
+        got = [r for recs in c.ordered(items, work, partial(_fault, asked), _Combine(None), part=PART_RECORDS)
+               for r in recs]
+    finally:
+        c.close()  # else its client's event loop thread outlives the test in pytest's process
     assert [r.file for r in got] == items
     by = {os.path.relpath(r.file, tree): r for r in got}
     assert by["notes.txt"].error == "Dask workers died while reading this file (KilledWorker)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 
 from ..formats import Source, locate, reference_id, units
 
@@ -164,11 +165,17 @@ def _replace(path: str, fd: int, before: os.stat_result, changes) -> None:
     import tempfile  # 6 ms, only --atomic needs it (not -w)
 
     directory = os.path.dirname(os.path.abspath(path))
+    # SIGINT and SIGTERM (which the CLI turns into an unwinding exit) are held
+    # while the temporary file is made and while it is removed: a signal landing
+    # between mkstemp and the try, or inside the cleanup, would leave it behind.
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         tmp_fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".buildid", dir=directory)
     except OSError as e:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         raise RewriteError(path, f"cannot create a temporary file: {os_message(e)}; file unchanged") from None
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         try:
             _copy(fd, tmp_fd, before.st_size)
             for off, _, new in changes:
@@ -191,12 +198,19 @@ def _replace(path: str, fd: int, before: os.stat_result, changes) -> None:
         except OSError as e:
             raise RewriteError(path, f"atomic rewrite failed ({os_message(e)}); file unchanged") from None
     finally:
-        os.close(tmp_fd)
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            os.close(tmp_fd)
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+
+
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def _copy(src: int, dst: int, size: int) -> None:
