@@ -55,13 +55,18 @@ def open_member(path: str, limits: Limits | None = None) -> int:
         except BaseException:
             os.close(fd)
             raise
+    return picked(path, items, None if os.path.isdir(outer) else fd)
+
+
+def picked(path: str, items, fd: int | None) -> int:
+    """pick(), then `items` closed and `fd` (the archive's, when there is one) too."""
     try:
         return pick(path, items)
     finally:
         close = getattr(items, "close", None)
         if close:
             close()
-        if not os.path.isdir(outer):
+        if fd is not None:
             os.close(fd)
 
 

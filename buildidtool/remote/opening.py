@@ -16,7 +16,7 @@ import os
 
 from ..archives.expand import expand, expand_image
 from ..archives.limits import Limits
-from ..archives.member import pick
+from ..archives.member import picked
 from ..errors import MalformedFile
 from .http import RemoteError
 from .ranged import RemoteFile, download
@@ -55,14 +55,7 @@ def open_member(path: str, limits: Limits | None = None) -> int:
         if items is None:
             os.close(fd)
             raise MalformedFile(outer, "is not an archive this tool opens")
-    try:
-        return pick(path, items)
-    finally:
-        close = getattr(items, "close", None)
-        if close:
-            close()
-        if not is_registry(outer):
-            os.close(fd)
+    return picked(path, items, None if is_registry(outer) else fd)
 
 
 def image_items(ref_text: str, limits: Limits, all_layers: bool = False, spool_all: bool = False):
