@@ -1,6 +1,7 @@
 """Small helpers shared by the tests (fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import ast
 import struct
 import subprocess
 import sys
@@ -12,6 +13,17 @@ BUILDID = [sys.executable, "-m", "buildidtool"]
 def run(*args, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run our CLI; stdout and stderr stay bytes."""
     return subprocess.run([*BUILDID, *map(str, args)], capture_output=True, timeout=timeout)
+
+
+def modules_loaded(args: list, modules) -> tuple[list[str], bytes]:
+    """Which of `modules` a `buildid ARGS` run (in a fresh interpreter, through
+    the console entry point) has imported by its end; with its stderr."""
+    code = ("import sys; from buildidtool.console import main\n"
+            f"sys.argv = ['buildid'] + {[str(a) for a in args]!r}\n"
+            "try:\n main()\nexcept SystemExit:\n pass\n"
+            f"print([m for m in {tuple(modules)!r} if m in sys.modules], file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    return ast.literal_eval(r.stderr.strip().splitlines()[-1].decode()), r.stderr
 
 
 def big_copies(sample: Path, tmp_path: Path, n: int) -> Path:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import buildidtool
-from helpers import flip_byte, run
+from helpers import flip_byte, modules_loaded, run
 
 # No local path may load an HTTP client: remote inputs import theirs when one is named.
 HTTP = ("http.client", "ssl", "socket", "buildidtool.remote.http", "urllib3", "httpx")
@@ -160,12 +160,8 @@ SBOM_LIBS = ("cyclonedx", "packageurl", "spdx_tools", "jsonschema", "sortedconta
                                ["scan", "FILE"], ["scan", "--format", "csv", "--verify", "FILE"])]])
 def test_go_compatible_path_imports_nothing_heavy(tmp_copy, args, heavy):
     f = tmp_copy("hello-linux-amd64")
-    code = ("import sys; from buildidtool.console import main\n"
-            f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
-            "try:\n main()\nexcept SystemExit:\n pass\n"
-            f"print([m for m in {heavy!r} if m in sys.modules], file=sys.stderr)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
-    assert r.stderr.strip().splitlines()[-1] == b"[]", r.stderr
+    loaded, err = modules_loaded([f if a == "FILE" else a for a in args], heavy)
+    assert loaded == [], err
 
 
 def test_verify_and_hash_do_not_import_lief(samples):

@@ -32,7 +32,7 @@ from buildidtool.formats import pclntab as P
 
 import gomodules
 import oracle as gosym_oracle
-from helpers import run
+from helpers import modules_loaded, run
 from test_realworld import npm_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -621,12 +621,8 @@ def test_other_commands_do_not_load_the_pclntab_reader(tmp_copy, args):
     f = tmp_copy("hello-linux-amd64")
     new = ("buildidtool.formats.pclntab", "buildidtool.pcln", "buildidtool.pclnmodules",
            "buildidtool.ops.symbols", "buildidtool.report.symbols")
-    code = ("import sys; from buildidtool.console import main\n"
-            f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
-            "try:\n main()\nexcept SystemExit:\n pass\n"
-            f"print([m for m in {new!r} if m in sys.modules], file=sys.stderr)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
-    assert r.stderr.strip().splitlines()[-1] == b"[]", r.stderr
+    loaded, err = modules_loaded([f if a == "FILE" else a for a in args], new)
+    assert loaded == [], err
 
 
 def test_fast_path_equals_click_path_and_skips_click(samples, tmp_path):

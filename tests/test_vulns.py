@@ -41,7 +41,7 @@ from buildidtool.vulndb.match import split_name, symbol_of
 from buildidtool.vulndb.osv import Entry
 from buildidtool.vulndb.source import open_database
 
-from helpers import run
+from helpers import modules_loaded, run
 from servers import Nginx, free_port
 from test_realworld import npm_file
 
@@ -1062,10 +1062,6 @@ def test_scan_vulns_with_the_result_cache(samples, tmp_path):
                                   ["info", "--json", "FILE"], ["scan", "FILE"], ["symbols", "FILE"]])
 def test_other_commands_never_load_the_database(samples, args):
     f = samples.path("hello-linux-amd64")
-    code = ("import sys; from buildidtool.console import main\n"
-            f"sys.argv = ['buildid'] + {[str(f) if a == 'FILE' else a for a in args]!r}\n"
-            "try:\n main()\nexcept SystemExit:\n pass\n"
-            "print([m for m in ('buildidtool.vulndb', 'buildidtool.vulndb.source', 'urllib.request')"
-            " if m in sys.modules], file=sys.stderr)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
-    assert r.stderr.strip().splitlines()[-1] == b"[]", r.stderr
+    loaded, err = modules_loaded([f if a == "FILE" else a for a in args],
+                                 ("buildidtool.vulndb", "buildidtool.vulndb.source", "urllib.request"))
+    assert loaded == [], err
